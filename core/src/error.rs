@@ -1,0 +1,136 @@
+//! The typed errors of every operation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::expected::ExpectedVersion;
+use crate::layout::ConfigError;
+use crate::name::StreamNameError;
+
+/// Why one event of an append is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "camelCase")]
+pub enum InvalidEvent {
+    /// The event type is empty.
+    #[error("the event type is empty")]
+    EmptyType,
+    /// The event id is the empty string.
+    #[error("the event id is empty")]
+    EmptyId,
+    /// Two events of the append share an id.
+    #[error("the event id {id:?} appears twice in the append")]
+    DuplicateId { id: String },
+    /// Caller metadata uses a key the store writes itself.
+    #[error("metadata key {key:?} is written by the store and cannot be set by the caller")]
+    ReservedMetadataKey { key: String },
+}
+
+/// A failure reported by an executor instead of a server reply: the command may or
+/// may not have reached the server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{message}{}", if *.outcome_unknown { " (the write may have been applied)" } else { "" })]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutorError {
+    /// What went wrong (a timeout, a dropped connection, a JS exception, ...).
+    pub message: String,
+    /// True when a write may have been applied: retry with the same event ids, and an
+    /// append that already happened is reported as a success.
+    pub outcome_unknown: bool,
+}
+
+/// Every way an operation can fail.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Error {
+    /// The stream name is malformed.
+    #[error("invalid stream name: {0}")]
+    InvalidStreamName(StreamNameError),
+    /// The store configuration cannot place the stream.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(ConfigError),
+    /// An append with no events; nothing is written (no empty stream is created).
+    #[error("an append to {stream} must carry at least one event")]
+    #[serde(rename_all = "camelCase")]
+    EmptyAppend { stream: String },
+    /// One event of an append is invalid; nothing is written.
+    #[error("event {index} of the append to {stream} is invalid: {reason}")]
+    #[serde(rename_all = "camelCase")]
+    InvalidEvent { stream: String, index: usize, reason: InvalidEvent },
+    /// The stream was not where the append expected it.
+    #[error("concurrency conflict on {stream}: expected {expected}, actual {}", match actual { Some(n) => n.to_string(), None => "no stream".into() })]
+    #[serde(rename_all = "camelCase")]
+    ConcurrencyConflict { stream: String, expected: ExpectedVersion, actual: Option<u64> },
+    /// The append would grow the stream document past the server's document limit;
+    /// the stream is unchanged.
+    #[error("appending to {stream} would grow its document past {limit_bytes} bytes; the stream is unchanged")]
+    #[serde(rename_all = "camelCase")]
+    StreamTooLarge { stream: String, limit_bytes: u64 },
+    /// A read range whose end lies before its start.
+    #[error("invalid read range: to ({to}) is before from ({from})")]
+    InvalidRange { from: u64, to: u64 },
+    /// An `Any`/`StreamExists` append lost the race for its position too many times.
+    #[error("gave up appending to {stream} after {attempts} attempts lost the race for the position")]
+    Contention { stream: String, attempts: u32 },
+    /// A stored document does not have the shape of a stream document.
+    #[error("the document of {stream} is not a valid stream document: {reason}")]
+    CorruptDocument { stream: String, reason: String },
+    /// The server refused a command for a reason the operation does not handle.
+    #[error("server error {code}: {message}")]
+    Server { code: i32, message: String },
+    /// The executor gave a reply that does not answer the command sent.
+    #[error("unexpected reply while {step}: {reply}")]
+    UnexpectedReply { step: String, reply: String },
+    /// The executor could not get an answer from the server.
+    #[error("server unavailable: {0}")]
+    Unavailable(ExecutorError),
+    /// An operation was driven against its contract (e.g. `next()` twice without `feed`).
+    #[error("operation misuse: {0}")]
+    Misuse(String),
+}
+
+impl Error {
+    /// A stable name for the kind of error, as in the scenario corpus and the JS API.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidStreamName(_) => "InvalidStreamName",
+            Error::InvalidConfig(_) => "InvalidConfig",
+            Error::EmptyAppend { .. } => "EmptyAppend",
+            Error::InvalidEvent { .. } => "InvalidEvent",
+            Error::ConcurrencyConflict { .. } => "ConcurrencyConflict",
+            Error::StreamTooLarge { .. } => "StreamTooLarge",
+            Error::InvalidRange { .. } => "InvalidRange",
+            Error::Contention { .. } => "Contention",
+            Error::CorruptDocument { .. } => "CorruptDocument",
+            Error::Server { .. } => "Server",
+            Error::UnexpectedReply { .. } => "UnexpectedReply",
+            Error::Unavailable(_) => "Unavailable",
+            Error::Misuse(_) => "Misuse",
+        }
+    }
+
+    /// True for the errors a correct store reports under concurrency or bad input;
+    /// false for those that mean a server, an executor or the store itself misbehaved.
+    pub fn is_expected_outcome(&self) -> bool {
+        !matches!(
+            self,
+            Error::CorruptDocument { .. } | Error::Server { .. } | Error::UnexpectedReply { .. } | Error::Misuse(_)
+        )
+    }
+}
+
+impl From<StreamNameError> for Error {
+    fn from(e: StreamNameError) -> Self {
+        Error::InvalidStreamName(e)
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::InvalidConfig(e)
+    }
+}
+
+impl From<ExecutorError> for Error {
+    fn from(e: ExecutorError) -> Self {
+        Error::Unavailable(e)
+    }
+}

@@ -1,0 +1,82 @@
+//! The expected position of a stream before an append: the optimistic-concurrency check.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// What the caller believes about the stream before appending.
+///
+/// In JSON (the scenario corpus, the HTTP API) it is `"any"`, `"noStream"`,
+/// `"streamExists"` or a non-negative integer.
+///
+/// | variant | round trips to an existing stream | check |
+/// |---|---|---|
+/// | `Any` | 2 (read position, conditional write; retried on a race) | none |
+/// | `NoStream` | 1 | the stream has no events (no document, or position 0) |
+/// | `StreamExists` | 2 (retried on a race) | the stream document exists |
+/// | `Exact(n)` | 1 | the stream's position is `n`; `Exact(0)` is `NoStream` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ExpectedVersion {
+    /// No check.
+    #[default]
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must exist.
+    StreamExists,
+    /// The stream's last event must be at exactly this position (0: no events yet).
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// The position an append must find, when the expectation names one.
+    pub fn exact_position(self) -> Option<u64> {
+        match self {
+            ExpectedVersion::NoStream => Some(0),
+            ExpectedVersion::Exact(n) => Some(n),
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => None,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any"),
+            ExpectedVersion::NoStream => f.write_str("noStream"),
+            ExpectedVersion::StreamExists => f.write_str("streamExists"),
+            ExpectedVersion::Exact(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for ExpectedVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ExpectedVersion::Exact(n) => s.serialize_u64(*n),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectedVersion {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(ExpectedVersion::Exact(n)),
+            Raw::Word(w) => match w.as_str() {
+                "any" => Ok(ExpectedVersion::Any),
+                "noStream" => Ok(ExpectedVersion::NoStream),
+                "streamExists" => Ok(ExpectedVersion::StreamExists),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected version must be a non-negative integer, \"any\", \"noStream\" or \"streamExists\", not {other:?}"
+                ))),
+            },
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! The stream document: every field name, the layout presets, and where streams live.
+//!
+//! ```text
+//! { _id, streamName: "order:42",
+//!   events: [ { type, data, metadata: { ...caller, eventId, streamName, streamPosition, recordedAt } } ],
+//!   metadata: { streamId, streamType, streamPosition: Int64, createdAt, updatedAt } }
+//! ```
+//!
+//! This module owns those names; nothing else in the crate spells them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bson::{doc, Bson, DateTime, Document};
+use serde::{Deserialize, Serialize};
+
+use crate::command::Namespace;
+use crate::event::RecordedEvent;
+use crate::name::StreamName;
+
+/// Top-level `streamName`, the key of the unique index.
+pub const STREAM_NAME: &str = "streamName";
+/// Top-level `metadata` subdocument.
+pub const METADATA: &str = "metadata";
+/// `metadata.streamPosition`: Int64, the position of the last event (0: none).
+pub const STREAM_POSITION_PATH: &str = "metadata.streamPosition";
+/// `metadata.updatedAt`.
+pub const UPDATED_AT_PATH: &str = "metadata.updatedAt";
+/// `metadata.createdAt`.
+pub const CREATED_AT_PATH: &str = "metadata.createdAt";
+/// `metadata.streamId`.
+pub const STREAM_ID_PATH: &str = "metadata.streamId";
+/// `metadata.streamType`.
+pub const STREAM_TYPE_PATH: &str = "metadata.streamType";
+/// The name of the unique index on `streamName`.
+pub const STREAM_NAME_INDEX: &str = "streamName_1";
+
+const POSITION: &str = "streamPosition";
+const EVENT_TYPE: &str = "type";
+const EVENT_DATA: &str = "data";
+const EVENT_METADATA: &str = "metadata";
+const RECORDED_AT: &str = "recordedAt";
+
+/// Field names and collection names that differ between layouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Layout {
+    /// streamdoc's own: `events`, `eventId`, no collection prefix, single collection `streams`.
+    #[default]
+    Streamdoc,
+    /// Compatible with `@event-driven-io/emmett-mongodb`: `messages`, `messageId`,
+    /// collections `emt:{streamType}`, single collection `emt:streams`.
+    Emmett,
+}
+
+impl Layout {
+    /// The array of events in the stream document.
+    pub fn events_field(self) -> &'static str {
+        match self {
+            Layout::Streamdoc => "events",
+            Layout::Emmett => "messages",
+        }
+    }
+
+    /// The event id inside each event's metadata.
+    pub fn event_id_field(self) -> &'static str {
+        match self {
+            Layout::Streamdoc => "eventId",
+            Layout::Emmett => "messageId",
+        }
+    }
+
+    /// The prefix of per-stream-type collection names.
+    pub fn collection_prefix(self) -> &'static str {
+        match self {
+            Layout::Streamdoc => "",
+            Layout::Emmett => "emt:",
+        }
+    }
+
+    /// The collection of the single-collection storage when none is named.
+    pub fn single_collection(self) -> &'static str {
+        match self {
+            Layout::Streamdoc => "streams",
+            Layout::Emmett => "emt:streams",
+        }
+    }
+
+    /// Metadata keys the store writes into every event; caller metadata may not use them.
+    pub fn reserved_event_metadata(self) -> [&'static str; 4] {
+        [self.event_id_field(), STREAM_NAME, POSITION, RECORDED_AT]
+    }
+
+    /// The stored form of one event.
+    pub(crate) fn event_document(
+        self,
+        stream: &StreamName,
+        id: &str,
+        event_type: &str,
+        data: &Document,
+        caller_metadata: &Document,
+        position: u64,
+        recorded_at: DateTime,
+    ) -> Document {
+        let mut metadata = caller_metadata.clone();
+        metadata.insert(self.event_id_field(), id);
+        metadata.insert(STREAM_NAME, stream.as_str());
+        metadata.insert(POSITION, position_to_bson(position));
+        metadata.insert(RECORDED_AT, recorded_at);
+        doc! { EVENT_TYPE: event_type, EVENT_DATA: data.clone(), EVENT_METADATA: metadata }
+    }
+
+    /// Reads one stored event back. Tolerates what Emmett writes (no `recordedAt`,
+    /// positions as Int32 or Int64).
+    pub(crate) fn decode_event(self, stream: &str, stored: &Bson) -> Result<RecordedEvent, String> {
+        let event = stored.as_document().ok_or("an event is not a document")?;
+        let event_type = event.get_str(EVENT_TYPE).map_err(|_| "an event has no string `type`")?;
+        let data = match event.get(EVENT_DATA) {
+            Some(Bson::Document(d)) => d.clone(),
+            None | Some(Bson::Null) => Document::new(),
+            Some(_) => return Err("an event's `data` is not a document".into()),
+        };
+        let mut metadata = match event.get(EVENT_METADATA) {
+            Some(Bson::Document(d)) => d.clone(),
+            _ => return Err("an event has no `metadata` document".into()),
+        };
+        let id = match metadata.remove(self.event_id_field()) {
+            Some(Bson::String(s)) => s,
+            _ => return Err(format!("an event has no string `metadata.{}`", self.event_id_field())),
+        };
+        let position = metadata
+            .remove(POSITION)
+            .as_ref()
+            .and_then(position_from_bson)
+            .ok_or("an event has no integral `metadata.streamPosition`")?;
+        let stream_name = match metadata.remove(STREAM_NAME) {
+            Some(Bson::String(s)) => s,
+            _ => stream.to_owned(),
+        };
+        let recorded_at = match metadata.remove(RECORDED_AT) {
+            Some(Bson::DateTime(dt)) => Some(dt),
+            _ => None,
+        };
+        Ok(RecordedEvent {
+            id,
+            event_type: event_type.to_owned(),
+            data,
+            metadata,
+            stream_name,
+            stream_position: position,
+            recorded_at,
+        })
+    }
+}
+
+/// Positions are stored as Int64 always.
+pub(crate) fn position_to_bson(position: u64) -> Bson {
+    Bson::Int64(i64::try_from(position).unwrap_or(i64::MAX))
+}
+
+/// Reads a position written by anyone: Int64, Int32, or an integral Double.
+pub(crate) fn position_from_bson(value: &Bson) -> Option<u64> {
+    match value {
+        Bson::Int64(n) => u64::try_from(*n).ok(),
+        Bson::Int32(n) => u64::try_from(*n).ok(),
+        Bson::Double(d) if d.fract() == 0.0 && *d >= 0.0 && *d < 9.007_199_254_740_992e15 => Some(*d as u64),
+        _ => None,
+    }
+}
+
+/// The stream's position in a stored stream document (`metadata.streamPosition`).
+pub(crate) fn document_position(doc: &Document) -> Option<u64> {
+    doc.get_document(METADATA).ok()?.get(POSITION).and_then(position_from_bson)
+}
+
+/// A function choosing the namespace of a stream, for [`Storage::Custom`].
+#[derive(Clone)]
+pub struct Resolver(Arc<dyn Fn(&StreamName) -> Namespace + Send + Sync>);
+
+impl Resolver {
+    /// Wraps a resolver function.
+    pub fn new(f: impl Fn(&StreamName) -> Namespace + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Resolver(..)")
+    }
+}
+
+/// Where stream documents live.
+#[derive(Debug, Clone, Default)]
+pub enum Storage {
+    /// One collection per stream type, named `{prefix}{streamType}`; the prefix
+    /// defaults to the layout's (`""`, or `emt:` for Emmett).
+    #[default]
+    CollectionPerStreamType,
+    /// One collection per stream type with an explicit prefix.
+    PrefixedCollectionPerStreamType { prefix: String },
+    /// Every stream in one collection (the layout's default name when `None`).
+    SingleCollection { name: Option<String> },
+    /// A function of the stream name.
+    Custom(Resolver),
+}
+
+/// Why a store configuration is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "camelCase")]
+pub enum ConfigError {
+    /// The database name is empty, too long, or has a character MongoDB refuses.
+    #[error("invalid database name {name:?}: {why}")]
+    InvalidDatabase { name: String, why: String },
+    /// A collection name is empty, has `$` or NUL, or starts with `system.`.
+    #[error("invalid collection name {name:?}: {why}")]
+    InvalidCollection { name: String, why: String },
+}
+
+/// How a store lays out and places its documents.
+///
+/// ```
+/// use streamdoc_core::{Layout, StoreConfig, Storage, StreamName};
+///
+/// let config = StoreConfig::new("app").with_layout(Layout::Emmett);
+/// let ns = config.namespace(&StreamName::parse("order:1").unwrap()).unwrap();
+/// assert_eq!((ns.db.as_str(), ns.collection.as_str()), ("app", "emt:order"));
+///
+/// let single = StoreConfig::new("app").with_storage(Storage::SingleCollection { name: None });
+/// assert_eq!(single.namespace(&StreamName::parse("order:1").unwrap()).unwrap().collection, "streams");
+/// ```
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The database for every storage but a custom one.
+    pub database: String,
+    /// Field and collection names.
+    pub layout: Layout,
+    /// Where streams live.
+    pub storage: Storage,
+    /// How often `Any` and `StreamExists` appends re-read the position after losing a
+    /// race before giving up with [`crate::Error::Contention`].
+    pub max_attempts: u32,
+}
+
+impl StoreConfig {
+    /// The default layout and storage in `database`.
+    pub fn new(database: impl Into<String>) -> Self {
+        Self { database: database.into(), layout: Layout::default(), storage: Storage::default(), max_attempts: 64 }
+    }
+
+    /// Sets the layout.
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// Sets the storage.
+    pub fn with_storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Checks the names the configuration fixes up front.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_database(&self.database)?;
+        match &self.storage {
+            Storage::SingleCollection { name: Some(name) } => validate_collection(name),
+            Storage::PrefixedCollectionPerStreamType { prefix } => {
+                if prefix.contains(['$', '\0']) || prefix.starts_with("system.") {
+                    return Err(ConfigError::InvalidCollection { name: prefix.clone(), why: "an invalid prefix".into() });
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The namespace of a stream.
+    pub fn namespace(&self, stream: &StreamName) -> Result<Namespace, ConfigError> {
+        let ns = match &self.storage {
+            Storage::CollectionPerStreamType => Namespace::new(
+                self.database.clone(),
+                format!("{}{}", self.layout.collection_prefix(), stream.stream_type()),
+            ),
+            Storage::PrefixedCollectionPerStreamType { prefix } => {
+                Namespace::new(self.database.clone(), format!("{prefix}{}", stream.stream_type()))
+            }
+            Storage::SingleCollection { name } => Namespace::new(
+                self.database.clone(),
+                name.clone().unwrap_or_else(|| self.layout.single_collection().to_owned()),
+            ),
+            Storage::Custom(resolver) => (resolver.0)(stream),
+        };
+        validate_database(&ns.db)?;
+        validate_collection(&ns.collection)?;
+        Ok(ns)
+    }
+}
+
+fn validate_database(name: &str) -> Result<(), ConfigError> {
+    let invalid = |why: &str| ConfigError::InvalidDatabase { name: name.to_owned(), why: why.to_owned() };
+    if name.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if name.len() >= 64 {
+        return Err(invalid("64 bytes or longer"));
+    }
+    if let Some(c) = name.chars().find(|c| "/\\. \"$*<>:|?\0".contains(*c)) {
+        return Err(invalid(&format!("contains {c:?}")));
+    }
+    Ok(())
+}
+
+fn validate_collection(name: &str) -> Result<(), ConfigError> {
+    let invalid = |why: &str| ConfigError::InvalidCollection { name: name.to_owned(), why: why.to_owned() };
+    if name.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if name.contains('$') || name.contains('\0') {
+        return Err(invalid("contains '$' or NUL"));
+    }
+    if name.starts_with("system.") {
+        return Err(invalid("names starting with 'system.' are reserved"));
+    }
+    if name.len() > 200 {
+        return Err(invalid("longer than 200 bytes"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> StreamName {
+        StreamName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn storages_resolve_namespaces() {
+        let custom = StoreConfig::new("app").with_storage(Storage::Custom(Resolver::new(|s| {
+            Namespace::new(format!("tenant_{}", s.stream_id().split(':').next().unwrap_or("x")), "streams")
+        })));
+        assert_eq!(custom.namespace(&name("order:acme:1")).unwrap(), Namespace::new("tenant_acme", "streams"));
+        let prefixed = StoreConfig::new("app")
+            .with_storage(Storage::PrefixedCollectionPerStreamType { prefix: "es_".into() });
+        assert_eq!(prefixed.namespace(&name("cart:9")).unwrap().collection, "es_cart");
+        let emmett_single =
+            StoreConfig::new("app").with_layout(Layout::Emmett).with_storage(Storage::SingleCollection { name: None });
+        assert_eq!(emmett_single.namespace(&name("cart:9")).unwrap().collection, "emt:streams");
+    }
+
+    #[test]
+    fn invalid_names_are_refused() {
+        assert!(StoreConfig::new("a.b").validate().is_err());
+        assert!(StoreConfig::new("").validate().is_err());
+        let bad = StoreConfig::new("app").with_storage(Storage::SingleCollection { name: Some("a$b".into()) });
+        assert!(matches!(bad.validate(), Err(ConfigError::InvalidCollection { .. })));
+        let custom = StoreConfig::new("app")
+            .with_storage(Storage::Custom(Resolver::new(|_| Namespace::new("app", "system.x"))));
+        assert!(custom.namespace(&name("a:1")).is_err());
+    }
+
+    #[test]
+    fn events_round_trip_through_the_stored_form() {
+        let stream = name("order:1");
+        let stored = Layout::Emmett.event_document(
+            &stream,
+            "m-1",
+            "Placed",
+            &doc! { "$weird.key": 1 },
+            &doc! { "by": "me" },
+            3,
+            DateTime::from_millis(5),
+        );
+        assert_eq!(stored.get_document("metadata").unwrap().get_str("messageId").unwrap(), "m-1");
+        let back = Layout::Emmett.decode_event("order:1", &Bson::Document(stored)).unwrap();
+        assert_eq!(back.stream_position, 3);
+        assert_eq!(back.metadata, doc! { "by": "me" });
+        assert_eq!(back.data, doc! { "$weird.key": 1 });
+        assert_eq!(back.recorded_at, Some(DateTime::from_millis(5)));
+    }
+}

@@ -1,0 +1,502 @@
+//! Appending events to a stream with an optimistic-concurrency check.
+
+use bson::{doc, Bson, DateTime, Document};
+use serde::{Deserialize, Serialize};
+
+use crate::command::{codes, Command, Namespace, Reply};
+use crate::error::{Error, InvalidEvent};
+use crate::event::NewEvent;
+use crate::expected::ExpectedVersion;
+use crate::ids::IdGenerator;
+use crate::layout::{
+    document_position, position_to_bson, Layout, CREATED_AT_PATH, STREAM_ID_PATH, STREAM_POSITION_PATH,
+    STREAM_TYPE_PATH, UPDATED_AT_PATH,
+};
+use crate::name::StreamName;
+use crate::ops::fetch::{stream_filter, Fetch, Fetched, Shape};
+use crate::ops::index::{create_index_command, IndexRegistry};
+use crate::ops::outbox::{unexpected, Outbox};
+use crate::ops::{Operation, Step};
+
+/// The result of a successful append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppendResult {
+    /// The stream's position after the append: the expected version for the next one.
+    pub next_expected_stream_version: u64,
+    /// True when this append created the stream document.
+    pub created_new_stream: bool,
+}
+
+/// An event ready to be stored: its id is fixed before the first command, so every
+/// retry of the write carries the same ids.
+#[derive(Debug, Clone)]
+struct Prepared {
+    id: String,
+    event_type: String,
+    data: Document,
+    metadata: Document,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    CreatingIndex,
+    ReadingPosition,
+    Writing { base: u64 },
+    Verifying { base: u64 },
+    Finished,
+}
+
+/// The append operation.
+///
+/// Commands, in order:
+/// 1. [`Command::CreateIndex`] on the collection's first use by this store;
+/// 2. for `Any` and `StreamExists` only: [`Command::FindOne`] for the current position;
+/// 3. [`Command::UpdateOne`] filtered on `streamName` and `metadata.streamPosition`, which
+///    `$push`es the events and `$set`s the new position; with `upsert` only when the
+///    stream may not exist (expected position 0, or not found by step 2);
+/// 4. when the write matched nothing (or hit the unique index) under `NoStream`/`Exact`:
+///    [`Command::FindOne`] of the events at the expected positions, to report the
+///    actual position, or success when they are this append's own events (a retry of
+///    an append whose first outcome was unknown). `Any` and `StreamExists` go back to
+///    step 2 instead, at most `max_attempts` times.
+///
+/// ```
+/// use bson::{doc, DateTime};
+/// use streamdoc_core::ops::{Append, Operation, Step, IndexRegistry};
+/// use streamdoc_core::{Engine, ExpectedVersion, NewEvent, SeededIds, StoreConfig, StreamName};
+///
+/// let mut engine = Engine::new(0);
+/// let mut op = Append::new(
+///     &StoreConfig::new("app"),
+///     &IndexRegistry::new(),
+///     StreamName::parse("order:1").unwrap(),
+///     vec![NewEvent::new("Placed", doc! {}).with_id("e1")],
+///     ExpectedVersion::NoStream,
+///     DateTime::from_millis(0),
+///     &SeededIds::new(0),
+/// );
+/// let result = loop {
+///     match op.next() {
+///         Step::Send(cmd) => op.feed(engine.execute(&cmd)),
+///         Step::Done(result) => break result,
+///     }
+/// };
+/// assert_eq!(result.unwrap().next_expected_stream_version, 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Append {
+    ns: Option<Namespace>,
+    stream: Option<StreamName>,
+    stream_label: String,
+    layout: Layout,
+    expected: ExpectedVersion,
+    events: Vec<Prepared>,
+    now: DateTime,
+    registry: IndexRegistry,
+    max_attempts: u32,
+    attempts: u32,
+    state: State,
+    verify: Option<Fetch>,
+    outbox: Outbox<AppendResult>,
+}
+
+impl Append {
+    /// Prepares an append. Invalid input does not fail here: the first `next()` returns
+    /// the typed error and no command is ever sent.
+    pub fn new(
+        config: &crate::layout::StoreConfig,
+        registry: &IndexRegistry,
+        stream: StreamName,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+        now: DateTime,
+        ids: &dyn IdGenerator,
+    ) -> Self {
+        let mut op = Self {
+            ns: None,
+            stream: None,
+            stream_label: stream.as_str().to_owned(),
+            layout: config.layout,
+            expected,
+            events: Vec::new(),
+            now,
+            registry: registry.clone(),
+            max_attempts: config.max_attempts.max(1),
+            attempts: 0,
+            state: State::Start,
+            verify: None,
+            outbox: Outbox::Finished,
+        };
+        match validate(&stream, events, config.layout, ids).and_then(|prepared| {
+            let ns = config.namespace(&stream)?;
+            Ok((prepared, ns))
+        }) {
+            Ok((prepared, ns)) => {
+                op.events = prepared;
+                op.ns = Some(ns);
+                op.stream = Some(stream);
+                op.start();
+            }
+            Err(e) => op.finish(Err(e)),
+        }
+        op
+    }
+
+    /// The expected version the append checks.
+    pub fn expected(&self) -> ExpectedVersion {
+        self.expected
+    }
+
+    /// The ids of the events, in order (assigned ones included).
+    pub fn event_ids(&self) -> Vec<String> {
+        self.events.iter().map(|e| e.id.clone()).collect()
+    }
+
+    fn ns(&self) -> Namespace {
+        self.ns.clone().unwrap_or_else(|| Namespace::new("", ""))
+    }
+
+    fn start(&mut self) {
+        let ns = self.ns();
+        if self.registry.contains(&ns) {
+            self.begin_attempt();
+        } else {
+            self.state = State::CreatingIndex;
+            self.outbox.send(create_index_command(&ns));
+        }
+    }
+
+    fn begin_attempt(&mut self) {
+        self.attempts += 1;
+        match self.expected.exact_position() {
+            Some(base) => self.write(base, base == 0),
+            None => {
+                self.state = State::ReadingPosition;
+                let Some(stream) = self.stream.clone() else { return };
+                self.outbox.send(Command::FindOne {
+                    ns: self.ns(),
+                    filter: stream_filter(&stream),
+                    projection: Some(doc! { STREAM_POSITION_PATH: 1 }),
+                });
+            }
+        }
+    }
+
+    fn write(&mut self, base: u64, upsert: bool) {
+        let Some(stream) = self.stream.clone() else { return };
+        let count = self.events.len() as u64;
+        let events: Vec<Bson> = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                Bson::Document(self.layout.event_document(
+                    &stream,
+                    &e.id,
+                    &e.event_type,
+                    &e.data,
+                    &e.metadata,
+                    base + 1 + i as u64,
+                    self.now,
+                ))
+            })
+            .collect();
+        let mut filter = stream_filter(&stream);
+        filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
+        let mut update = doc! {
+            "$push": { self.layout.events_field(): { "$each": events } },
+            "$set": { STREAM_POSITION_PATH: position_to_bson(base + count), UPDATED_AT_PATH: self.now },
+        };
+        if upsert {
+            update.insert(
+                "$setOnInsert",
+                doc! {
+                    STREAM_ID_PATH: stream.stream_id(),
+                    STREAM_TYPE_PATH: stream.stream_type(),
+                    CREATED_AT_PATH: self.now,
+                },
+            );
+        }
+        self.state = State::Writing { base };
+        self.outbox.send(Command::UpdateOne { ns: self.ns(), filter, update, upsert });
+    }
+
+    /// The write found the stream elsewhere than expected.
+    fn on_mismatch(&mut self, base: u64) {
+        if self.expected.exact_position().is_none() {
+            if self.attempts >= self.max_attempts {
+                let stream = self.stream_label.clone();
+                self.finish(Err(Error::Contention { stream, attempts: self.attempts }));
+            } else {
+                self.begin_attempt();
+            }
+            return;
+        }
+        let Some(stream) = self.stream.clone() else { return };
+        let fetch = Fetch::new(
+            self.ns(),
+            stream,
+            self.layout,
+            Shape::Slice { skip: base, limit: self.events.len() as u64 },
+        );
+        self.state = State::Verifying { base };
+        self.outbox.send(fetch.command());
+        self.verify = Some(fetch);
+    }
+
+    /// After a mismatch: a conflict, unless the expected positions hold this append's events.
+    fn verify(&mut self, base: u64, doc: Option<Document>) {
+        let Some(doc) = doc else {
+            return self.conflict(None);
+        };
+        let Some(actual) = document_position(&doc) else {
+            let stream = self.stream_label.clone();
+            return self.finish(Err(Error::CorruptDocument { stream, reason: "no integral metadata.streamPosition".into() }));
+        };
+        let count = self.events.len() as u64;
+        let ours = match doc.get(self.layout.events_field()) {
+            Some(Bson::Array(stored)) if actual >= base + count && stored.len() == self.events.len() => {
+                stored.iter().zip(&self.events).enumerate().all(|(i, (stored, mine))| {
+                    self.layout
+                        .decode_event(&self.stream_label, stored)
+                        .is_ok_and(|e| e.id == mine.id && e.stream_position == base + 1 + i as u64)
+                })
+            }
+            _ => false,
+        };
+        if ours {
+            self.finish(Ok(AppendResult { next_expected_stream_version: base + count, created_new_stream: base == 0 }));
+        } else {
+            self.conflict(Some(actual));
+        }
+    }
+
+    fn conflict(&mut self, actual: Option<u64>) {
+        let stream = self.stream_label.clone();
+        self.finish(Err(Error::ConcurrencyConflict { stream, expected: self.expected, actual }));
+    }
+
+    fn finish(&mut self, result: Result<AppendResult, Error>) {
+        self.state = State::Finished;
+        self.outbox.finish(result);
+    }
+}
+
+impl Operation for Append {
+    type Output = AppendResult;
+
+    fn next(&mut self) -> Step<Result<AppendResult, Error>> {
+        self.outbox.next()
+    }
+
+    fn feed(&mut self, reply: Reply) {
+        if !self.outbox.accept_reply() {
+            return;
+        }
+        let step = self.describe_step();
+        match (self.state, reply) {
+            (State::CreatingIndex, Reply::Acknowledged) => {
+                self.registry.insert(self.ns());
+                self.begin_attempt();
+            }
+            (State::CreatingIndex, Reply::DuplicateKey { message }) => {
+                self.finish(Err(Error::Server { code: codes::DUPLICATE_KEY, message }));
+            }
+            (State::ReadingPosition, Reply::Found(None)) => {
+                if self.expected == ExpectedVersion::StreamExists {
+                    self.conflict(None);
+                } else {
+                    self.write(0, true);
+                }
+            }
+            (State::ReadingPosition, Reply::Found(Some(doc))) => match document_position(&doc) {
+                Some(position) => self.write(position, false),
+                None => {
+                    let stream = self.stream_label.clone();
+                    self.finish(Err(Error::CorruptDocument {
+                        stream,
+                        reason: "no integral metadata.streamPosition".into(),
+                    }));
+                }
+            },
+            (State::Writing { base }, Reply::Updated { matched, upserted_id, .. }) => {
+                let next = base + self.events.len() as u64;
+                if upserted_id.is_some() {
+                    self.finish(Ok(AppendResult { next_expected_stream_version: next, created_new_stream: true }));
+                } else if matched == 1 {
+                    self.finish(Ok(AppendResult { next_expected_stream_version: next, created_new_stream: false }));
+                } else {
+                    self.on_mismatch(base);
+                }
+            }
+            (State::Writing { base }, Reply::DuplicateKey { .. }) => self.on_mismatch(base),
+            (
+                State::Writing { .. },
+                Reply::ServerError {
+                    code:
+                        codes::DOCUMENT_TOO_LARGE_AFTER_UPDATE
+                        | codes::DOCUMENT_TOO_LARGE_TO_UPSERT
+                        | codes::BSON_OBJECT_TOO_LARGE,
+                    ..
+                },
+            ) => {
+                let stream = self.stream_label.clone();
+                self.finish(Err(Error::StreamTooLarge { stream, limit_bytes: 16 * 1024 * 1024 }));
+            }
+            (State::Verifying { base }, reply) => {
+                let Some(mut fetch) = self.verify.take() else { return };
+                match fetch.on_reply(reply, step) {
+                    Fetched::Document(doc) => self.verify(base, doc),
+                    Fetched::Retry(cmd) => {
+                        self.verify = Some(fetch);
+                        self.outbox.send(cmd);
+                    }
+                    Fetched::Failed(e) => self.finish(Err(e)),
+                }
+            }
+            (_, Reply::ServerError { code, message }) => self.finish(Err(Error::Server { code, message })),
+            (_, reply) => {
+                let e = unexpected(step, &reply);
+                self.finish(Err(e));
+            }
+        }
+    }
+
+    fn describe_step(&self) -> &'static str {
+        match self.state {
+            State::Start => "preparing the append",
+            State::CreatingIndex => "creating the unique streamName index",
+            State::ReadingPosition => "reading the stream position",
+            State::Writing { .. } => "conditional append",
+            State::Verifying { .. } => "checking the stream after a conflict",
+            State::Finished => "finished",
+        }
+    }
+}
+
+/// Validates the events and fixes their ids.
+fn validate(stream: &StreamName, events: Vec<NewEvent>, layout: Layout, ids: &dyn IdGenerator) -> Result<Vec<Prepared>, Error> {
+    if events.is_empty() {
+        return Err(Error::EmptyAppend { stream: stream.as_str().to_owned() });
+    }
+    let invalid = |index: usize, reason: InvalidEvent| Error::InvalidEvent { stream: stream.as_str().to_owned(), index, reason };
+    let reserved = layout.reserved_event_metadata();
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(events.len());
+    for (index, e) in events.into_iter().enumerate() {
+        if e.event_type.is_empty() {
+            return Err(invalid(index, InvalidEvent::EmptyType));
+        }
+        if let Some(key) = e.metadata.keys().find(|k| reserved.contains(&k.as_str())) {
+            return Err(invalid(index, InvalidEvent::ReservedMetadataKey { key: key.clone() }));
+        }
+        let id = match e.id {
+            Some(id) if id.is_empty() => return Err(invalid(index, InvalidEvent::EmptyId)),
+            Some(id) => id,
+            None => ids.next_event_id(),
+        };
+        if prepared.iter().any(|p| p.id == id) {
+            return Err(invalid(index, InvalidEvent::DuplicateId { id }));
+        }
+        prepared.push(Prepared { id, event_type: e.event_type, data: e.data, metadata: e.metadata });
+    }
+    Ok(prepared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::StoreConfig;
+    use crate::SeededIds;
+
+    fn append(expected: ExpectedVersion, events: Vec<NewEvent>) -> Append {
+        Append::new(
+            &StoreConfig::new("app"),
+            &IndexRegistry::new(),
+            StreamName::parse("order:1").unwrap(),
+            events,
+            expected,
+            DateTime::from_millis(0),
+            &SeededIds::new(0),
+        )
+    }
+
+    fn ev(id: &str) -> NewEvent {
+        NewEvent::new("E", doc! {}).with_id(id)
+    }
+
+    #[test]
+    fn exact_append_sends_index_then_one_update_with_upsert_only_at_zero() {
+        let mut op = append(ExpectedVersion::Exact(0), vec![ev("a")]);
+        assert!(matches!(op.next(), Step::Send(Command::CreateIndex { .. })));
+        op.feed(Reply::Acknowledged);
+        let Step::Send(Command::UpdateOne { upsert, filter, .. }) = op.next() else { panic!("expected an update") };
+        assert!(upsert);
+        assert_eq!(filter.get("metadata.streamPosition"), Some(&Bson::Int64(0)));
+        op.feed(Reply::Updated { matched: 0, modified: 0, upserted_id: Some(Bson::Int32(1)) });
+        assert_eq!(
+            op.next(),
+            Step::Done(Ok(AppendResult { next_expected_stream_version: 1, created_new_stream: true }))
+        );
+        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse(_)))));
+    }
+
+    #[test]
+    fn a_matched_update_is_a_success_even_though_nothing_was_upserted() {
+        let registry = IndexRegistry::new();
+        registry.insert(Namespace::new("app", "order"));
+        let mut op = Append::new(
+            &StoreConfig::new("app"),
+            &registry,
+            StreamName::parse("order:1").unwrap(),
+            vec![ev("a"), ev("b")],
+            ExpectedVersion::Exact(3),
+            DateTime::from_millis(0),
+            &SeededIds::new(0),
+        );
+        let Step::Send(Command::UpdateOne { upsert, .. }) = op.next() else { panic!("expected an update first") };
+        assert!(!upsert);
+        op.feed(Reply::Updated { matched: 1, modified: 1, upserted_id: None });
+        assert_eq!(
+            op.next(),
+            Step::Done(Ok(AppendResult { next_expected_stream_version: 5, created_new_stream: false }))
+        );
+    }
+
+    #[test]
+    fn misuse_is_reported_not_panicked() {
+        let mut op = append(ExpectedVersion::Any, vec![ev("a")]);
+        let _ = op.next();
+        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse(_)))));
+        let mut op = append(ExpectedVersion::Any, vec![ev("a")]);
+        op.feed(Reply::Acknowledged);
+        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse(_)))));
+    }
+
+    #[test]
+    fn invalid_input_sends_nothing() {
+        assert!(matches!(append(ExpectedVersion::Any, vec![]).next(), Step::Done(Err(Error::EmptyAppend { .. }))));
+        assert!(matches!(
+            append(ExpectedVersion::Any, vec![ev("a"), ev("a")]).next(),
+            Step::Done(Err(Error::InvalidEvent { index: 1, reason: InvalidEvent::DuplicateId { .. }, .. }))
+        ));
+        let reserved = NewEvent::new("E", doc! {}).with_metadata(doc! { "streamPosition": 9 });
+        assert!(matches!(
+            append(ExpectedVersion::Any, vec![reserved]).next(),
+            Step::Done(Err(Error::InvalidEvent { reason: InvalidEvent::ReservedMetadataKey { .. }, .. }))
+        ));
+        assert!(matches!(
+            append(ExpectedVersion::Any, vec![NewEvent::new("", doc! {})]).next(),
+            Step::Done(Err(Error::InvalidEvent { reason: InvalidEvent::EmptyType, .. }))
+        ));
+    }
+
+    #[test]
+    fn a_wrong_reply_ends_the_op_with_a_typed_error() {
+        let mut op = append(ExpectedVersion::Any, vec![ev("a")]);
+        let _ = op.next();
+        op.feed(Reply::Found(None));
+        assert!(matches!(op.next(), Step::Done(Err(Error::UnexpectedReply { .. }))));
+    }
+}

@@ -1,0 +1,162 @@
+//! Reading a stream, whole or a range of positions.
+
+use bson::{Bson, Document};
+use serde::{Deserialize, Serialize};
+
+use crate::command::{Namespace, Reply};
+use crate::error::Error;
+use crate::event::RecordedEvent;
+use crate::layout::{document_position, Layout, StoreConfig};
+use crate::name::StreamName;
+use crate::ops::fetch::{Fetch, Fetched, Shape};
+use crate::ops::outbox::Outbox;
+use crate::ops::{Operation, Step};
+
+/// Which events to read: inclusive 1-based positions.
+///
+/// `from` defaults to 1 (0 is read as 1), `to` to the end; `max_count` caps the number
+/// of events. `to < from` is an [`Error::InvalidRange`]; a range past the end, or
+/// `max_count: 0`, reads no events but still reports the stream's position.
+///
+/// ```
+/// use streamdoc_core::ops::ReadRange;
+///
+/// let r = ReadRange { from: Some(2), to: Some(10), max_count: Some(3) };
+/// assert_eq!(r.positions().unwrap(), Some((2, 4)));
+/// assert_eq!(ReadRange::default().positions().unwrap(), Some((1, u64::MAX)));
+/// assert!(ReadRange { from: Some(5), to: Some(3), max_count: None }.positions().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadRange {
+    /// First position to read (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<u64>,
+    /// Last position to read (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<u64>,
+    /// At most this many events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_count: Option<u64>,
+}
+
+impl ReadRange {
+    /// The whole stream.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// The inclusive positions to read, `None` when the range is empty.
+    pub fn positions(&self) -> Result<Option<(u64, u64)>, Error> {
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if to < from {
+                return Err(Error::InvalidRange { from, to });
+            }
+        }
+        let first = self.from.unwrap_or(1).max(1);
+        let mut last = self.to.unwrap_or(u64::MAX);
+        if let Some(max) = self.max_count {
+            if max == 0 {
+                return Ok(None);
+            }
+            last = last.min(first.saturating_add(max - 1));
+        }
+        Ok((last >= first).then_some((first, last)))
+    }
+
+    fn shape(&self) -> Result<Shape, Error> {
+        Ok(match self.positions()? {
+            None => Shape::Head,
+            Some((1, u64::MAX)) => Shape::Whole,
+            Some((first, last)) => Shape::Slice { skip: first - 1, limit: last - first + 1 },
+        })
+    }
+}
+
+/// A stream as read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadResult {
+    /// The position of the stream's last event (0 when it does not exist).
+    pub current_stream_version: u64,
+    /// Whether the stream document exists.
+    pub stream_exists: bool,
+    /// The events in the range, in order.
+    pub events: Vec<RecordedEvent>,
+}
+
+impl ReadResult {
+    /// Decodes a stream document (or its absence).
+    pub(crate) fn from_document(stream: &str, layout: Layout, doc: Option<Document>) -> Result<Self, Error> {
+        let Some(doc) = doc else {
+            return Ok(Self { current_stream_version: 0, stream_exists: false, events: Vec::new() });
+        };
+        let corrupt = |reason: String| Error::CorruptDocument { stream: stream.to_owned(), reason };
+        let position = document_position(&doc).ok_or_else(|| corrupt("no integral metadata.streamPosition".into()))?;
+        let events = match doc.get(layout.events_field()) {
+            None | Some(Bson::Null) => Vec::new(),
+            Some(Bson::Array(items)) => items
+                .iter()
+                .map(|item| layout.decode_event(stream, item).map_err(corrupt))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(corrupt(format!("`{}` is not an array", layout.events_field()))),
+        };
+        Ok(Self { current_stream_version: position, stream_exists: true, events })
+    }
+}
+
+/// The read operation: one [`crate::Command::FindOne`] (with a `$slice` projection for
+/// a range), and a second one fetching the whole document when the server answers
+/// 238 NotImplemented to `$slice`, sliced locally.
+#[derive(Debug, Clone)]
+pub struct Read {
+    stream: String,
+    layout: Layout,
+    fetch: Option<Fetch>,
+    outbox: Outbox<ReadResult>,
+}
+
+impl Read {
+    /// Prepares a read; invalid input is returned by the first `next()`.
+    pub fn new(config: &StoreConfig, stream: StreamName, range: ReadRange) -> Self {
+        let mut op = Self { stream: stream.as_str().to_owned(), layout: config.layout, fetch: None, outbox: Outbox::Finished };
+        match range.shape().and_then(|shape| Ok((shape, config.namespace(&stream)?))) {
+            Ok((shape, ns)) => op.start(ns, stream, shape),
+            Err(e) => op.outbox.finish(Err(e)),
+        }
+        op
+    }
+
+    fn start(&mut self, ns: Namespace, stream: StreamName, shape: Shape) {
+        let fetch = Fetch::new(ns, stream, self.layout, shape);
+        self.outbox.send(fetch.command());
+        self.fetch = Some(fetch);
+    }
+}
+
+impl Operation for Read {
+    type Output = ReadResult;
+
+    fn next(&mut self) -> Step<Result<ReadResult, Error>> {
+        self.outbox.next()
+    }
+
+    fn feed(&mut self, reply: Reply) {
+        if !self.outbox.accept_reply() {
+            return;
+        }
+        let Some(fetch) = self.fetch.as_mut() else { return };
+        match fetch.on_reply(reply, "reading the stream") {
+            Fetched::Document(doc) => {
+                let result = ReadResult::from_document(&self.stream, self.layout, doc);
+                self.outbox.finish(result);
+            }
+            Fetched::Retry(cmd) => self.outbox.send(cmd),
+            Fetched::Failed(e) => self.outbox.finish(Err(e)),
+        }
+    }
+
+    fn describe_step(&self) -> &'static str {
+        "reading the stream"
+    }
+}

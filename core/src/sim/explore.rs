@@ -1,0 +1,87 @@
+//! Exhaustive enumeration of schedules.
+
+use std::collections::BTreeMap;
+
+use crate::sim::invariants::{self, Violation};
+use crate::sim::{Schedule, Simulation};
+
+/// What exploring every interleaving found.
+#[derive(Debug, Clone, Default)]
+pub struct Exploration {
+    /// Complete schedules run.
+    pub schedules: u64,
+    /// True when the limit stopped the search before every schedule was run.
+    pub truncated: bool,
+    /// Each violation found, with the schedule that produced it (the first few).
+    pub violations: Vec<(Schedule, Violation)>,
+    /// How many schedules ended with each combination of results, keyed by a
+    /// summary such as `a0:ok(1) b0:ConcurrencyConflict(actual 1)`.
+    pub outcomes: BTreeMap<String, u64>,
+}
+
+/// At most this many violations are kept (the count of schedules is exact regardless).
+const MAX_VIOLATIONS_KEPT: usize = 32;
+
+/// Runs every schedule of `sim` (up to `limit` complete schedules), checking the
+/// [invariants](invariants::check) at the end of each.
+pub fn explore(sim: &Simulation, limit: u64) -> Exploration {
+    explore_with(sim, limit, invariants::check)
+}
+
+/// As [`explore`], with a custom check.
+pub fn explore_with(sim: &Simulation, limit: u64, check: impl Fn(&Simulation) -> Vec<Violation>) -> Exploration {
+    let mut report = Exploration::default();
+    // Depth-first, on an explicit stack: a branch is a clone of the state before the step.
+    let mut stack: Vec<(Simulation, Schedule)> = vec![(sim.clone(), Vec::new())];
+    while let Some((state, schedule)) = stack.pop() {
+        let runnable = state.runnable();
+        if runnable.is_empty() {
+            report.schedules += 1;
+            *report.outcomes.entry(summary(&state)).or_default() += 1;
+            for v in check(&state) {
+                if report.violations.len() < MAX_VIOLATIONS_KEPT {
+                    report.violations.push((schedule.clone(), v));
+                }
+            }
+            if report.schedules >= limit {
+                report.truncated = !stack.is_empty();
+                break;
+            }
+            continue;
+        }
+        // Push in reverse so that the lowest client runs first (lexicographic order).
+        for &c in runnable.iter().rev() {
+            let mut next = state.clone();
+            if next.step(c).is_ok() {
+                let mut s = schedule.clone();
+                s.push(c);
+                stack.push((next, s));
+            }
+        }
+    }
+    report
+}
+
+/// A one-line summary of every operation's result, in client and script order.
+pub(crate) fn summary(sim: &Simulation) -> String {
+    let names = sim.client_names();
+    let mut outcomes: Vec<_> = sim.outcomes().iter().collect();
+    outcomes.sort_by_key(|o| (o.client, o.op_index));
+    outcomes
+        .iter()
+        .map(|o| {
+            let result = match &o.result {
+                Ok(crate::ops::OpOutput::Append(a)) => format!("ok({})", a.next_expected_stream_version),
+                Ok(crate::ops::OpOutput::Read(r)) => format!("read({}@{})", r.events.len(), r.current_stream_version),
+                Ok(crate::ops::OpOutput::Exists { exists }) => format!("exists({exists})"),
+                Err(crate::Error::ConcurrencyConflict { actual, .. }) => match actual {
+                    Some(n) => format!("ConcurrencyConflict(actual {n})"),
+                    None => "ConcurrencyConflict(no stream)".to_owned(),
+                },
+                Err(e) => e.kind().to_owned(),
+            };
+            format!("{}{}:{}", names.get(o.client).map(String::as_str).unwrap_or("?"), o.op_index, result)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,142 @@
+//! What must hold after any interleaving.
+//!
+//! 1. One document per stream name.
+//! 2. In every stream, event positions run 1, 2, ... n without gaps, and the
+//!    document's `metadata.streamPosition` is n.
+//! 3. No event id appears twice in a stream.
+//! 4. Every acknowledged append's events are in the stream, at the positions the
+//!    append reported (nothing acknowledged is lost).
+//! 5. No event of a failed append is in the stream (a failure changes nothing).
+//! 6. Every event a read returned is in the stream at the position the read saw.
+//! 7. Every failure is a typed, expected outcome ([`crate::Error::is_expected_outcome`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::layout::STREAM_NAME;
+use crate::ops::{OpOutput, OpSpec, ReadResult};
+use crate::engine::Engine;
+use crate::layout::StoreConfig;
+use crate::sim::{Outcome, Simulation};
+
+/// A broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Violation {
+    /// More than one document holds the stream.
+    #[error("{count} documents hold stream {stream}")]
+    DuplicateDocuments { stream: String, count: usize },
+    /// A stream document could not be decoded.
+    #[error("the document of {stream} is malformed: {reason}")]
+    Malformed { stream: String, reason: String },
+    /// Positions skip or repeat, or disagree with the document's position.
+    #[error("positions of {stream} are not 1..={position}: found {found:?}")]
+    PositionsNotContiguous { stream: String, position: u64, found: Vec<u64> },
+    /// An event id appears twice.
+    #[error("event {event_id} appears twice in {stream}")]
+    DuplicatedEvent { stream: String, event_id: String },
+    /// An acknowledged event is missing or elsewhere.
+    #[error("acknowledged event {event_id} is not at position {position} of {stream}")]
+    LostEvent { stream: String, event_id: String, position: u64 },
+    /// A failed append's event is in the stream.
+    #[error("event {event_id} of a failed append is in {stream}")]
+    FailedAppendVisible { stream: String, event_id: String },
+    /// A read returned an event that is not in the stream at that position.
+    #[error("a read of {stream} returned event {event_id} at position {position}, which the stream does not hold")]
+    PhantomRead { stream: String, event_id: String, position: u64 },
+    /// A failure that a correct store never reports.
+    #[error("client {client} op {op_index} failed with an untyped or unexpected error: {error}")]
+    UnexpectedFailure { client: usize, op_index: usize, error: String },
+}
+
+/// Checks every invariant against the simulation's engine and outcomes.
+pub fn check(sim: &Simulation) -> Vec<Violation> {
+    check_state(sim.config(), sim.engine(), sim.outcomes())
+}
+
+/// Checks every invariant of `outcomes` against the documents stored in `engine`.
+pub fn check_state(config: &StoreConfig, engine: &Engine, outcomes: &[Outcome]) -> Vec<Violation> {
+    let layout = config.layout;
+    let mut violations = Vec::new();
+    let mut streams: BTreeMap<String, Vec<bson::Document>> = BTreeMap::new();
+    for ns in engine.namespaces() {
+        for doc in engine.documents(&ns) {
+            if let Ok(name) = doc.get_str(STREAM_NAME) {
+                streams.entry(name.to_owned()).or_default().push(doc);
+            }
+        }
+    }
+    // stream -> position -> event id
+    let mut stored: BTreeMap<String, BTreeMap<u64, String>> = BTreeMap::new();
+    for (stream, docs) in &streams {
+        if docs.len() > 1 {
+            violations.push(Violation::DuplicateDocuments { stream: stream.clone(), count: docs.len() });
+        }
+        let read = match ReadResult::from_document(stream, layout, docs.first().cloned()) {
+            Ok(r) => r,
+            Err(e) => {
+                violations.push(Violation::Malformed { stream: stream.clone(), reason: e.to_string() });
+                continue;
+            }
+        };
+        let positions: Vec<u64> = read.events.iter().map(|e| e.stream_position).collect();
+        let expected: Vec<u64> = (1..=read.current_stream_version).collect();
+        if positions != expected {
+            violations.push(Violation::PositionsNotContiguous {
+                stream: stream.clone(),
+                position: read.current_stream_version,
+                found: positions,
+            });
+        }
+        let by_position = stored.entry(stream.clone()).or_default();
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &read.events {
+            if !seen.insert(e.id.clone()) {
+                violations.push(Violation::DuplicatedEvent { stream: stream.clone(), event_id: e.id.clone() });
+            }
+            by_position.insert(e.stream_position, e.id.clone());
+        }
+    }
+    let empty = BTreeMap::new();
+    for o in outcomes {
+        let stream = o.spec.stream();
+        let held = stored.get(stream).unwrap_or(&empty);
+        match (&o.spec, &o.result) {
+            (OpSpec::Append { .. }, Ok(OpOutput::Append(r))) => {
+                let first = r.next_expected_stream_version + 1 - o.event_ids.len() as u64;
+                for (i, id) in o.event_ids.iter().enumerate() {
+                    let position = first + i as u64;
+                    if held.get(&position) != Some(id) {
+                        violations.push(Violation::LostEvent { stream: stream.to_owned(), event_id: id.clone(), position });
+                    }
+                }
+            }
+            (OpSpec::Append { .. }, Err(_)) => {
+                for id in &o.event_ids {
+                    if held.values().any(|h| h == id) {
+                        violations.push(Violation::FailedAppendVisible { stream: stream.to_owned(), event_id: id.clone() });
+                    }
+                }
+            }
+            (_, Ok(OpOutput::Read(r))) => {
+                for e in &r.events {
+                    if held.get(&e.stream_position) != Some(&e.id) {
+                        violations.push(Violation::PhantomRead {
+                            stream: stream.to_owned(),
+                            event_id: e.id.clone(),
+                            position: e.stream_position,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Err(e) = &o.result {
+            if !e.is_expected_outcome() {
+                violations.push(Violation::UnexpectedFailure { client: o.client, op_index: o.op_index, error: e.to_string() });
+            }
+        }
+    }
+    violations
+}

@@ -1,0 +1,281 @@
+//! One simulated run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bson::DateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::command::{Command, Reply};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::ids::IdGenerator;
+use crate::layout::StoreConfig;
+use crate::name::StreamName;
+use crate::ops::{AnyOp, Append, Exists, IndexRegistry, OpOutput, OpSpec, Operation, Read, Step};
+use crate::store::DEFAULT_CLOCK_START_MS;
+
+/// A client and the operations it runs, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientScript {
+    /// A name for traces ("a", "b", ...).
+    pub name: String,
+    /// The operations, run one after another.
+    pub ops: Vec<OpSpec>,
+}
+
+/// The order of steps: each entry is a client index; that client sends its next command.
+pub type Schedule = Vec<usize>;
+
+/// A finished operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// The client's index.
+    pub client: usize,
+    /// The operation's index in the client's script.
+    pub op_index: usize,
+    /// The operation.
+    pub spec: OpSpec,
+    /// For appends: the ids of the events, assigned ones included.
+    pub event_ids: Vec<String>,
+    /// What it returned.
+    pub result: Result<OpOutput, Error>,
+}
+
+/// One command of a run, with its reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceEntry {
+    /// The client that sent it.
+    pub client: usize,
+    /// The operation's index in the client's script.
+    pub op_index: usize,
+    /// What the operation was doing.
+    pub step: &'static str,
+    /// The command.
+    pub command: Command,
+    /// The engine's reply.
+    pub reply: Reply,
+}
+
+/// Driving a simulation against its rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// No such client.
+    #[error("there is no client {0}")]
+    NoSuchClient(usize),
+    /// The client has finished its script.
+    #[error("client {0} has nothing left to run")]
+    ClientFinished(usize),
+}
+
+/// Event ids of one simulated op: `{client}-{op}-{n}`, a pure function of position in
+/// the scripts, so every interleaving assigns the same ids.
+#[derive(Debug)]
+struct ScriptIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl IdGenerator for ScriptIds {
+    fn next_event_id(&self) -> String {
+        format!("{}-{}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct InFlight {
+    op: AnyOp,
+    op_index: usize,
+    event_ids: Vec<String>,
+    pending: Command,
+}
+
+#[derive(Debug)]
+struct Client {
+    name: String,
+    script: Vec<OpSpec>,
+    next_op: usize,
+    /// Collections whose index this client has seen acknowledged. Ops get a snapshot, so
+    /// cloned simulations never share it.
+    indexed: IndexRegistry,
+    current: Option<InFlight>,
+}
+
+impl Clone for Client {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            script: self.script.clone(),
+            next_op: self.next_op,
+            indexed: self.indexed.snapshot(),
+            current: self.current.clone(),
+        }
+    }
+}
+
+/// A run in progress: the engine, the clients, what has happened so far.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    config: StoreConfig,
+    engine: Engine,
+    clients: Vec<Client>,
+    clock_ms: i64,
+    trace: Vec<TraceEntry>,
+    outcomes: Vec<Outcome>,
+}
+
+impl Simulation {
+    /// A simulation of `clients` on a fresh engine (seed 0).
+    pub fn new(config: StoreConfig, clients: Vec<ClientScript>) -> Self {
+        Self::with_engine(config, Engine::new(0), clients)
+    }
+
+    /// A simulation starting from an existing engine state.
+    pub fn with_engine(config: StoreConfig, engine: Engine, clients: Vec<ClientScript>) -> Self {
+        let mut sim = Self {
+            config,
+            engine,
+            clients: clients
+                .into_iter()
+                .map(|c| Client { name: c.name, script: c.ops, next_op: 0, indexed: IndexRegistry::new(), current: None })
+                .collect(),
+            clock_ms: DEFAULT_CLOCK_START_MS,
+            trace: Vec::new(),
+            outcomes: Vec::new(),
+        };
+        for c in 0..sim.clients.len() {
+            sim.advance(c);
+        }
+        sim
+    }
+
+    /// The clients that have a command to send.
+    pub fn runnable(&self) -> Vec<usize> {
+        (0..self.clients.len()).filter(|&c| self.clients[c].current.is_some()).collect()
+    }
+
+    /// True when every client has finished its script.
+    pub fn is_finished(&self) -> bool {
+        self.clients.iter().all(|c| c.current.is_none())
+    }
+
+    /// The command `client` would send next.
+    pub fn pending(&self, client: usize) -> Option<&Command> {
+        self.clients.get(client)?.current.as_ref().map(|f| &f.pending)
+    }
+
+    /// Lets `client` send its next command and take the reply.
+    pub fn step(&mut self, client: usize) -> Result<(), SimError> {
+        let c = self.clients.get_mut(client).ok_or(SimError::NoSuchClient(client))?;
+        let mut flight = c.current.take().ok_or(SimError::ClientFinished(client))?;
+        let reply = self.engine.execute(&flight.pending);
+        if let (Command::CreateIndex { ns, .. }, Reply::Acknowledged) = (&flight.pending, &reply) {
+            c.indexed.insert(ns.clone());
+        }
+        let step = flight.op.describe_step();
+        flight.op.feed(reply.clone());
+        self.trace.push(TraceEntry {
+            client,
+            op_index: flight.op_index,
+            step,
+            command: flight.pending.clone(),
+            reply,
+        });
+        match flight.op.next() {
+            Step::Send(cmd) => {
+                flight.pending = cmd;
+                self.clients[client].current = Some(flight);
+            }
+            Step::Done(result) => {
+                self.record(client, flight.op_index, flight.event_ids, result);
+                self.advance(client);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `schedule`, then lets every client finish in client order.
+    pub fn run(&mut self, schedule: &[usize]) -> Result<(), SimError> {
+        for &c in schedule {
+            self.step(c)?;
+        }
+        self.run_to_end();
+        Ok(())
+    }
+
+    /// Lets every client finish, lowest index first.
+    pub fn run_to_end(&mut self) {
+        while let Some(&c) = self.runnable().first() {
+            let _ = self.step(c);
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The configuration every client uses.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Every command sent so far, in order.
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+
+    /// Every finished operation, in the order they finished.
+    pub fn outcomes(&self) -> &[Outcome] {
+        &self.outcomes
+    }
+
+    /// Client names, by index.
+    pub fn client_names(&self) -> Vec<String> {
+        self.clients.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// Starts the client's next operations until one has a command to send.
+    fn advance(&mut self, client: usize) {
+        loop {
+            let c = &mut self.clients[client];
+            let Some(spec) = c.script.get(c.next_op).cloned() else { return };
+            let op_index = c.next_op;
+            c.next_op += 1;
+            let now = DateTime::from_millis(self.clock_ms);
+            self.clock_ms += 1;
+            let ids = ScriptIds { prefix: format!("{}{}", c.name, op_index), next: AtomicU64::new(0) };
+            let registry = c.indexed.snapshot();
+            let built = StreamName::parse(spec.stream()).map_err(Error::from).map(|stream| match &spec {
+                OpSpec::Append { events, expected, .. } => {
+                    AnyOp::Append(Append::new(&self.config, &registry, stream, events.clone(), *expected, now, &ids))
+                }
+                OpSpec::Read { range, .. } => AnyOp::Read(Read::new(&self.config, stream, *range)),
+                OpSpec::Exists { .. } => AnyOp::Exists(Exists::new(&self.config, stream)),
+            });
+            let mut op = match built {
+                Ok(op) => op,
+                Err(e) => {
+                    self.record(client, op_index, Vec::new(), Err(e));
+                    continue;
+                }
+            };
+            let event_ids = match &op {
+                AnyOp::Append(a) => a.event_ids(),
+                _ => Vec::new(),
+            };
+            match op.next() {
+                Step::Send(pending) => {
+                    self.clients[client].current = Some(InFlight { op, op_index, event_ids, pending });
+                    return;
+                }
+                Step::Done(result) => self.record(client, op_index, event_ids, result),
+            }
+        }
+    }
+
+    fn record(&mut self, client: usize, op_index: usize, event_ids: Vec<String>, result: Result<OpOutput, Error>) {
+        let spec = self.clients[client].script[op_index].clone();
+        self.outcomes.push(Outcome { client, op_index, spec, event_ids, result });
+    }
+}

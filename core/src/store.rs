@@ -1,0 +1,95 @@
+//! The synchronous event store facade.
+
+use crate::context::StoreContext;
+use crate::driver::{self, Executor};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::event::{NewEvent, RecordedEvent};
+use crate::expected::ExpectedVersion;
+use crate::ids::{SeededIds, SteppingClock};
+use crate::layout::StoreConfig;
+use crate::ops::{AggregateResult, AppendResult, ReadRange, ReadResult};
+
+/// 2026-01-01T00:00:00Z, where the in-memory store's default clock starts.
+pub const DEFAULT_CLOCK_START_MS: i64 = 1_767_225_600_000;
+
+/// An event store over a synchronous executor (by default, the in-memory engine).
+///
+/// ```
+/// use bson::doc;
+/// use streamdoc_core::{Error, EventStore, ExpectedVersion, NewEvent, ReadRange};
+///
+/// let mut store = EventStore::in_memory();
+/// let placed = NewEvent::new("OrderPlaced", doc! { "total": 42 });
+/// let r = store.append_to_stream("order:1", vec![placed], ExpectedVersion::NoStream).unwrap();
+/// assert_eq!(r.next_expected_stream_version, 1);
+///
+/// let stale = store.append_to_stream("order:1", vec![NewEvent::new("OrderPaid", doc! {})], ExpectedVersion::Exact(0));
+/// assert!(matches!(stale, Err(Error::ConcurrencyConflict { actual: Some(1), .. })));
+///
+/// let read = store.read_stream("order:1", ReadRange::all()).unwrap();
+/// assert_eq!(read.events[0].event_type, "OrderPlaced");
+/// ```
+#[derive(Debug)]
+pub struct EventStore<E = Engine> {
+    ctx: StoreContext,
+    executor: E,
+}
+
+impl EventStore<Engine> {
+    /// A store on a fresh in-memory engine, database `streamdoc`, default layout, a
+    /// clock stepping 1 ms per reading from [`DEFAULT_CLOCK_START_MS`] and seeded event
+    /// ids: fully deterministic. Use [`EventStore::new`] to inject a real clock.
+    pub fn in_memory() -> Self {
+        let ctx = StoreContext::new(StoreConfig::new("streamdoc"), SteppingClock::new(DEFAULT_CLOCK_START_MS, 1), SeededIds::new(0))
+            .unwrap_or_else(|_| unreachable!("the default configuration is valid"));
+        Self { ctx, executor: Engine::new(0) }
+    }
+}
+
+impl<E: Executor> EventStore<E> {
+    /// A store running `ctx`'s operations on `executor`.
+    pub fn new(ctx: StoreContext, executor: E) -> Self {
+        Self { ctx, executor }
+    }
+
+    /// Appends `events` if the stream is where `expected` says.
+    pub fn append_to_stream(&mut self, stream: &str, events: Vec<NewEvent>, expected: ExpectedVersion) -> Result<AppendResult, Error> {
+        driver::run(&mut self.ctx.append(stream, events, expected)?, &mut self.executor)
+    }
+
+    /// Reads the events of `range`.
+    pub fn read_stream(&mut self, stream: &str, range: ReadRange) -> Result<ReadResult, Error> {
+        driver::run(&mut self.ctx.read(stream, range)?, &mut self.executor)
+    }
+
+    /// Folds the whole stream with `evolve`, starting from `initial`.
+    pub fn aggregate_stream<S>(
+        &mut self,
+        stream: &str,
+        initial: S,
+        evolve: impl FnMut(S, &RecordedEvent) -> S,
+    ) -> Result<AggregateResult<S>, Error> {
+        driver::run(&mut self.ctx.aggregate(stream, initial, evolve)?, &mut self.executor)
+    }
+
+    /// Whether the stream document exists.
+    pub fn stream_exists(&mut self, stream: &str) -> Result<bool, Error> {
+        driver::run(&mut self.ctx.exists(stream)?, &mut self.executor)
+    }
+
+    /// The operation builder.
+    pub fn context(&self) -> &StoreContext {
+        &self.ctx
+    }
+
+    /// The executor (e.g. the engine, to inspect stored documents).
+    pub fn executor(&self) -> &E {
+        &self.executor
+    }
+
+    /// The executor, mutably.
+    pub fn executor_mut(&mut self) -> &mut E {
+        &mut self.executor
+    }
+}

@@ -1,0 +1,16 @@
+//! The scenario corpus every layer must agree on, and the machinery to replay it.
+//!
+//! A scenario (`tests/scenarios/*.json`, format in `tests/scenarios/README.md`) is a
+//! list of operations with their expected results and the expected stored documents.
+//! [`runner::run`] replays one against any [`runner::Target`] — core's engine here, the
+//! wasm package and a live server in the other suites — and produces a
+//! [`runner::RunOutput`] in canonical Extended JSON, which [`compare`] checks against
+//! the scenario's expectations and against other layers' outputs.
+
+pub mod canonical;
+pub mod compare;
+pub mod runner;
+pub mod scenario;
+
+pub use runner::{run, EngineTarget, RunOutput, Target};
+pub use scenario::{load_corpus, Scenario};

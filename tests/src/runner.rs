@@ -1,0 +1,294 @@
+//! Replaying a scenario against a target.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bson::Document;
+use serde_json::{json, Value};
+use streamdoc_core::ops::{AnyOp, Operation, ReadRange, Step};
+use streamdoc_core::{
+    Clock, Command, Engine, Error, ExecutorError, IdGenerator, NewEvent, OpOutput, Reply, SeededIds,
+    SteppingClock, StoreContext,
+};
+
+use crate::canonical::{doc_from_scenario_json, doc_to_json, normalise_stored, to_json};
+use crate::scenario::{Scenario, ScenarioOp, Step as ScenarioStep, StepOp};
+
+/// Where a scenario runs: an executor, and a way to list what it stored.
+pub trait Target {
+    /// Runs one command.
+    fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError>;
+    /// Every stored document in the databases named `database` or `{database}_*`,
+    /// per namespace (`database.collection`), in any order.
+    fn dump(&mut self, database: &str) -> Result<BTreeMap<String, Vec<Document>>, String>;
+}
+
+/// Core's engine as a target.
+#[derive(Debug)]
+pub struct EngineTarget(pub Engine);
+
+impl Target for EngineTarget {
+    fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError> {
+        Ok(self.0.execute(command))
+    }
+
+    fn dump(&mut self, database: &str) -> Result<BTreeMap<String, Vec<Document>>, String> {
+        let prefix = format!("{database}_");
+        Ok(self
+            .0
+            .namespaces()
+            .into_iter()
+            .filter(|ns| ns.db == database || ns.db.starts_with(&prefix))
+            .map(|ns| (ns.to_string(), self.0.documents(&ns)))
+            .collect())
+    }
+}
+
+/// What a run produced, in canonical Extended JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutput {
+    /// One entry per operation, in file order (race members in listed order):
+    /// `{"ok": ...}` or `{"error": {...}}`.
+    pub results: Vec<Value>,
+    /// Stored documents per namespace, sorted by `streamName`, `_id` normalised;
+    /// namespaces with no documents are left out.
+    pub documents: BTreeMap<String, Vec<Value>>,
+    /// Every command sent, in mongosh syntax, with its reply: for diagnosing a mismatch.
+    pub log: Vec<String>,
+}
+
+/// A scenario that cannot be run as written.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("step {step}: {message}")]
+    Malformed { step: usize, message: String },
+    #[error("listing the stored documents failed: {0}")]
+    Dump(String),
+}
+
+/// A fold usable from scenario files.
+fn evolve_fn(name: &str) -> Option<fn(Value, &streamdoc_core::RecordedEvent) -> Value> {
+    match name {
+        "count" => Some(|state, _| json!(state.as_u64().unwrap_or(0) + 1)),
+        "types" => Some(|state, e| {
+            let mut items = state.as_array().cloned().unwrap_or_default();
+            items.push(json!(e.event_type));
+            Value::Array(items)
+        }),
+        _ => None,
+    }
+}
+
+fn initial_state(name: &str) -> Value {
+    match name {
+        "count" => json!(0),
+        _ => json!([]),
+    }
+}
+
+/// A prepared operation of the runner.
+enum Prepared {
+    Any(AnyOp),
+    Aggregate(streamdoc_core::ops::Aggregate<Value, fn(Value, &streamdoc_core::RecordedEvent) -> Value>),
+}
+
+impl Prepared {
+    fn next(&mut self) -> Step<Result<Value, Error>> {
+        match self {
+            Prepared::Any(op) => match op.next() {
+                Step::Send(c) => Step::Send(c),
+                Step::Done(r) => Step::Done(r.map(|o| output_json(&o))),
+            },
+            Prepared::Aggregate(op) => match op.next() {
+                Step::Send(c) => Step::Send(c),
+                Step::Done(r) => Step::Done(r.map(|a| {
+                    json!({ "state": a.state, "currentStreamVersion": a.current_stream_version, "streamExists": a.stream_exists })
+                })),
+            },
+        }
+    }
+
+    fn feed(&mut self, reply: Reply) {
+        match self {
+            Prepared::Any(op) => op.feed(reply),
+            Prepared::Aggregate(op) => op.feed(reply),
+        }
+    }
+}
+
+/// A result as canonical JSON.
+pub fn output_json(output: &OpOutput) -> Value {
+    match output {
+        OpOutput::Append(a) => json!({
+            "nextExpectedStreamVersion": a.next_expected_stream_version,
+            "createdNewStream": a.created_new_stream,
+        }),
+        OpOutput::Read(r) => json!({
+            "currentStreamVersion": r.current_stream_version,
+            "streamExists": r.stream_exists,
+            "events": r.events.iter().map(|e| json!({
+                "id": e.id,
+                "type": e.event_type,
+                "data": doc_to_json(&e.data),
+                "metadata": doc_to_json(&e.metadata),
+                "streamName": e.stream_name,
+                "streamPosition": e.stream_position,
+                "recordedAt": e.recorded_at.map(|d| to_json(&bson::Bson::DateTime(d))),
+            })).collect::<Vec<_>>(),
+        }),
+        OpOutput::Exists { exists } => json!(exists),
+    }
+}
+
+/// An error as canonical JSON: its serde form (`kind` plus fields).
+pub fn error_json(error: &Error) -> Value {
+    serde_json::to_value(error).unwrap_or_else(|e| json!({ "kind": error.kind(), "unserialisable": e.to_string() }))
+}
+
+fn parse_events(events: &[Value]) -> Result<Vec<NewEvent>, String> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let obj = e.as_object().ok_or(format!("event {i} is not an object"))?;
+            let event_type = obj.get("type").and_then(Value::as_str).ok_or(format!("event {i} has no string type"))?;
+            let data = match obj.get("data") {
+                Some(d) => doc_from_scenario_json(d)?,
+                None => Document::new(),
+            };
+            let metadata = match obj.get("metadata") {
+                Some(m) => doc_from_scenario_json(m)?,
+                None => Document::new(),
+            };
+            let mut event = NewEvent::new(event_type, data).with_metadata(metadata);
+            if let Some(id) = obj.get("id") {
+                event.id = Some(id.as_str().ok_or(format!("event {i} id is not a string"))?.to_owned());
+            }
+            Ok(event)
+        })
+        .collect()
+}
+
+struct Clients {
+    config: streamdoc_core::StoreConfig,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    contexts: BTreeMap<String, StoreContext>,
+}
+
+impl Clients {
+    fn get(&mut self, client: &str) -> Result<StoreContext, Error> {
+        if let Some(ctx) = self.contexts.get(client) {
+            return Ok(ctx.clone());
+        }
+        let ctx = StoreContext::with_shared(self.config.clone(), self.clock.clone(), self.ids.clone())?;
+        self.contexts.insert(client.to_owned(), ctx.clone());
+        Ok(ctx)
+    }
+
+    fn prepare(&mut self, step: &StepOp) -> Result<Result<Prepared, Error>, String> {
+        let ctx = match self.get(&step.client) {
+            Ok(ctx) => ctx,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(match &step.op {
+            ScenarioOp::Append { stream, events, expected } => {
+                ctx.append(stream, parse_events(events)?, *expected).map(|op| Prepared::Any(AnyOp::Append(op)))
+            }
+            ScenarioOp::Read { stream, from, to, max_count } => ctx
+                .read(stream, ReadRange { from: *from, to: *to, max_count: *max_count })
+                .map(|op| Prepared::Any(AnyOp::Read(op))),
+            ScenarioOp::Exists { stream } => ctx.exists(stream).map(|op| Prepared::Any(AnyOp::Exists(op))),
+            ScenarioOp::Aggregate { stream, evolve } => {
+                let f = evolve_fn(evolve).ok_or(format!("unknown evolve {evolve:?}"))?;
+                ctx.aggregate(stream, initial_state(evolve), f).map(Prepared::Aggregate)
+            }
+        })
+    }
+}
+
+/// Where an operation of a race is.
+enum Slot {
+    Pending(Prepared, Command),
+    Done(Result<Value, Error>),
+}
+
+fn advance(mut op: Prepared) -> Slot {
+    match op.next() {
+        Step::Send(cmd) => Slot::Pending(op, cmd),
+        Step::Done(r) => Slot::Done(r),
+    }
+}
+
+/// Replays `scenario` on `target`.
+pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Result<RunOutput, RunError> {
+    let config = scenario.config.to_config();
+    let mut clients = Clients {
+        config,
+        clock: Arc::new(SteppingClock::new(scenario.clock.start_ms, scenario.clock.step_ms)),
+        ids: Arc::new(SeededIds::new(scenario.id_seed)),
+        contexts: BTreeMap::new(),
+    };
+    let mut results = Vec::new();
+    let mut log = Vec::new();
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let malformed = |message: String| RunError::Malformed { step: index, message };
+        let (ops, schedule): (Vec<&StepOp>, &[usize]) = match step {
+            ScenarioStep::Op(op) => (vec![op], &[]),
+            ScenarioStep::Race(race) => (race.race.iter().collect(), &race.schedule),
+        };
+        let mut slots = Vec::new();
+        for op in &ops {
+            slots.push(match clients.prepare(op).map_err(malformed)? {
+                Ok(prepared) => advance(prepared),
+                Err(e) => Slot::Done(Err(e)),
+            });
+        }
+        let order = schedule.iter().copied().chain((0..slots.len()).flat_map(|i| std::iter::repeat_n(i, 64)));
+        for (n, i) in order.enumerate() {
+            let scheduled = n < schedule.len();
+            let slot = slots.get_mut(i).ok_or_else(|| malformed(format!("schedule names operation {i}")))?;
+            let Slot::Pending(..) = slot else {
+                if scheduled {
+                    return Err(malformed(format!("schedule entry {n} names operation {i}, which has already finished")));
+                }
+                continue;
+            };
+            let Slot::Pending(mut op, cmd) = std::mem::replace(slot, Slot::Done(Ok(Value::Null))) else { unreachable!() };
+            let reply = target.execute(&cmd);
+            log.push(format!(
+                "[{index}.{i}] {} -> {}",
+                cmd.to_mongosh(),
+                match &reply {
+                    Ok(r) => r.to_mongosh(),
+                    Err(e) => format!("no reply: {e}"),
+                }
+            ));
+            *slot = match reply {
+                Ok(reply) => {
+                    op.feed(reply);
+                    advance(op)
+                }
+                Err(e) => Slot::Done(Err(Error::Unavailable(e))),
+            };
+        }
+        for (i, slot) in slots.into_iter().enumerate() {
+            match slot {
+                Slot::Done(Ok(v)) => results.push(json!({ "ok": v })),
+                Slot::Done(Err(e)) => results.push(json!({ "error": error_json(&e) })),
+                Slot::Pending(..) => return Err(malformed(format!("operation {i} did not finish within 64 commands"))),
+            }
+        }
+    }
+    let dumped = target.dump(&scenario.config.database).map_err(RunError::Dump)?;
+    let documents = dumped
+        .into_iter()
+        .filter(|(_, docs)| !docs.is_empty())
+        .map(|(ns, docs)| {
+            let mut docs: Vec<Value> = docs.iter().map(|d| normalise_stored(doc_to_json(d))).collect();
+            docs.sort_by_key(|d| d.get("streamName").map(Value::to_string).unwrap_or_default());
+            (ns, docs)
+        })
+        .collect();
+    Ok(RunOutput { results, documents, log })
+}

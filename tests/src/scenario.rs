@@ -1,0 +1,230 @@
+//! The scenario file format (see `tests/scenarios/README.md`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use streamdoc_core::{ExpectedVersion, Layout, Namespace, Resolver, Storage, StoreConfig};
+
+/// One scenario file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    /// The file stem; filled in by [`load_corpus`].
+    #[serde(skip)]
+    pub name: String,
+    /// What the scenario shows, in a sentence or two.
+    pub description: String,
+    /// Labels; `bigDocument`, `dollarKeys` and `slice` mark cases that some servers
+    /// treat differently (see tests/DEVIATIONS.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The store configuration.
+    #[serde(default)]
+    pub config: ConfigSpec,
+    /// The injected clock: every operation reads it once, when it is prepared.
+    #[serde(default)]
+    pub clock: ClockSpec,
+    /// Seed of the generator of event ids, for events given without one.
+    #[serde(default)]
+    pub id_seed: u64,
+    /// The operations, in order.
+    pub steps: Vec<Step>,
+    /// The stored documents at the end, per `database.collection`, sorted by
+    /// `streamName`; in canonical Extended JSON with `_id` normalised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<BTreeMap<String, Vec<Value>>>,
+}
+
+/// The store configuration of a scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigSpec {
+    #[serde(default = "default_database")]
+    pub database: String,
+    #[serde(default)]
+    pub layout: Layout,
+    #[serde(default)]
+    pub storage: StorageSpec,
+}
+
+fn default_database() -> String {
+    "streamdoc_test".into()
+}
+
+impl Default for ConfigSpec {
+    fn default() -> Self {
+        Self { database: default_database(), layout: Layout::default(), storage: StorageSpec::default() }
+    }
+}
+
+/// Storage, as data. Custom resolvers are named rules, so every layer can implement them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum StorageSpec {
+    /// One collection per stream type (the layout's prefix).
+    #[default]
+    PerStreamType,
+    /// One collection per stream type with this prefix.
+    Prefixed { prefix: String },
+    /// Every stream in one collection (the layout's default name when absent).
+    Single {
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// The named custom rule `tenantDatabase`: database `{database}_{tenant}` where the
+    /// tenant is the stream id up to its first colon, collection `{streamType}`.
+    TenantDatabase,
+}
+
+impl ConfigSpec {
+    /// The core configuration.
+    pub fn to_config(&self) -> StoreConfig {
+        let storage = match &self.storage {
+            StorageSpec::PerStreamType => Storage::CollectionPerStreamType,
+            StorageSpec::Prefixed { prefix } => Storage::PrefixedCollectionPerStreamType { prefix: prefix.clone() },
+            StorageSpec::Single { name } => Storage::SingleCollection { name: name.clone() },
+            StorageSpec::TenantDatabase => {
+                let database = self.database.clone();
+                Storage::Custom(Resolver::new(move |s| {
+                    let tenant = s.stream_id().split(':').next().unwrap_or_default();
+                    Namespace::new(format!("{database}_{tenant}"), s.stream_type())
+                }))
+            }
+        };
+        StoreConfig::new(self.database.clone()).with_layout(self.layout).with_storage(storage)
+    }
+}
+
+/// The injected clock.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClockSpec {
+    /// The first reading, in ms since the epoch.
+    pub start_ms: i64,
+    /// The advance per reading.
+    pub step_ms: i64,
+}
+
+impl Default for ClockSpec {
+    fn default() -> Self {
+        Self { start_ms: streamdoc_core::DEFAULT_CLOCK_START_MS, step_ms: 1000 }
+    }
+}
+
+/// One step: a single operation, or several racing under a schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Step {
+    /// Operations prepared together, interleaved command by command.
+    Race(Race),
+    /// One operation run to completion.
+    Op(StepOp),
+}
+
+/// Racing operations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Race {
+    /// The operations, prepared in this order (each on its own client).
+    pub race: Vec<StepOp>,
+    /// Indexes into `race`: each entry lets that operation send one command; after
+    /// the schedule every unfinished operation runs to its end, in order.
+    pub schedule: Vec<usize>,
+}
+
+/// An operation and what it must return.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepOp {
+    /// The client (a store instance with its own index registry); default `main`.
+    #[serde(default = "default_client")]
+    pub client: String,
+    /// The operation.
+    #[serde(flatten)]
+    pub op: ScenarioOp,
+    /// The expected result.
+    pub expect: Expect,
+}
+
+fn default_client() -> String {
+    "main".into()
+}
+
+/// The operations a scenario can run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum ScenarioOp {
+    /// `appendToStream`. Events are objects `{id?, type, data?, metadata?}` whose
+    /// `data` and `metadata` are Extended JSON.
+    #[serde(rename_all = "camelCase")]
+    Append {
+        stream: String,
+        events: Vec<Value>,
+        #[serde(default)]
+        expected: ExpectedVersion,
+    },
+    /// `readStream`.
+    #[serde(rename_all = "camelCase")]
+    Read {
+        stream: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_count: Option<u64>,
+    },
+    /// `streamExists`.
+    #[serde(rename_all = "camelCase")]
+    Exists { stream: String },
+    /// `aggregateStream` with a named fold: `count` (number of events) or `types`
+    /// (the list of event types).
+    #[serde(rename_all = "camelCase")]
+    Aggregate { stream: String, evolve: String },
+}
+
+/// An expected result: `{"ok": value}` compared exactly, or `{"error": {...}}` whose
+/// fields are compared as a subset of the actual error (so a server's wording need
+/// not be spelled out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Expect {
+    Ok(Value),
+    Error(Value),
+}
+
+/// Why the corpus could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid scenario: {source}")]
+    Parse { path: PathBuf, source: serde_json::Error },
+}
+
+/// The directory of the corpus.
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+/// Every scenario of `dir`, sorted by name.
+pub fn load_corpus(dir: &Path) -> Result<Vec<Scenario>, LoadError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| LoadError::Io { path: dir.to_owned(), source })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| load(p)).collect()
+}
+
+/// One scenario file.
+pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
+    let mut scenario: Scenario =
+        serde_json::from_str(&text).map_err(|source| LoadError::Parse { path: path.to_owned(), source })?;
+    scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(scenario)
+}

@@ -1,0 +1,71 @@
+//! `cargo xtask <command>`: the build and test steps that need more than one cargo call.
+//!
+//! - `cargo xtask test`: every check and suite (what CI runs).
+//! - `cargo xtask play`: build what the playground needs and serve it.
+//! - `cargo xtask bench`: the benchmarks, printing their ratios.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+mod play;
+mod test;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(&args[1..]),
+        Some("play") => play::run(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <test | play | bench> [args]");
+            eprintln!("  test   run every check and suite (what CI runs)");
+            eprintln!("  play   build what is missing and serve the playground and API");
+            eprintln!("  bench  run the benchmarks and print their ratios");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench(extra: &[String]) -> Result<(), String> {
+    let mut args = vec!["bench", "--package", "streamdoc-core", "--bench", "appends"];
+    args.extend(extra.iter().map(String::as_str));
+    cargo(&args)
+}
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The cargo that runs us (honours `$CARGO`).
+pub(crate) fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Runs cargo with `args` in the workspace root, echoing the command and its duration.
+pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
+    run(Command::new(cargo_bin()).args(args))
+}
+
+/// Runs a command in the workspace root, failing on a non-zero exit.
+pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
+    cmd.current_dir(root());
+    let shown = format!("{} {}", cmd.get_program().to_string_lossy(), cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    eprintln!("\n==> {shown}");
+    let started = Instant::now();
+    let status = cmd.status().map_err(|e| format!("cannot run `{shown}`: {e}"))?;
+    eprintln!("<== {shown} ({:.1}s)", started.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{shown}` failed with {status}"))
+    }
+}

@@ -1,0 +1,31 @@
+//! `cargo xtask test`: every check and suite, in the order that fails fastest.
+
+use crate::cargo;
+
+pub(crate) fn run(extra: &[String]) -> Result<(), String> {
+    if !extra.is_empty() {
+        return Err(format!("`cargo xtask test` takes no arguments (got {extra:?})"));
+    }
+    // Formatting and lints, natively and for the wasm target (core must build there).
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--package",
+        "streamdoc-core",
+        "--package",
+        "streamdoc-wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    // Every Rust suite: unit, property, corpus, doctests, and the sans-IO dependency check.
+    cargo(&["test", "--workspace", "--locked"])?;
+    // The benchmark binary must keep running (one quick iteration; figures via `cargo xtask bench`).
+    cargo(&["test", "--package", "streamdoc-core", "--bench", "appends", "--locked"])?;
+    eprintln!("\nxtask: all checks and suites passed");
+    Ok(())
+}

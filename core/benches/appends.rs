@@ -1,13 +1,13 @@
 //! One-event appends spread over 10,000 streams: streamdoc's store on the in-memory
-
-// The benchmark measures wall-clock time and uses a std HashMap as its baseline.
-#![allow(clippy::disallowed_methods)]
 //! engine against the same workload on a plain `HashMap<String, Vec<Event>>`.
 //!
 //! `cargo xtask bench` (or `cargo bench -p streamdoc-core --bench appends`) measures both
 //! side by side, alternating rounds so that machine noise hits both alike, and prints
 //! appends/s and the ratio (target: the engine within 5x of the map). Criterion then
 //! measures each in detail. Under `cargo test` it runs one small round as a smoke test.
+
+// The benchmark measures wall-clock time and uses a std HashMap as its baseline.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -125,9 +125,14 @@ fn main() {
     side_by_side(STREAMS, 7);
     let names = stream_names(STREAMS);
     let mut c = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(8)).configure_from_args();
-    let mut group = c.benchmark_group(format!("{} one-event appends over {STREAMS} streams", STREAMS * APPENDS_PER_STREAM));
-    group.bench_function("streamdoc on the engine", |b| b.iter_batched(|| (), |_| streamdoc_round(&names), BatchSize::PerIteration));
-    group.bench_function("HashMap<String, Vec<Event>>", |b| b.iter_batched(|| (), |_| hashmap_round(&names), BatchSize::PerIteration));
+    let mut group =
+        c.benchmark_group(format!("{} one-event appends over {STREAMS} streams", STREAMS * APPENDS_PER_STREAM));
+    group.bench_function("streamdoc on the engine", |b| {
+        b.iter_batched(|| (), |_| streamdoc_round(&names), BatchSize::PerIteration)
+    });
+    group.bench_function("HashMap<String, Vec<Event>>", |b| {
+        b.iter_batched(|| (), |_| hashmap_round(&names), BatchSize::PerIteration)
+    });
     group.finish();
     c.final_summary();
 }

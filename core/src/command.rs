@@ -112,11 +112,8 @@ impl Command {
     /// ```
     pub fn to_mongosh(&self) -> String {
         let ns = self.namespace();
-        let target = format!(
-            "db.getSiblingDB({}).getCollection({})",
-            mongosh::string(&ns.db),
-            mongosh::string(&ns.collection)
-        );
+        let target =
+            format!("db.getSiblingDB({}).getCollection({})", mongosh::string(&ns.db), mongosh::string(&ns.collection));
         match self {
             Command::CreateIndex { keys, name, unique, .. } => {
                 let mut options = Document::new();

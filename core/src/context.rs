@@ -32,13 +32,20 @@ pub struct StoreContext {
 
 impl fmt::Debug for StoreContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreContext").field("config", &self.config).field("indexes", &self.indexes).finish_non_exhaustive()
+        f.debug_struct("StoreContext")
+            .field("config", &self.config)
+            .field("indexes", &self.indexes)
+            .finish_non_exhaustive()
     }
 }
 
 impl StoreContext {
     /// Validates `config` and keeps the clock and id generator.
-    pub fn new(config: StoreConfig, clock: impl Clock + 'static, ids: impl IdGenerator + 'static) -> Result<Self, Error> {
+    pub fn new(
+        config: StoreConfig,
+        clock: impl Clock + 'static,
+        ids: impl IdGenerator + 'static,
+    ) -> Result<Self, Error> {
         Self::with_shared(config, Arc::new(clock), Arc::new(ids))
     }
 
@@ -75,7 +82,12 @@ impl StoreContext {
     }
 
     /// A fold of the whole stream.
-    pub fn aggregate<S, F: FnMut(S, &RecordedEvent) -> S>(&self, stream: &str, initial: S, evolve: F) -> Result<Aggregate<S, F>, Error> {
+    pub fn aggregate<S, F: FnMut(S, &RecordedEvent) -> S>(
+        &self,
+        stream: &str,
+        initial: S,
+        evolve: F,
+    ) -> Result<Aggregate<S, F>, Error> {
         Ok(Aggregate::new(&self.config, StreamName::parse(stream)?, initial, evolve))
     }
 }

@@ -8,7 +8,7 @@ use crate::name::StreamNameError;
 
 /// Why one event of an append is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "camelCase")]
+#[serde(tag = "reason", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum InvalidEvent {
     /// The event type is empty.
     #[error("the event type is empty")]
@@ -39,7 +39,7 @@ pub struct ExecutorError {
 
 /// Every way an operation can fail.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "kind")]
+#[serde(tag = "kind", rename_all_fields = "camelCase")]
 pub enum Error {
     /// The stream name is malformed.
     #[error("invalid stream name: {0}")]
@@ -49,20 +49,16 @@ pub enum Error {
     InvalidConfig(ConfigError),
     /// An append with no events; nothing is written (no empty stream is created).
     #[error("an append to {stream} must carry at least one event")]
-    #[serde(rename_all = "camelCase")]
     EmptyAppend { stream: String },
     /// One event of an append is invalid; nothing is written.
     #[error("event {index} of the append to {stream} is invalid: {reason}")]
-    #[serde(rename_all = "camelCase")]
     InvalidEvent { stream: String, index: usize, reason: InvalidEvent },
     /// The stream was not where the append expected it.
     #[error("concurrency conflict on {stream}: expected {expected}, actual {}", match actual { Some(n) => n.to_string(), None => "no stream".into() })]
-    #[serde(rename_all = "camelCase")]
     ConcurrencyConflict { stream: String, expected: ExpectedVersion, actual: Option<u64> },
     /// The append would grow the stream document past the server's document limit;
     /// the stream is unchanged.
     #[error("appending to {stream} would grow its document past {limit_bytes} bytes; the stream is unchanged")]
-    #[serde(rename_all = "camelCase")]
     StreamTooLarge { stream: String, limit_bytes: u64 },
     /// A read range whose end lies before its start.
     #[error("invalid read range: to ({to}) is before from ({from})")]

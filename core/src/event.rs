@@ -72,3 +72,13 @@ pub struct RecordedEvent {
     /// When the append was made (absent in streams written by Emmett).
     pub recorded_at: Option<DateTime>,
 }
+
+/// An event whose id is fixed, ready to be stored: every retry of a write carries
+/// the same ids.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PreparedEvent {
+    pub(crate) id: String,
+    pub(crate) event_type: String,
+    pub(crate) data: Document,
+    pub(crate) metadata: Document,
+}

@@ -122,7 +122,16 @@ impl ObjectIdGenerator {
     pub fn next_id(&mut self) -> ObjectId {
         if self.counter == 1 << 24 {
             self.counter = 0;
-            let bumped = u64::from_be_bytes([0, 0, 0, self.prefix[4], self.prefix[5], self.prefix[6], self.prefix[7], self.prefix[8]]) + 1;
+            let bumped = u64::from_be_bytes([
+                0,
+                0,
+                0,
+                self.prefix[4],
+                self.prefix[5],
+                self.prefix[6],
+                self.prefix[7],
+                self.prefix[8],
+            ]) + 1;
             self.prefix[4..].copy_from_slice(&bumped.to_be_bytes()[3..]);
         }
         let mut bytes = [0u8; 12];

@@ -15,7 +15,7 @@ use bson::{doc, Bson, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
 use crate::command::Namespace;
-use crate::event::RecordedEvent;
+use crate::event::{PreparedEvent, RecordedEvent};
 use crate::name::StreamName;
 
 /// Top-level `streamName`, the key of the unique index.
@@ -95,19 +95,16 @@ impl Layout {
     pub(crate) fn event_document(
         self,
         stream: &StreamName,
-        id: &str,
-        event_type: &str,
-        data: &Document,
-        caller_metadata: &Document,
+        event: &PreparedEvent,
         position: u64,
         recorded_at: DateTime,
     ) -> Document {
-        let mut metadata = caller_metadata.clone();
-        metadata.insert(self.event_id_field(), id);
+        let mut metadata = event.metadata.clone();
+        metadata.insert(self.event_id_field(), event.id.as_str());
         metadata.insert(STREAM_NAME, stream.as_str());
         metadata.insert(POSITION, position_to_bson(position));
         metadata.insert(RECORDED_AT, recorded_at);
-        doc! { EVENT_TYPE: event_type, EVENT_DATA: data.clone(), EVENT_METADATA: metadata }
+        doc! { EVENT_TYPE: event.event_type.as_str(), EVENT_DATA: event.data.clone(), EVENT_METADATA: metadata }
     }
 
     /// Reads one stored event back. Tolerates what Emmett writes (no `recordedAt`,
@@ -207,7 +204,7 @@ pub enum Storage {
 
 /// Why a store configuration is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "camelCase")]
+#[serde(tag = "reason", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ConfigError {
     /// The database name is empty, too long, or has a character MongoDB refuses.
     #[error("invalid database name {name:?}: {why}")]
@@ -267,7 +264,10 @@ impl StoreConfig {
             Storage::SingleCollection { name: Some(name) } => validate_collection(name),
             Storage::PrefixedCollectionPerStreamType { prefix } => {
                 if prefix.contains(['$', '\0']) || prefix.starts_with("system.") {
-                    return Err(ConfigError::InvalidCollection { name: prefix.clone(), why: "an invalid prefix".into() });
+                    return Err(ConfigError::InvalidCollection {
+                        name: prefix.clone(),
+                        why: "an invalid prefix".into(),
+                    });
                 }
                 Ok(())
             }
@@ -342,8 +342,8 @@ mod tests {
             Namespace::new(format!("tenant_{}", s.stream_id().split(':').next().unwrap_or("x")), "streams")
         })));
         assert_eq!(custom.namespace(&name("order:acme:1")).unwrap(), Namespace::new("tenant_acme", "streams"));
-        let prefixed = StoreConfig::new("app")
-            .with_storage(Storage::PrefixedCollectionPerStreamType { prefix: "es_".into() });
+        let prefixed =
+            StoreConfig::new("app").with_storage(Storage::PrefixedCollectionPerStreamType { prefix: "es_".into() });
         assert_eq!(prefixed.namespace(&name("cart:9")).unwrap().collection, "es_cart");
         let emmett_single =
             StoreConfig::new("app").with_layout(Layout::Emmett).with_storage(Storage::SingleCollection { name: None });
@@ -356,23 +356,21 @@ mod tests {
         assert!(StoreConfig::new("").validate().is_err());
         let bad = StoreConfig::new("app").with_storage(Storage::SingleCollection { name: Some("a$b".into()) });
         assert!(matches!(bad.validate(), Err(ConfigError::InvalidCollection { .. })));
-        let custom = StoreConfig::new("app")
-            .with_storage(Storage::Custom(Resolver::new(|_| Namespace::new("app", "system.x"))));
+        let custom =
+            StoreConfig::new("app").with_storage(Storage::Custom(Resolver::new(|_| Namespace::new("app", "system.x"))));
         assert!(custom.namespace(&name("a:1")).is_err());
     }
 
     #[test]
     fn events_round_trip_through_the_stored_form() {
         let stream = name("order:1");
-        let stored = Layout::Emmett.event_document(
-            &stream,
-            "m-1",
-            "Placed",
-            &doc! { "$weird.key": 1 },
-            &doc! { "by": "me" },
-            3,
-            DateTime::from_millis(5),
-        );
+        let event = PreparedEvent {
+            id: "m-1".into(),
+            event_type: "Placed".into(),
+            data: doc! { "$weird.key": 1 },
+            metadata: doc! { "by": "me" },
+        };
+        let stored = Layout::Emmett.event_document(&stream, &event, 3, DateTime::from_millis(5));
         assert_eq!(stored.get_document("metadata").unwrap().get_str("messageId").unwrap(), "m-1");
         let back = Layout::Emmett.decode_event("order:1", &Bson::Document(stored)).unwrap();
         assert_eq!(back.stream_position, 3);

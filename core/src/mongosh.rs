@@ -40,7 +40,10 @@ fn write_document(out: &mut String, doc: &Document) {
 
 fn write_key(out: &mut String, key: &str) {
     let bare = !key.is_empty()
-        && key.chars().enumerate().all(|(i, c)| c == '_' || c == '$' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+        && key
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c == '_' || c == '$' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
     if bare {
         out.push_str(key);
     } else {

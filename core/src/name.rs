@@ -16,7 +16,7 @@ pub const MAX_STREAM_TYPE_BYTES: usize = 100;
 
 /// Why a string is not a valid stream name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "camelCase")]
+#[serde(tag = "reason", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum StreamNameError {
     /// The name has no `:` separating type and id.
     #[error("stream name {name:?} has no ':' between the stream type and the stream id")]
@@ -63,9 +63,7 @@ impl StreamName {
         if name.contains('\0') {
             return Err(StreamNameError::ContainsNul { name: name.to_owned() });
         }
-        let colon = name
-            .find(':')
-            .ok_or_else(|| StreamNameError::MissingColon { name: name.to_owned() })?;
+        let colon = name.find(':').ok_or_else(|| StreamNameError::MissingColon { name: name.to_owned() })?;
         let (stream_type, rest) = (&name[..colon], &name[colon + 1..]);
         if stream_type.is_empty() {
             return Err(StreamNameError::EmptyType { name: name.to_owned() });
@@ -104,10 +102,7 @@ impl StreamName {
 const FORBIDDEN_IN_TYPE: &[char] = &['$', '/', '\\', '"', '*', '<', '>', '|', '?', ' '];
 
 fn validate_stream_type(stream_type: &str) -> Result<(), StreamNameError> {
-    let invalid = |why: &str| StreamNameError::InvalidType {
-        stream_type: stream_type.to_owned(),
-        why: why.to_owned(),
-    };
+    let invalid = |why: &str| StreamNameError::InvalidType { stream_type: stream_type.to_owned(), why: why.to_owned() };
     if stream_type.len() > MAX_STREAM_TYPE_BYTES {
         return Err(invalid(&format!("longer than {MAX_STREAM_TYPE_BYTES} bytes")));
     }

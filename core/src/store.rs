@@ -41,8 +41,12 @@ impl EventStore<Engine> {
     /// clock stepping 1 ms per reading from [`DEFAULT_CLOCK_START_MS`] and seeded event
     /// ids: fully deterministic. Use [`EventStore::new`] to inject a real clock.
     pub fn in_memory() -> Self {
-        let ctx = StoreContext::new(StoreConfig::new("streamdoc"), SteppingClock::new(DEFAULT_CLOCK_START_MS, 1), SeededIds::new(0))
-            .unwrap_or_else(|_| unreachable!("the default configuration is valid"));
+        let ctx = StoreContext::new(
+            StoreConfig::new("streamdoc"),
+            SteppingClock::new(DEFAULT_CLOCK_START_MS, 1),
+            SeededIds::new(0),
+        )
+        .unwrap_or_else(|_| unreachable!("the default configuration is valid"));
         Self { ctx, executor: Engine::new(0) }
     }
 }
@@ -54,7 +58,12 @@ impl<E: Executor> EventStore<E> {
     }
 
     /// Appends `events` if the stream is where `expected` says.
-    pub fn append_to_stream(&mut self, stream: &str, events: Vec<NewEvent>, expected: ExpectedVersion) -> Result<AppendResult, Error> {
+    pub fn append_to_stream(
+        &mut self,
+        stream: &str,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+    ) -> Result<AppendResult, Error> {
         driver::run(&mut self.ctx.append(stream, events, expected)?, &mut self.executor)
     }
 

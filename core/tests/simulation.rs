@@ -86,7 +86,7 @@ fn racing_creations_one_wins_in_every_interleaving() {
     assert!(report.violations.is_empty(), "{:?}", report.violations);
     // 3 clients x 3 commands (createIndex, updateOne, verify or none) -> many schedules
     assert!(report.schedules > 100, "only {} schedules", report.schedules);
-    for (summary, _) in &report.outcomes {
+    for summary in report.outcomes.keys() {
         assert_eq!(summary.matches("ok(1)").count(), 1, "exactly one creation wins: {summary}");
         assert_eq!(summary.matches("ConcurrencyConflict(actual 1)").count(), 2, "{summary}");
     }
@@ -130,8 +130,17 @@ fn a_failed_append_is_never_visible_and_conflicts_are_typed() {
     let sim = Simulation::new(
         StoreConfig::new("app"),
         vec![
-            script("a", vec![append("order:1", 2, ExpectedVersion::NoStream), append("order:1", 1, ExpectedVersion::Exact(2))]),
-            script("b", vec![append("order:1", 1, ExpectedVersion::Exact(2)), OpSpec::Read { stream: "order:1".into(), range: ReadRange::all() }]),
+            script(
+                "a",
+                vec![append("order:1", 2, ExpectedVersion::NoStream), append("order:1", 1, ExpectedVersion::Exact(2))],
+            ),
+            script(
+                "b",
+                vec![
+                    append("order:1", 1, ExpectedVersion::Exact(2)),
+                    OpSpec::Read { stream: "order:1".into(), range: ReadRange::all() },
+                ],
+            ),
         ],
     );
     let report = explore(&sim, 1_000_000);
@@ -161,11 +170,9 @@ fn the_checker_catches_a_lost_update() {
     let mut engine = sim.engine().clone();
     let first = engine.documents(&ns)[0].get_array("events").expect("events")[0].clone();
     let update = doc! { "$set": { "events": [first], "metadata.streamPosition": 1_i64 } };
-    let reply = engine.execute(&Command::UpdateOne { ns, filter: doc! { "streamName": "order:1" }, update, upsert: false });
+    let reply =
+        engine.execute(&Command::UpdateOne { ns, filter: doc! { "streamName": "order:1" }, update, upsert: false });
     assert!(matches!(reply, Reply::Updated { matched: 1, modified: 1, .. }), "{reply:?}");
     let violations = invariants::check_state(sim.config(), &engine, sim.outcomes());
-    assert!(
-        violations.iter().any(|v| matches!(v, Violation::LostEvent { position: 2, .. })),
-        "{violations:?}"
-    );
+    assert!(violations.iter().any(|v| matches!(v, Violation::LostEvent { position: 2, .. })), "{violations:?}");
 }

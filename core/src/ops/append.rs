@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::{codes, Command, Namespace, Reply};
 use crate::error::{Error, InvalidEvent};
-use crate::event::NewEvent;
+use crate::event::{NewEvent, PreparedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::IdGenerator;
 use crate::layout::{
@@ -26,16 +26,6 @@ pub struct AppendResult {
     pub next_expected_stream_version: u64,
     /// True when this append created the stream document.
     pub created_new_stream: bool,
-}
-
-/// An event ready to be stored: its id is fixed before the first command, so every
-/// retry of the write carries the same ids.
-#[derive(Debug, Clone)]
-struct Prepared {
-    id: String,
-    event_type: String,
-    data: Document,
-    metadata: Document,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +82,7 @@ pub struct Append {
     stream_label: String,
     layout: Layout,
     expected: ExpectedVersion,
-    events: Vec<Prepared>,
+    events: Vec<PreparedEvent>,
     now: DateTime,
     registry: IndexRegistry,
     max_attempts: u32,
@@ -191,17 +181,7 @@ impl Append {
             .events
             .iter()
             .enumerate()
-            .map(|(i, e)| {
-                Bson::Document(self.layout.event_document(
-                    &stream,
-                    &e.id,
-                    &e.event_type,
-                    &e.data,
-                    &e.metadata,
-                    base + 1 + i as u64,
-                    self.now,
-                ))
-            })
+            .map(|(i, e)| Bson::Document(self.layout.event_document(&stream, e, base + 1 + i as u64, self.now)))
             .collect();
         let mut filter = stream_filter(&stream);
         filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
@@ -235,12 +215,8 @@ impl Append {
             return;
         }
         let Some(stream) = self.stream.clone() else { return };
-        let fetch = Fetch::new(
-            self.ns(),
-            stream,
-            self.layout,
-            Shape::Slice { skip: base, limit: self.events.len() as u64 },
-        );
+        let fetch =
+            Fetch::new(self.ns(), stream, self.layout, Shape::Slice { skip: base, limit: self.events.len() as u64 });
         self.state = State::Verifying { base };
         self.outbox.send(fetch.command());
         self.verify = Some(fetch);
@@ -253,7 +229,8 @@ impl Append {
         };
         let Some(actual) = document_position(&doc) else {
             let stream = self.stream_label.clone();
-            return self.finish(Err(Error::CorruptDocument { stream, reason: "no integral metadata.streamPosition".into() }));
+            return self
+                .finish(Err(Error::CorruptDocument { stream, reason: "no integral metadata.streamPosition".into() }));
         };
         let count = self.events.len() as u64;
         let ours = match doc.get(self.layout.events_field()) {
@@ -377,13 +354,19 @@ impl Operation for Append {
 }
 
 /// Validates the events and fixes their ids.
-fn validate(stream: &StreamName, events: Vec<NewEvent>, layout: Layout, ids: &dyn IdGenerator) -> Result<Vec<Prepared>, Error> {
+fn validate(
+    stream: &StreamName,
+    events: Vec<NewEvent>,
+    layout: Layout,
+    ids: &dyn IdGenerator,
+) -> Result<Vec<PreparedEvent>, Error> {
     if events.is_empty() {
         return Err(Error::EmptyAppend { stream: stream.as_str().to_owned() });
     }
-    let invalid = |index: usize, reason: InvalidEvent| Error::InvalidEvent { stream: stream.as_str().to_owned(), index, reason };
+    let invalid =
+        |index: usize, reason: InvalidEvent| Error::InvalidEvent { stream: stream.as_str().to_owned(), index, reason };
     let reserved = layout.reserved_event_metadata();
-    let mut prepared: Vec<Prepared> = Vec::with_capacity(events.len());
+    let mut prepared: Vec<PreparedEvent> = Vec::with_capacity(events.len());
     for (index, e) in events.into_iter().enumerate() {
         if e.event_type.is_empty() {
             return Err(invalid(index, InvalidEvent::EmptyType));
@@ -399,7 +382,7 @@ fn validate(stream: &StreamName, events: Vec<NewEvent>, layout: Layout, ids: &dy
         if prepared.iter().any(|p| p.id == id) {
             return Err(invalid(index, InvalidEvent::DuplicateId { id }));
         }
-        prepared.push(Prepared { id, event_type: e.event_type, data: e.data, metadata: e.metadata });
+        prepared.push(PreparedEvent { id, event_type: e.event_type, data: e.data, metadata: e.metadata });
     }
     Ok(prepared)
 }

@@ -50,6 +50,8 @@ use crate::command::{Command, Reply};
 use crate::error::Error;
 
 /// What an operation wants next.
+// A step is returned and consumed at once; boxing the command would allocate per step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step<T> {
     /// Run this command and [`Operation::feed`] its reply.

@@ -95,10 +95,9 @@ impl ReadResult {
         let position = document_position(&doc).ok_or_else(|| corrupt("no integral metadata.streamPosition".into()))?;
         let events = match doc.get(layout.events_field()) {
             None | Some(Bson::Null) => Vec::new(),
-            Some(Bson::Array(items)) => items
-                .iter()
-                .map(|item| layout.decode_event(stream, item).map_err(corrupt))
-                .collect::<Result<_, _>>()?,
+            Some(Bson::Array(items)) => {
+                items.iter().map(|item| layout.decode_event(stream, item).map_err(corrupt)).collect::<Result<_, _>>()?
+            }
             Some(_) => return Err(corrupt(format!("`{}` is not an array", layout.events_field()))),
         };
         Ok(Self { current_stream_version: position, stream_exists: true, events })
@@ -119,7 +118,8 @@ pub struct Read {
 impl Read {
     /// Prepares a read; invalid input is returned by the first `next()`.
     pub fn new(config: &StoreConfig, stream: StreamName, range: ReadRange) -> Self {
-        let mut op = Self { stream: stream.as_str().to_owned(), layout: config.layout, fetch: None, outbox: Outbox::Finished };
+        let mut op =
+            Self { stream: stream.as_str().to_owned(), layout: config.layout, fetch: None, outbox: Outbox::Finished };
         match range.shape().and_then(|shape| Ok((shape, config.namespace(&stream)?))) {
             Ok((shape, ns)) => op.start(ns, stream, shape),
             Err(e) => op.outbox.finish(Err(e)),

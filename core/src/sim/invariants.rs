@@ -14,15 +14,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::layout::STREAM_NAME;
-use crate::ops::{OpOutput, OpSpec, ReadResult};
 use crate::engine::Engine;
 use crate::layout::StoreConfig;
+use crate::layout::STREAM_NAME;
+use crate::ops::{OpOutput, OpSpec, ReadResult};
 use crate::sim::{Outcome, Simulation};
 
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Violation {
     /// More than one document holds the stream.
     #[error("{count} documents hold stream {stream}")]
@@ -108,14 +108,19 @@ pub fn check_state(config: &StoreConfig, engine: &Engine, outcomes: &[Outcome]) 
                 for (i, id) in o.event_ids.iter().enumerate() {
                     let position = first + i as u64;
                     if held.get(&position) != Some(id) {
-                        violations.push(Violation::LostEvent { stream: stream.to_owned(), event_id: id.clone(), position });
+                        violations.push(Violation::LostEvent {
+                            stream: stream.to_owned(),
+                            event_id: id.clone(),
+                            position,
+                        });
                     }
                 }
             }
             (OpSpec::Append { .. }, Err(_)) => {
                 for id in &o.event_ids {
                     if held.values().any(|h| h == id) {
-                        violations.push(Violation::FailedAppendVisible { stream: stream.to_owned(), event_id: id.clone() });
+                        violations
+                            .push(Violation::FailedAppendVisible { stream: stream.to_owned(), event_id: id.clone() });
                     }
                 }
             }
@@ -134,7 +139,11 @@ pub fn check_state(config: &StoreConfig, engine: &Engine, outcomes: &[Outcome]) 
         }
         if let Err(e) = &o.result {
             if !e.is_expected_outcome() {
-                violations.push(Violation::UnexpectedFailure { client: o.client, op_index: o.op_index, error: e.to_string() });
+                violations.push(Violation::UnexpectedFailure {
+                    client: o.client,
+                    op_index: o.op_index,
+                    error: e.to_string(),
+                });
             }
         }
     }

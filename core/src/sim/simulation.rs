@@ -137,7 +137,13 @@ impl Simulation {
             engine,
             clients: clients
                 .into_iter()
-                .map(|c| Client { name: c.name, script: c.ops, next_op: 0, indexed: IndexRegistry::new(), current: None })
+                .map(|c| Client {
+                    name: c.name,
+                    script: c.ops,
+                    next_op: 0,
+                    indexed: IndexRegistry::new(),
+                    current: None,
+                })
                 .collect(),
             clock_ms: DEFAULT_CLOCK_START_MS,
             trace: Vec::new(),
@@ -174,13 +180,7 @@ impl Simulation {
         }
         let step = flight.op.describe_step();
         flight.op.feed(reply.clone());
-        self.trace.push(TraceEntry {
-            client,
-            op_index: flight.op_index,
-            step,
-            command: flight.pending.clone(),
-            reply,
-        });
+        self.trace.push(TraceEntry { client, op_index: flight.op_index, step, command: flight.pending.clone(), reply });
         match flight.op.next() {
             Step::Send(cmd) => {
                 flight.pending = cmd;
@@ -242,8 +242,11 @@ impl Simulation {
             let Some(spec) = c.script.get(c.next_op).cloned() else { return };
             let op_index = c.next_op;
             c.next_op += 1;
+            // As in `StoreContext`, only an append reads the clock.
             let now = DateTime::from_millis(self.clock_ms);
-            self.clock_ms += 1;
+            if matches!(spec, OpSpec::Append { .. }) {
+                self.clock_ms += 1;
+            }
             let ids = ScriptIds { prefix: format!("{}{}", c.name, op_index), next: AtomicU64::new(0) };
             let registry = c.indexed.snapshot();
             let built = StreamName::parse(spec.stream()).map_err(Error::from).map(|stream| match &spec {

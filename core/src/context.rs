@@ -11,7 +11,7 @@ use crate::expected::ExpectedVersion;
 use crate::ids::{Clock, IdGenerator};
 use crate::layout::StoreConfig;
 use crate::name::StreamName;
-use crate::ops::{Aggregate, Append, Exists, IndexRegistry, Read, ReadRange};
+use crate::ops::{Aggregate, Append, Exists, FetchDocument, IndexRegistry, Read, ReadRange};
 
 /// Builds operations for one store.
 ///
@@ -79,6 +79,11 @@ impl StoreContext {
     /// An existence check.
     pub fn exists(&self, stream: &str) -> Result<Exists, Error> {
         Ok(Exists::new(&self.config, StreamName::parse(stream)?))
+    }
+
+    /// A fetch of the stream's document as stored (no decoding).
+    pub fn document(&self, stream: &str) -> Result<FetchDocument, Error> {
+        Ok(FetchDocument::new(&self.config, StreamName::parse(stream)?))
     }
 
     /// A fold of the whole stream.

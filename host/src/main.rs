@@ -1,16 +1,105 @@
-//! The `streamdoc` command line.
+//! The `streamdoc` command line: `serve` (the HTTP API and the playground) and
+//! `server-info`. See `streamdoc --help`.
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("--help" | "-h" | "help") => {
-            println!("streamdoc {}\n", env!("CARGO_PKG_VERSION"));
-            println!("USAGE: streamdoc <COMMAND>\n");
-            println!("COMMANDS:\n  serve    (not built yet) serve the playground and the HTTP API");
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use streamdoc_host::http::{self, AnyStore, ApiOptions};
+use streamdoc_host::{EventStore, MongoExecutor};
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command, LogFormat, ServeArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("streamdoc: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
         }
-        Some(other) => {
-            eprintln!("streamdoc: `{other}` is not available yet; see `streamdoc --help`");
-            std::process::exit(2);
+    };
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::ServerInfo { mongodb_uri } => runtime.block_on(server_info(&mongodb_uri)),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format);
+    let config = args.storage.config(&args.database);
+    let (store, described) = match &args.mongodb_uri {
+        None => match EventStore::in_memory(config) {
+            Ok(store) => (AnyStore::Memory(store), "the in-memory engine (embedded; nothing is kept)".to_owned()),
+            Err(e) => return fail(&e.to_string()),
+        },
+        Some(uri) => match EventStore::connect(uri, config).await {
+            Ok(store) => {
+                let server = store.executor().server().to_string();
+                (AnyStore::Mongo(store), format!("{server}, database {}", args.database))
+            }
+            Err(e) => return fail(&e.to_string()),
+        },
+    };
+    let options = ApiOptions {
+        token: args.token.clone(),
+        max_body: args.max_body,
+        web_dir: args.web_dir.clone(),
+        cors_origins: args.cors_origins.clone(),
+    };
+    let app = match http::try_router(store.clone(), &options) {
+        Ok(app) => app,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let listener = match tokio::net::TcpListener::bind(args.bind).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(&format!("cannot listen on {}: {e}", args.bind)),
+    };
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| args.bind.to_string());
+    let what = if args.web_dir.is_some() { "the playground and the API" } else { "the API" };
+    // Printed whatever the log level: it is what the person who started us waits for.
+    println!("streamdoc: serving {what} on http://{address}/ (store: {described})");
+    tracing::info!(%address, store = store.kind(), auth = args.token.is_some(), "listening");
+    let served = http::serve(listener, app, http::shutdown_signal()).await;
+    if let AnyStore::Mongo(store) = store {
+        store.close().await;
+    }
+    match served {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
         }
+        Err(e) => fail(&format!("serving failed: {e}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("streamdoc: {message}");
+    ExitCode::FAILURE
+}
+
+async fn server_info(uri: &str) -> ExitCode {
+    match MongoExecutor::connect(uri).await {
+        Ok(executor) => {
+            println!("{}", executor.server());
+            match executor.server().concurrency_warning() {
+                Some(warning) => println!("warning: {warning}"),
+                None => println!("optimistic concurrency: guaranteed (atomic conditional updates)"),
+            }
+            executor.close().await;
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
     }
 }

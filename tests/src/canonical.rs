@@ -68,7 +68,9 @@ fn expand(value: &Value) -> Result<Value, String> {
             }
             _ => return Err("$repeat takes [string, count]".into()),
         },
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), expand(v)?))).collect::<Result<Map<_, _>, String>>()?),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), expand(v)?))).collect::<Result<Map<_, _>, String>>()?)
+        }
         Value::Array(items) => Value::Array(items.iter().map(expand).collect::<Result<_, _>>()?),
         other => other.clone(),
     })

@@ -9,8 +9,15 @@
 
 pub mod canonical;
 pub mod compare;
+pub mod deviations;
+pub mod live;
 pub mod runner;
 pub mod scenario;
 
-pub use runner::{run, EngineTarget, RunOutput, Target};
+pub use runner::{run, EngineTarget, Replay, RunOutput, Target};
 pub use scenario::{load_corpus, Scenario};
+
+/// The repository README's examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -7,8 +7,8 @@ use bson::Document;
 use serde_json::{json, Value};
 use streamdoc_core::ops::{AnyOp, Operation, ReadRange, Step};
 use streamdoc_core::{
-    Clock, Command, Engine, Error, ExecutorError, IdGenerator, NewEvent, OpOutput, Reply, SeededIds,
-    SteppingClock, StoreContext,
+    Clock, Command, Engine, Error, ExecutorError, IdGenerator, NewEvent, OpOutput, Reply, SeededIds, SteppingClock,
+    StoreContext,
 };
 
 use crate::canonical::{doc_from_scenario_json, doc_to_json, normalise_stored, to_json};
@@ -207,31 +207,58 @@ impl Clients {
     }
 }
 
-/// Where an operation of a race is.
+/// Where an operation of a race is (the pending operation boxed: it is large).
 enum Slot {
-    Pending(Prepared, Command),
+    Pending(Box<Prepared>, Command),
     Done(Result<Value, Error>),
 }
 
 fn advance(mut op: Prepared) -> Slot {
     match op.next() {
-        Step::Send(cmd) => Slot::Pending(op, cmd),
+        Step::Send(cmd) => Slot::Pending(Box::new(op), cmd),
         Step::Done(r) => Slot::Done(r),
     }
 }
 
-/// Replays `scenario` on `target`.
-pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Result<RunOutput, RunError> {
-    let config = scenario.config.to_config();
-    let mut clients = Clients {
-        config,
-        clock: Arc::new(SteppingClock::new(scenario.clock.start_ms, scenario.clock.step_ms)),
-        ids: Arc::new(SeededIds::new(scenario.id_seed)),
-        contexts: BTreeMap::new(),
-    };
-    let mut results = Vec::new();
-    let mut log = Vec::new();
-    for (index, step) in scenario.steps.iter().enumerate() {
+/// A scenario being replayed step by step, for suites that compare targets after
+/// every step ([`run`] replays a whole scenario).
+pub struct Replay {
+    clients: Clients,
+    steps_done: usize,
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replay").field("steps_done", &self.steps_done).finish_non_exhaustive()
+    }
+}
+
+impl Replay {
+    /// Fresh clients for `scenario`'s configuration, clock and id seed (its steps are
+    /// not read: pass them, or others, to [`Replay::step`]).
+    pub fn new(scenario: &Scenario) -> Self {
+        Self {
+            clients: Clients {
+                config: scenario.config.to_config(),
+                clock: Arc::new(SteppingClock::new(scenario.clock.start_ms, scenario.clock.step_ms)),
+                ids: Arc::new(SeededIds::new(scenario.id_seed)),
+                contexts: BTreeMap::new(),
+            },
+            steps_done: 0,
+        }
+    }
+
+    /// Runs one step on `target`: its results (`{"ok": ...}` or `{"error": {...}}`, race
+    /// members in listed order), and every command with its reply appended to `log`.
+    pub fn step(
+        &mut self,
+        step: &ScenarioStep,
+        target: &mut dyn Target,
+        log: &mut Vec<String>,
+    ) -> Result<Vec<Value>, RunError> {
+        let index = self.steps_done;
+        self.steps_done += 1;
+        let clients = &mut self.clients;
         let malformed = |message: String| RunError::Malformed { step: index, message };
         let (ops, schedule): (Vec<&StepOp>, &[usize]) = match step {
             ScenarioStep::Op(op) => (vec![op], &[]),
@@ -250,11 +277,15 @@ pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Result<RunOutput, Ru
             let slot = slots.get_mut(i).ok_or_else(|| malformed(format!("schedule names operation {i}")))?;
             let Slot::Pending(..) = slot else {
                 if scheduled {
-                    return Err(malformed(format!("schedule entry {n} names operation {i}, which has already finished")));
+                    return Err(malformed(format!(
+                        "schedule entry {n} names operation {i}, which has already finished"
+                    )));
                 }
                 continue;
             };
-            let Slot::Pending(mut op, cmd) = std::mem::replace(slot, Slot::Done(Ok(Value::Null))) else { unreachable!() };
+            let Slot::Pending(mut op, cmd) = std::mem::replace(slot, Slot::Done(Ok(Value::Null))) else {
+                unreachable!()
+            };
             let reply = target.execute(&cmd);
             log.push(format!(
                 "[{index}.{i}] {} -> {}",
@@ -267,11 +298,12 @@ pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Result<RunOutput, Ru
             *slot = match reply {
                 Ok(reply) => {
                     op.feed(reply);
-                    advance(op)
+                    advance(*op)
                 }
                 Err(e) => Slot::Done(Err(Error::Unavailable(e))),
             };
         }
+        let mut results = Vec::new();
         for (i, slot) in slots.into_iter().enumerate() {
             match slot {
                 Slot::Done(Ok(v)) => results.push(json!({ "ok": v })),
@@ -279,9 +311,15 @@ pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Result<RunOutput, Ru
                 Slot::Pending(..) => return Err(malformed(format!("operation {i} did not finish within 64 commands"))),
             }
         }
+        Ok(results)
     }
-    let dumped = target.dump(&scenario.config.database).map_err(RunError::Dump)?;
-    let documents = dumped
+}
+
+/// The documents `target` stores in `database` and its `{database}_*` siblings, as
+/// [`RunOutput::documents`] holds them.
+pub fn stored_documents(target: &mut dyn Target, database: &str) -> Result<BTreeMap<String, Vec<Value>>, RunError> {
+    let dumped = target.dump(database).map_err(RunError::Dump)?;
+    Ok(dumped
         .into_iter()
         .filter(|(_, docs)| !docs.is_empty())
         .map(|(ns, docs)| {
@@ -289,6 +327,17 @@ pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Result<RunOutput, Ru
             docs.sort_by_key(|d| d.get("streamName").map(Value::to_string).unwrap_or_default());
             (ns, docs)
         })
-        .collect();
+        .collect())
+}
+
+/// Replays `scenario` on `target`.
+pub fn run(scenario: &Scenario, target: &mut dyn Target) -> Result<RunOutput, RunError> {
+    let mut replay = Replay::new(scenario);
+    let mut results = Vec::new();
+    let mut log = Vec::new();
+    for step in &scenario.steps {
+        results.extend(replay.step(step, target, &mut log)?);
+    }
+    let documents = stored_documents(target, &scenario.config.database)?;
     Ok(RunOutput { results, documents, log })
 }

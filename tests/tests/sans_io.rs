@@ -18,7 +18,16 @@ fn core_dependency_tree_has_no_io_runtime_or_driver() {
     let crates: Vec<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
     assert!(crates.contains(&"bson"), "the tree should list bson; got:\n{tree}");
     let forbidden = [
-        "tokio", "mongodb", "axum", "hyper", "mio", "async-std", "futures", "reqwest", "socket2", "wasm-bindgen-futures",
+        "tokio",
+        "mongodb",
+        "axum",
+        "hyper",
+        "mio",
+        "async-std",
+        "futures",
+        "reqwest",
+        "socket2",
+        "wasm-bindgen-futures",
     ];
     let found: Vec<_> = crates.iter().filter(|c| forbidden.contains(c)).collect();
     assert!(found.is_empty(), "streamdoc-core depends on {found:?}:\n{tree}");
@@ -26,11 +35,15 @@ fn core_dependency_tree_has_no_io_runtime_or_driver() {
 
 #[test]
 fn core_declares_no_random_source_of_its_own() {
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../core/Cargo.toml")).expect("manifest");
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../core/Cargo.toml")).expect("manifest");
     let deps = manifest.split("[dependencies]").nth(1).and_then(|s| s.split("\n[").next()).unwrap_or_default();
     for name in ["rand", "getrandom", "uuid", "chrono", "time"] {
         assert!(
-            !deps.lines().any(|l| l.trim_start().starts_with(&format!("{name} ")) || l.trim_start().starts_with(&format!("{name}="))),
+            !deps
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name} "))
+                    || l.trim_start().starts_with(&format!("{name}="))),
             "streamdoc-core must not depend on {name} directly"
         );
     }

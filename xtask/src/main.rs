@@ -3,13 +3,16 @@
 //! - `cargo xtask test`: every check and suite (what CI runs).
 //! - `cargo xtask play`: build what the playground needs and serve it.
 //! - `cargo xtask bench`: the benchmarks, printing their ratios.
+//! - `cargo xtask wasm`: the npm package (`wasm test`, `wasm bench`: its suites and figures).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod ferretdb;
 mod play;
 mod test;
+mod wasm;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,11 +20,15 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("play") => play::run(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("wasm") => wasm::run_command(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test | play | bench> [args]");
+            eprintln!("usage: cargo xtask <test | play | bench | wasm> [args]");
             eprintln!("  test   run every check and suite (what CI runs)");
             eprintln!("  play   build what is missing and serve the playground and API");
             eprintln!("  bench  run the benchmarks and print their ratios");
+            eprintln!(
+                "  wasm   build the npm package into wasm/pkg (`wasm test`: its suites; `wasm bench`: its figures)"
+            );
             return ExitCode::from(2);
         }
     };
@@ -58,7 +65,11 @@ pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
 /// Runs a command in the workspace root, failing on a non-zero exit.
 pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     cmd.current_dir(root());
-    let shown = format!("{} {}", cmd.get_program().to_string_lossy(), cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    let shown = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    );
     eprintln!("\n==> {shown}");
     let started = Instant::now();
     let status = cmd.status().map_err(|e| format!("cannot run `{shown}`: {e}"))?;

@@ -9,6 +9,7 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
     // Formatting and lints, natively and for the wasm target (core must build there).
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
+    crate::wasm::ensure_target()?;
     cargo(&[
         "clippy",
         "--package",
@@ -23,7 +24,13 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
         "warnings",
     ])?;
     // Every Rust suite: unit, property, corpus, doctests, and the sans-IO dependency check.
-    cargo(&["test", "--workspace", "--locked"])?;
+    // The live-server suites use MONGODB_URI, or a FerretDB started for them.
+    // The npm package's suites (wasm-bindgen-test, Node, packaging) run with the same
+    // server: its MongoDB adapter is tested against it.
+    crate::ferretdb::with_server(|| {
+        cargo(&["test", "--workspace", "--locked"])?;
+        crate::wasm::test()
+    })?;
     // The benchmark binary must keep running (one quick iteration; figures via `cargo xtask bench`).
     cargo(&["test", "--package", "streamdoc-core", "--bench", "appends", "--locked"])?;
     eprintln!("\nxtask: all checks and suites passed");

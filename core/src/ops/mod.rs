@@ -33,6 +33,7 @@
 mod aggregate;
 mod any;
 mod append;
+mod document;
 mod exists;
 mod fetch;
 mod index;
@@ -42,6 +43,7 @@ mod read;
 pub use aggregate::{Aggregate, AggregateResult};
 pub use any::{AnyOp, OpOutput, OpSpec};
 pub use append::{Append, AppendResult};
+pub use document::FetchDocument;
 pub use exists::Exists;
 pub use index::IndexRegistry;
 pub use read::{Read, ReadRange, ReadResult};

@@ -28,11 +28,15 @@ pub fn explore(sim: &Simulation, limit: u64) -> Exploration {
     explore_with(sim, limit, invariants::check)
 }
 
-/// As [`explore`], with a custom check.
+/// As [`explore`], with a custom check. Exploration records no trace: the simulations
+/// `check` receives hold only the trace `sim` already had.
 pub fn explore_with(sim: &Simulation, limit: u64, check: impl Fn(&Simulation) -> Vec<Violation>) -> Exploration {
     let mut report = Exploration::default();
-    // Depth-first, on an explicit stack: a branch is a clone of the state before the step.
-    let mut stack: Vec<(Simulation, Schedule)> = vec![(sim.clone(), Vec::new())];
+    let mut root = sim.clone();
+    root.set_tracing(false);
+    // Depth-first, on an explicit stack: a branch is a clone of the state before the step
+    // (the lowest client's branch takes the state itself).
+    let mut stack: Vec<(Simulation, Schedule)> = vec![(root, Vec::new())];
     while let Some((state, schedule)) = stack.pop() {
         let runnable = state.runnable();
         if runnable.is_empty() {
@@ -50,13 +54,19 @@ pub fn explore_with(sim: &Simulation, limit: u64, check: impl Fn(&Simulation) ->
             continue;
         }
         // Push in reverse so that the lowest client runs first (lexicographic order).
-        for &c in runnable.iter().rev() {
+        let Some((&lowest, others)) = runnable.split_first() else { continue };
+        for &c in others.iter().rev() {
             let mut next = state.clone();
             if next.step(c).is_ok() {
                 let mut s = schedule.clone();
                 s.push(c);
                 stack.push((next, s));
             }
+        }
+        let (mut next, mut s) = (state, schedule);
+        if next.step(lowest).is_ok() {
+            s.push(lowest);
+            stack.push((next, s));
         }
     }
     report

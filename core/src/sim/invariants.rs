@@ -69,11 +69,12 @@ pub fn check_state(config: &StoreConfig, engine: &Engine, outcomes: &[Outcome]) 
     }
     // stream -> position -> event id
     let mut stored: BTreeMap<String, BTreeMap<u64, String>> = BTreeMap::new();
-    for (stream, docs) in &streams {
+    for (stream, docs) in streams {
+        let stream = &stream;
         if docs.len() > 1 {
             violations.push(Violation::DuplicateDocuments { stream: stream.clone(), count: docs.len() });
         }
-        let read = match ReadResult::from_document(stream, layout, docs.first().cloned()) {
+        let read = match ReadResult::from_document(stream, layout, docs.into_iter().next()) {
             Ok(r) => r,
             Err(e) => {
                 violations.push(Violation::Malformed { stream: stream.clone(), reason: e.to_string() });

@@ -1,6 +1,7 @@
 //! One simulated run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bson::DateTime;
 use serde::{Deserialize, Serialize};
@@ -93,7 +94,8 @@ struct InFlight {
 #[derive(Debug)]
 struct Client {
     name: String,
-    script: Vec<OpSpec>,
+    /// Shared by every clone of the simulation: scripts never change.
+    script: Arc<Vec<OpSpec>>,
     next_op: usize,
     /// Collections whose index this client has seen acknowledged. Ops get a snapshot, so
     /// cloned simulations never share it.
@@ -121,6 +123,9 @@ pub struct Simulation {
     clients: Vec<Client>,
     clock_ms: i64,
     trace: Vec<TraceEntry>,
+    /// False during exploration, which never reads traces: cloning them at every branch
+    /// was most of its cost.
+    tracing: bool,
     outcomes: Vec<Outcome>,
 }
 
@@ -139,7 +144,7 @@ impl Simulation {
                 .into_iter()
                 .map(|c| Client {
                     name: c.name,
-                    script: c.ops,
+                    script: Arc::new(c.ops),
                     next_op: 0,
                     indexed: IndexRegistry::new(),
                     current: None,
@@ -147,6 +152,7 @@ impl Simulation {
                 .collect(),
             clock_ms: DEFAULT_CLOCK_START_MS,
             trace: Vec::new(),
+            tracing: true,
             outcomes: Vec::new(),
         };
         for c in 0..sim.clients.len() {
@@ -179,8 +185,18 @@ impl Simulation {
             c.indexed.insert(ns.clone());
         }
         let step = flight.op.describe_step();
-        flight.op.feed(reply.clone());
-        self.trace.push(TraceEntry { client, op_index: flight.op_index, step, command: flight.pending.clone(), reply });
+        if self.tracing {
+            flight.op.feed(reply.clone());
+            self.trace.push(TraceEntry {
+                client,
+                op_index: flight.op_index,
+                step,
+                command: flight.pending.clone(),
+                reply,
+            });
+        } else {
+            flight.op.feed(reply);
+        }
         match flight.op.next() {
             Step::Send(cmd) => {
                 flight.pending = cmd;
@@ -218,6 +234,11 @@ impl Simulation {
     /// The configuration every client uses.
     pub fn config(&self) -> &StoreConfig {
         &self.config
+    }
+
+    /// Stops (or resumes) recording the trace; exploration runs without one.
+    pub(crate) fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
     }
 
     /// Every command sent so far, in order.

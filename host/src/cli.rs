@@ -1,0 +1,167 @@
+//! The command line of `streamdoc` (clap).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use streamdoc_core::{Layout, Storage, StoreConfig};
+
+/// streamdoc: an event store that keeps each event stream as one MongoDB document.
+#[derive(Debug, Parser)]
+#[command(name = "streamdoc", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (and the playground's files) on the in-memory engine, or on
+    /// MongoDB when a URI is given.
+    Serve(ServeArgs),
+    /// Connect to a MongoDB server and say what it is, and whether streamdoc's
+    /// optimistic concurrency holds on it.
+    ServerInfo {
+        /// The server's connection string.
+        #[arg(long, env = "MONGODB_URI", value_name = "URI")]
+        mongodb_uri: String,
+    },
+}
+
+/// `streamdoc serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: SocketAddr,
+
+    /// A MongoDB connection string. Without one, streams live in core's in-memory
+    /// engine in this process (the embedded default: nothing to install, nothing kept).
+    #[arg(long, env = "MONGODB_URI", value_name = "URI", hide_env_values = true)]
+    pub mongodb_uri: Option<String>,
+
+    /// The database holding the streams.
+    #[arg(long, default_value = "streamdoc", value_name = "NAME")]
+    pub database: String,
+
+    /// Where streams live: `per-type` (one collection per stream type), `single` (every
+    /// stream in `streams`), `single:NAME`, or `emmett` (the layout of
+    /// @event-driven-io/emmett-mongodb: collections `emt:{type}`, `messages`).
+    #[arg(long, default_value = "per-type", value_name = "STORAGE", value_parser = parse_storage)]
+    pub storage: StorageArg,
+
+    /// Require `Authorization: Bearer TOKEN` on the stream routes (not on /health,
+    /// /openapi.json or the playground's files).
+    #[arg(long, env = "STREAMDOC_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// The largest request body accepted, in bytes, or with a unit: `1MiB`, `512KiB`.
+    #[arg(long, default_value = "1MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub max_body: usize,
+
+    /// Serve the files of this directory at `/` (the playground: `web/`).
+    #[arg(long, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
+
+    /// Allow cross-origin requests from this origin (repeatable; `*` for any). CORS is
+    /// off without it.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+
+    /// The log format. The level follows `RUST_LOG` (default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A `--storage` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageArg {
+    /// One collection per stream type.
+    PerType,
+    /// One collection, optionally named.
+    Single(Option<String>),
+    /// The Emmett layout.
+    Emmett,
+}
+
+impl StorageArg {
+    /// The store configuration for `database`.
+    pub fn config(&self, database: &str) -> StoreConfig {
+        let config = StoreConfig::new(database);
+        match self {
+            StorageArg::PerType => config,
+            StorageArg::Single(name) => config.with_storage(Storage::SingleCollection { name: name.clone() }),
+            StorageArg::Emmett => config.with_layout(Layout::Emmett),
+        }
+    }
+}
+
+fn parse_storage(text: &str) -> Result<StorageArg, String> {
+    match text {
+        "per-type" => Ok(StorageArg::PerType),
+        "single" => Ok(StorageArg::Single(None)),
+        "emmett" => Ok(StorageArg::Emmett),
+        other => match other.strip_prefix("single:") {
+            Some(name) if !name.is_empty() => Ok(StorageArg::Single(Some(name.to_owned()))),
+            _ => Err("expected per-type, single, single:NAME or emmett".into()),
+        },
+    }
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: usize = digits.parse().map_err(|_| format!("{text:?} is not a size such as 1048576, 512KiB or 1MiB"))?;
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "k" => 1024,
+        "MiB" | "M" => 1024 * 1024,
+        other => return Err(format!("unknown unit {other:?}: use B, KiB or MiB")),
+    };
+    n.checked_mul(factor).filter(|n| *n > 0).ok_or_else(|| format!("{text:?} is not a positive size"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_and_storages_parse() {
+        assert_eq!(parse_size("1MiB"), Ok(1024 * 1024));
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("1GB").is_err());
+        assert_eq!(parse_storage("single:events"), Ok(StorageArg::Single(Some("events".into()))));
+        assert!(parse_storage("single:").is_err());
+        assert!(parse_storage("sharded").is_err());
+    }
+
+    #[test]
+    fn serve_needs_no_flag() {
+        let cli = Cli::try_parse_from(["streamdoc", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        assert_eq!(args.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(args.max_body, 1024 * 1024);
+        assert_eq!(args.storage, StorageArg::PerType);
+    }
+}

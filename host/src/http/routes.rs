@@ -1,0 +1,165 @@
+//! The handlers of the stream routes and `/health`.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use streamdoc_core::{NewEvent, ReadRange};
+
+use super::json;
+use super::preconditions::{self, etag};
+use super::problem::Problem;
+use super::{AnyStore, Store};
+
+/// The body of an append.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppendBody {
+    events: Vec<EventBody>,
+}
+
+/// One event to append.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventBody {
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(default)]
+    data: Option<Map<String, Value>>,
+    #[serde(default)]
+    metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+impl EventBody {
+    fn into_event(self) -> NewEvent {
+        let mut event = NewEvent::new(self.event_type, self.data.as_ref().map(json::to_document).unwrap_or_default());
+        event.metadata = self.metadata.as_ref().map(json::to_document).unwrap_or_default();
+        event.id = self.id;
+        event
+    }
+}
+
+/// The query of a read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct ReadQuery {
+    from: Option<u64>,
+    to: Option<u64>,
+    max_count: Option<u64>,
+}
+
+fn stream_name(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    path.map(|Path(name)| name).map_err(|e| Problem::invalid_path(e.body_text()))
+}
+
+/// Checks that the body is declared as JSON (`application/json` or `…+json`).
+fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err(Problem::unsupported_media_type(None));
+    };
+    let text = value.to_str().unwrap_or("");
+    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let is_json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(Problem::unsupported_media_type(Some(text)))
+    }
+}
+
+fn parse_append(bytes: &[u8]) -> Result<Vec<NewEvent>, Problem> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| Problem::malformed_json(e.to_string()))?;
+    let body: AppendBody = serde_json::from_value(value).map_err(|e| {
+        Problem::invalid_body(format!(
+            "{e}; expected {{\"events\": [{{\"type\": string, \"data\"?: object, \"metadata\"?: object, \"id\"?: string}}]}}"
+        ))
+    })?;
+    Ok(body.events.into_iter().map(EventBody::into_event).collect())
+}
+
+/// `POST /streams/{streamName}`.
+pub(super) async fn append(
+    State(store): State<Store>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Problem> {
+    let stream = stream_name(path)?;
+    let expected =
+        preconditions::expected_version(&headers).map_err(|e| Problem::invalid_precondition(e.to_string()))?;
+    require_json(&headers)?;
+    let bytes = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::body_too_large(store.max_body()),
+        _ => Problem::invalid_body(e.body_text()),
+    })?;
+    let events = parse_append(&bytes)?;
+    let result = store.append(&stream, events, expected).await?;
+    let body = json!({
+        "nextExpectedStreamVersion": result.next_expected_stream_version,
+        "createdNewStream": result.created_new_stream,
+    });
+    Ok(([(header::ETAG, etag(result.next_expected_stream_version))], Json(body)).into_response())
+}
+
+/// `GET /streams/{streamName}`.
+pub(super) async fn read(
+    State(store): State<Store>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ReadQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let stream = stream_name(path)?;
+    let Query(query) = query.map_err(|e| Problem::invalid_query(e.body_text()))?;
+    let range = ReadRange { from: query.from, to: query.to, max_count: query.max_count };
+    let read = store.read(&stream, range).await?;
+    if !read.stream_exists {
+        return Err(Problem::stream_not_found(&stream));
+    }
+    Ok(([(header::ETAG, etag(read.current_stream_version))], Json(json::read(&stream, &read))).into_response())
+}
+
+/// `GET /streams/{streamName}/document`.
+pub(super) async fn document(
+    State(store): State<Store>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    let stream = stream_name(path)?;
+    match store.document(&stream).await? {
+        Some(doc) => Ok(Json(json::canonical(&doc)).into_response()),
+        None => Err(Problem::stream_not_found(&stream)),
+    }
+}
+
+/// How long `/health` waits for the MongoDB server.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `GET /health`.
+pub(super) async fn health(State(store): State<Store>) -> Result<Response, Problem> {
+    let mut body = json!({ "status": "ok", "store": store.kind() });
+    if let AnyStore::Mongo(mongo) = &store.inner {
+        let server = mongo.executor().server();
+        body["server"] = server.to_string().into();
+        let admin = mongo.executor().client().database("admin");
+        let ping = admin.run_command(bson::doc! { "ping": 1 });
+        let answer = match tokio::time::timeout(HEALTH_TIMEOUT, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer to ping within {}s", HEALTH_TIMEOUT.as_secs())),
+        };
+        if let Err(why) = answer {
+            return Err(Problem::server_unavailable(format!("the MongoDB server does not answer: {why}"))
+                .with("store", store.kind()));
+        }
+        if let Some(warning) = server.concurrency_warning() {
+            body["warning"] = warning.into();
+        }
+    }
+    Ok(Json(body).into_response())
+}

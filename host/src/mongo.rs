@@ -1,0 +1,269 @@
+//! `MongoExecutor`: core's commands on a live server through the official driver.
+//!
+//! Each [`Command`] becomes one driver call and the driver's answer becomes a
+//! [`Reply`]. This file holds translation only: which reply means a conflict, whether
+//! to retry, and what an expected position implies are decided by core's operations.
+
+use std::time::Duration;
+
+use bson::{doc, Document};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::IndexOptions;
+use mongodb::{Client, Collection, IndexModel};
+use streamdoc_core::command::codes;
+use streamdoc_core::{Command, ExecutorError, Namespace, Reply};
+
+use crate::driver::AsyncExecutor;
+use crate::server::ServerInfo;
+use crate::ConnectError;
+
+/// Runs core's commands on a MongoDB (or MongoDB-compatible) server.
+///
+/// Replies: write error or command error 11000 → [`Reply::DuplicateKey`]; any other
+/// error the server answered → [`Reply::ServerError`] with its code and message. When no
+/// answer was obtained (the server could not be selected, the connection dropped, the
+/// [command timeout](MongoExecutor::with_command_timeout) elapsed) the result is an
+/// [`ExecutorError`] whose `outcome_unknown` says whether a write may have been applied.
+///
+/// Cloning is cheap and shares the client.
+///
+/// ```no_run
+/// use bson::doc;
+/// use streamdoc_core::{Command, Namespace, Reply};
+/// use streamdoc_host::{AsyncExecutor, MongoExecutor};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let executor = MongoExecutor::connect("mongodb://127.0.0.1:27017").await?;
+/// let find = Command::FindOne { ns: Namespace::new("app", "order"), filter: doc! { "streamName": "order:1" }, projection: None };
+/// assert!(matches!(executor.execute(&find).await?, Reply::Found(_)));
+/// executor.close().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MongoExecutor {
+    client: Client,
+    owns_client: bool,
+    server: ServerInfo,
+    command_timeout: Option<Duration>,
+}
+
+impl MongoExecutor {
+    /// Connects to `uri`, asks the server what it is (`buildInfo`), and logs a warning
+    /// when it does not guarantee atomic conditional updates (FerretDB). The client is
+    /// owned: [`MongoExecutor::close`] shuts it down.
+    pub async fn connect(uri: &str) -> Result<Self, ConnectError> {
+        let options = mongodb::options::ClientOptions::parse(uri)
+            .await
+            .map_err(|e| ConnectError::InvalidUri { message: e.to_string() })?;
+        Self::connect_with_options(options).await
+    }
+
+    /// As [`MongoExecutor::connect`], with driver options (e.g. a command monitor).
+    pub async fn connect_with_options(options: mongodb::options::ClientOptions) -> Result<Self, ConnectError> {
+        let client = Client::with_options(options).map_err(|e| ConnectError::InvalidUri { message: e.to_string() })?;
+        let mut executor = Self::with_client(client).await?;
+        executor.owns_client = true;
+        Ok(executor)
+    }
+
+    /// Uses an existing client, which stays the caller's: [`MongoExecutor::close`] leaves
+    /// it open. Asks the server what it is, as [`MongoExecutor::connect`] does.
+    pub async fn with_client(client: Client) -> Result<Self, ConnectError> {
+        let reply = client
+            .database("admin")
+            .run_command(doc! { "buildInfo": 1 })
+            .await
+            .map_err(|e| ConnectError::Unreachable { message: e.to_string() })?;
+        let server = ServerInfo::from_build_info(&reply);
+        if let Some(warning) = server.concurrency_warning() {
+            tracing::warn!(server = %server, "{warning}");
+        }
+        Ok(Self { client, owns_client: false, server, command_timeout: None })
+    }
+
+    /// Gives every command at most `timeout` to be answered; past it the command fails
+    /// with an [`ExecutorError`] (outcome unknown for writes). Without it, a command
+    /// waits as long as the driver does.
+    pub fn with_command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = Some(timeout);
+        self
+    }
+
+    /// What the server said it is when the executor connected.
+    pub fn server(&self) -> &ServerInfo {
+        &self.server
+    }
+
+    /// The driver's client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Shuts the client down if this executor created it; a client passed to
+    /// [`MongoExecutor::with_client`] is left open. Clones of an executor share its
+    /// client: close only when every clone is done.
+    pub async fn close(self) {
+        if self.owns_client {
+            self.client.shutdown().await;
+        }
+    }
+
+    fn collection(&self, ns: &Namespace) -> Collection<Document> {
+        self.client.database(&ns.db).collection(&ns.collection)
+    }
+
+    async fn send(&self, command: &Command) -> mongodb::error::Result<Reply> {
+        Ok(match command {
+            Command::CreateIndex { ns, keys, name, unique } => {
+                let options = IndexOptions::builder().name(name.clone()).unique(*unique).build();
+                let model = IndexModel::builder().keys(keys.clone()).options(options).build();
+                self.collection(ns).create_index(model).await?;
+                Reply::Acknowledged
+            }
+            Command::FindOne { ns, filter, projection } => {
+                let collection = self.collection(ns);
+                let mut find = collection.find_one(filter.clone());
+                if let Some(projection) = projection {
+                    find = find.projection(projection.clone());
+                }
+                Reply::Found(find.await?)
+            }
+            Command::UpdateOne { ns, filter, update, upsert } => {
+                let r = self.collection(ns).update_one(filter.clone(), update.clone()).upsert(*upsert).await?;
+                Reply::Updated { matched: r.matched_count, modified: r.modified_count, upserted_id: r.upserted_id }
+            }
+            Command::InsertOne { ns, document } => {
+                Reply::Inserted { id: self.collection(ns).insert_one(document.clone()).await?.inserted_id }
+            }
+            Command::DeleteOne { ns, filter } => {
+                Reply::Deleted { count: self.collection(ns).delete_one(filter.clone()).await?.deleted_count }
+            }
+        })
+    }
+}
+
+impl AsyncExecutor for MongoExecutor {
+    async fn execute(&self, command: &Command) -> Result<Reply, ExecutorError> {
+        let sent = self.send(command);
+        let result = match self.command_timeout {
+            None => sent.await,
+            Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| ExecutorError {
+                message: format!("{} got no answer within {limit:?}", command.kind()),
+                outcome_unknown: is_write(command),
+            })?,
+        };
+        result.or_else(|e| reply_for_error(&e, command))
+    }
+}
+
+/// True for the commands that change the database when they reach it.
+fn is_write(command: &Command) -> bool {
+    !matches!(command, Command::FindOne { .. })
+}
+
+/// A driver error as a server reply, or as an [`ExecutorError`] when the server did not
+/// answer.
+pub(crate) fn reply_for_error(error: &mongodb::error::Error, command: &Command) -> Result<Reply, ExecutorError> {
+    let answered = |code: i32, message: &str| {
+        Ok(if code == codes::DUPLICATE_KEY {
+            Reply::DuplicateKey { message: message.to_owned() }
+        } else {
+            Reply::ServerError { code, message: message.to_owned() }
+        })
+    };
+    let no_answer = |outcome_unknown: bool| {
+        Err(ExecutorError { message: format!("{} failed: {error}", command.kind()), outcome_unknown })
+    };
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => answered(e.code, &e.message),
+        ErrorKind::Command(e) => answered(e.code, &e.message),
+        // The primary applied the write but could not confirm its durability: it may
+        // still be rolled back, so its outcome is unknown.
+        ErrorKind::Write(WriteFailure::WriteConcernError(_)) => no_answer(true),
+        // Failures before anything was sent: nothing can have been applied.
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::DnsResolve { .. }
+        | ErrorKind::Authentication { .. }
+        | ErrorKind::InvalidArgument { .. }
+        | ErrorKind::InvalidTlsConfig { .. }
+        | ErrorKind::BsonSerialization(_) => no_answer(false),
+        // Dropped connections, unreadable replies and anything else: the command may
+        // have reached the server.
+        _ => no_answer(is_write(command)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update() -> Command {
+        Command::UpdateOne {
+            ns: Namespace::new("app", "order"),
+            filter: doc! {},
+            update: doc! { "$set": { "a": 1 } },
+            upsert: true,
+        }
+    }
+
+    fn find() -> Command {
+        Command::FindOne { ns: Namespace::new("app", "order"), filter: doc! {}, projection: None }
+    }
+
+    #[test]
+    fn a_dropped_connection_leaves_a_write_unknown_but_not_a_read() {
+        let io = mongodb::error::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        let write = reply_for_error(&io, &update()).unwrap_err();
+        assert!(write.outcome_unknown, "{write}");
+        assert!(write.message.starts_with("updateOne failed"), "{write}");
+        assert!(!reply_for_error(&io, &find()).unwrap_err().outcome_unknown);
+    }
+
+    #[test]
+    fn a_timeout_is_an_unknown_outcome_for_writes() {
+        let timeout = mongodb::error::Error::from(std::io::ErrorKind::TimedOut);
+        assert!(reply_for_error(&timeout, &update()).unwrap_err().outcome_unknown);
+    }
+
+    fn write_error(code: i32, message: &str) -> mongodb::error::Error {
+        let e: mongodb::error::WriteError =
+            bson::deserialize_from_document(doc! { "code": code, "errmsg": message }).unwrap();
+        mongodb::error::Error::from(ErrorKind::Write(WriteFailure::WriteError(e)))
+    }
+
+    #[test]
+    fn server_answers_keep_their_code_and_11000_is_a_duplicate_key() {
+        let dup = write_error(11000, "E11000 duplicate key error collection: app.order");
+        assert_eq!(
+            reply_for_error(&dup, &update()),
+            Ok(Reply::DuplicateKey { message: "E11000 duplicate key error collection: app.order".into() })
+        );
+        let too_large = write_error(17419, "Resulting document after update is larger than 16777216");
+        assert!(matches!(reply_for_error(&too_large, &update()), Ok(Reply::ServerError { code: 17419, .. })));
+        let command: mongodb::error::CommandError =
+            bson::deserialize_from_document(doc! { "code": 238, "codeName": "NotImplemented", "errmsg": "no $slice" })
+                .unwrap();
+        let not_implemented = mongodb::error::Error::from(ErrorKind::Command(command));
+        assert_eq!(
+            reply_for_error(&not_implemented, &find()),
+            Ok(Reply::ServerError { code: 238, message: "no $slice".into() })
+        );
+    }
+}
+
+#[cfg(test)]
+mod connect_tests {
+    use super::*;
+
+    #[test]
+    fn nothing_listening_is_unreachable_not_a_hang() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let uri = format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=100&connectTimeoutMS=100");
+        let result = runtime.block_on(MongoExecutor::connect(&uri));
+        assert!(matches!(result, Err(ConnectError::Unreachable { .. })), "{result:?}");
+        let bad = runtime.block_on(MongoExecutor::connect("postgres://nope"));
+        assert!(matches!(bad, Err(ConnectError::InvalidUri { .. })), "{bad:?}");
+    }
+}

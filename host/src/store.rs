@@ -1,0 +1,194 @@
+//! The asynchronous event store facade: core's [`streamdoc_core::EventStore`] API,
+//! awaited.
+
+use streamdoc_core::{
+    AggregateResult, AppendResult, Error, ExpectedVersion, NewEvent, ReadRange, ReadResult, RecordedEvent, StoreConfig,
+    StoreContext,
+};
+
+use crate::clock::{RandomIds, SystemClock};
+use crate::driver::{self, AsyncExecutor, SharedEngine};
+use crate::mongo::MongoExecutor;
+use crate::ConnectError;
+
+/// An event store over an [`AsyncExecutor`]: a live MongoDB ([`MongoExecutor`], the
+/// default) or core's in-memory engine ([`SharedEngine`]).
+///
+/// Every operation is built by core (a [`StoreContext`]) and driven by
+/// [`driver::run`]; the store adds nothing but the `await`. Cloning is cheap, and clones
+/// share the connection and the record of which collections have their unique index
+/// (created once per collection per store, on its first append).
+///
+/// ```no_run
+/// use bson::doc;
+/// use streamdoc_core::{Error, ExpectedVersion, NewEvent, ReadRange, StoreConfig};
+/// use streamdoc_host::EventStore;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = EventStore::connect("mongodb://127.0.0.1:27017", StoreConfig::new("shop")).await?;
+/// let placed = NewEvent::new("OrderPlaced", doc! { "total": 42 });
+/// store.append_to_stream("order:42", vec![placed], ExpectedVersion::NoStream).await?;
+///
+/// let stale = store.append_to_stream("order:42", vec![NewEvent::new("OrderPaid", doc! {})], ExpectedVersion::NoStream).await;
+/// assert!(matches!(stale, Err(Error::ConcurrencyConflict { actual: Some(1), .. })));
+///
+/// let read = store.read_stream("order:42", ReadRange::all()).await?;
+/// assert_eq!(read.events[0].event_type, "OrderPlaced");
+/// store.close().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct EventStore<E = MongoExecutor> {
+    ctx: StoreContext,
+    executor: E,
+}
+
+impl EventStore<MongoExecutor> {
+    /// Connects to `uri` with the system clock and random event ids. The store owns the
+    /// client: [`EventStore::close`] shuts it down. Logs a warning when the server does
+    /// not guarantee optimistic concurrency (see [`crate::ServerInfo::concurrency_warning`]).
+    pub async fn connect(uri: &str, config: StoreConfig) -> Result<Self, ConnectError> {
+        let ctx = real_time_context(config).map_err(ConnectError::InvalidConfig)?;
+        Ok(Self::new(ctx, MongoExecutor::connect(uri).await?))
+    }
+
+    /// A store on an existing client, which stays the caller's: [`EventStore::close`]
+    /// leaves it open.
+    pub async fn with_client(client: mongodb::Client, config: StoreConfig) -> Result<Self, ConnectError> {
+        let ctx = real_time_context(config).map_err(ConnectError::InvalidConfig)?;
+        Ok(Self::new(ctx, MongoExecutor::with_client(client).await?))
+    }
+
+    /// Shuts the client down if the store created it ([`EventStore::connect`]); leaves a
+    /// caller's client open. Clones share the client: close the last one.
+    pub async fn close(self) {
+        self.executor.close().await;
+    }
+}
+
+impl EventStore<SharedEngine> {
+    /// A store on a fresh in-memory engine, with the system clock and random event ids.
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::{ExpectedVersion, NewEvent, StoreConfig};
+    /// use streamdoc_host::EventStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = EventStore::in_memory(StoreConfig::new("shop")).unwrap();
+    /// let r = store.append_to_stream("cart:1", vec![NewEvent::new("Opened", doc! {})], ExpectedVersion::Any).await.unwrap();
+    /// assert!(r.created_new_stream);
+    /// assert!(store.stream_exists("cart:1").await.unwrap());
+    /// # });
+    /// ```
+    pub fn in_memory(config: StoreConfig) -> Result<Self, Error> {
+        Ok(Self::new(real_time_context(config)?, SharedEngine::new(0)))
+    }
+}
+
+/// A context with the system clock and random event ids.
+fn real_time_context(config: StoreConfig) -> Result<StoreContext, Error> {
+    StoreContext::new(config, SystemClock, RandomIds)
+}
+
+impl<E: AsyncExecutor> EventStore<E> {
+    /// A store running `ctx`'s operations on `executor` (to inject a clock and an id
+    /// generator, or another executor).
+    pub fn new(ctx: StoreContext, executor: E) -> Self {
+        Self { ctx, executor }
+    }
+
+    /// Appends `events` if the stream is where `expected` says; a
+    /// [`Error::ConcurrencyConflict`] otherwise. After [`Error::Unavailable`] with an
+    /// unknown outcome, retry with the same event ids: an append that had been applied
+    /// reports success.
+    pub async fn append_to_stream(
+        &self,
+        stream: &str,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+    ) -> Result<AppendResult, Error> {
+        driver::run(&mut self.ctx.append(stream, events, expected)?, &self.executor).await
+    }
+
+    /// Reads the events of `range`.
+    pub async fn read_stream(&self, stream: &str, range: ReadRange) -> Result<ReadResult, Error> {
+        driver::run(&mut self.ctx.read(stream, range)?, &self.executor).await
+    }
+
+    /// Folds the whole stream with `evolve`, starting from `initial`.
+    pub async fn aggregate_stream<S: Send>(
+        &self,
+        stream: &str,
+        initial: S,
+        evolve: impl FnMut(S, &RecordedEvent) -> S + Send,
+    ) -> Result<AggregateResult<S>, Error> {
+        driver::run(&mut self.ctx.aggregate(stream, initial, evolve)?, &self.executor).await
+    }
+
+    /// Whether the stream document exists.
+    pub async fn stream_exists(&self, stream: &str) -> Result<bool, Error> {
+        driver::run(&mut self.ctx.exists(stream)?, &self.executor).await
+    }
+
+    /// The operation builder (configuration, index registry, clock, ids).
+    pub fn context(&self) -> &StoreContext {
+        &self.ctx
+    }
+
+    /// The executor.
+    pub fn executor(&self) -> &E {
+        &self.executor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bson::doc;
+    use streamdoc_core::{Engine, SeededIds, SteppingClock};
+
+    use super::*;
+
+    fn context() -> StoreContext {
+        StoreContext::new(StoreConfig::new("app"), SteppingClock::new(0, 1), SeededIds::new(7)).unwrap()
+    }
+
+    /// The async loop drives the same operations as core's sync loop: same results, same
+    /// stored documents.
+    #[test]
+    fn the_async_store_answers_as_the_sync_store_does() {
+        let mut sync = streamdoc_core::EventStore::new(context(), Engine::new(0));
+        let engine = SharedEngine::new(0);
+        let store = EventStore::new(context(), engine.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let e = |t: &str| vec![NewEvent::new(t, doc! { "n": 1 })];
+        runtime.block_on(async {
+            for (stream, expected) in [
+                ("order:1", ExpectedVersion::NoStream),
+                ("order:1", ExpectedVersion::Exact(1)),
+                ("order:1", ExpectedVersion::Exact(1)),
+                ("order:2", ExpectedVersion::StreamExists),
+                ("order:2", ExpectedVersion::Any),
+            ] {
+                assert_eq!(
+                    store.append_to_stream(stream, e("E"), expected).await,
+                    sync.append_to_stream(stream, e("E"), expected)
+                );
+            }
+            let range = ReadRange { from: Some(2), ..ReadRange::default() };
+            assert_eq!(store.read_stream("order:1", range).await, sync.read_stream("order:1", range));
+            assert_eq!(store.stream_exists("order:3").await, sync.stream_exists("order:3"));
+            let count = |n: u64, _: &RecordedEvent| n + 1;
+            assert_eq!(store.aggregate_stream("order:1", 0, count).await, sync.aggregate_stream("order:1", 0, count));
+        });
+        let ns = streamdoc_core::Namespace::new("app", "order");
+        assert_eq!(engine.with_engine(|e| e.documents(&ns)), sync.executor().documents(&ns));
+        assert_eq!(sync.executor().documents(&ns).len(), 2);
+    }
+
+    #[test]
+    fn an_invalid_configuration_is_refused_up_front() {
+        assert!(matches!(EventStore::in_memory(StoreConfig::new("a.b")), Err(Error::InvalidConfig(_))));
+    }
+}

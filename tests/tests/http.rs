@@ -1,0 +1,724 @@
+//! The HTTP API of `streamdoc serve` over a real bound port (127.0.0.1:0), on core's
+//! in-memory engine AND on the live server of the test run (`MONGODB_URI`; see
+//! `streamdoc_tests::live`): every route, every precondition, every bad input — and
+//! after each bad input, the stored document is byte-for-byte what it was.
+//!
+//! The client is a few lines of HTTP/1.1 over a `TcpStream`, so that requests can be
+//! exactly as malformed as a test needs.
+
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use streamdoc_core::StoreConfig;
+use streamdoc_host::http::{self, AnyStore, ApiOptions};
+use streamdoc_host::EventStore;
+use streamdoc_tests::live::{self, Live};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::oneshot;
+
+// ---------------------------------------------------------------- harness
+
+fn engine_runtime() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime")
+    })
+}
+
+fn live_server() -> Option<&'static Live> {
+    static LIVE: OnceLock<Option<Live>> = OnceLock::new();
+    LIVE.get_or_init(|| live::connect("http")).as_ref()
+}
+
+/// A response.
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Asserts an RFC 9457 problem of `status` and `slug`; returns its body.
+    fn problem(&self, status: u16, slug: &str) -> Value {
+        let body = self.json();
+        assert_eq!(self.status, status, "{body}");
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{body}");
+        assert_eq!(body["type"], format!("https://streamdoc.dev/problems/{slug}"), "{body}");
+        assert_eq!(body["status"], status, "{body}");
+        assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+        assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+        body
+    }
+}
+
+/// A running API on one store.
+struct Api {
+    store: &'static str,
+    ferretdb: bool,
+    addr: std::net::SocketAddr,
+    handle: Handle,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Api {
+    fn start(handle: &Handle, store: AnyStore, options: &ApiOptions, ferretdb: bool) -> Self {
+        let kind = store.kind();
+        let app = http::router(store, options);
+        let listener = handle.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("a local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = handle.spawn(http::serve(listener, app, async {
+            let _ = stopped.await;
+        }));
+        Self { store: kind, ferretdb, addr, handle: handle.clone(), stop: Some(stop), served: Some(served) }
+    }
+
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        self.handle.block_on(request(self.addr, method, path, headers, body))
+    }
+
+    fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, &[], b"")
+    }
+
+    fn post(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.send("POST", path, &all, body.to_string().as_bytes())
+    }
+
+    /// The stored document, or `None` (404).
+    fn document(&self, stream: &str) -> Option<Value> {
+        let resp = self.get(&format!("/streams/{stream}/document"));
+        match resp.status {
+            200 => Some(resp.json()),
+            404 => None,
+            other => panic!("document of {stream}: {other} {}", String::from_utf8_lossy(&resp.body)),
+        }
+    }
+
+    /// Stops the server and waits for it (graceful shutdown).
+    fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let (Some(stop), Some(served)) = (self.stop.take(), self.served.take()) {
+            let _ = stop.send(());
+            self.handle.block_on(served).expect("the server task").expect("the server");
+        }
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.shutdown();
+        }
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`).
+async fn request(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("write the head");
+    // The server may answer (413) before reading the whole body; a refused write is fine.
+    let _ = stream.write_all(body).await;
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Resp {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| {
+        panic!("no complete response head in {:?}", String::from_utf8_lossy(raw));
+    });
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    Resp { status, headers, body }
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..eol]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&raw[eol + 2..eol + 2 + size]);
+        raw = &raw[eol + 4 + size..];
+    }
+    out
+}
+
+/// Runs `test` against an API on the engine, then on the live server (when there is
+/// one; see `streamdoc_tests::live` for when it is skipped).
+fn on_each_store(options: ApiOptions, test: impl Fn(&Api)) {
+    let engine = AnyStore::Memory(EventStore::in_memory(StoreConfig::new("streamdoc")).expect("an engine store"));
+    let api = Api::start(engine_runtime().handle(), engine, &options, false);
+    test(&api);
+    api.stop();
+
+    let Some(live) = live_server() else { return };
+    let scratch = live.scratch("streamdoc_http");
+    let store = live
+        .block_on(EventStore::connect(live.uri(), StoreConfig::new(scratch.name())))
+        .unwrap_or_else(|e| panic!("connecting to the live server: {e}"));
+    let api =
+        Api::start(live.runtime().handle(), AnyStore::Mongo(store.clone()), &options, live.server().is_ferretdb());
+    test(&api);
+    api.stop();
+    live.block_on(store.close());
+}
+
+fn events(types: &[&str]) -> Value {
+    json!({ "events": types.iter().map(|t| json!({ "type": t, "data": { "t": t } })).collect::<Vec<_>>() })
+}
+
+// ---------------------------------------------------------------- routes
+
+#[test]
+fn append_then_read_round_trips() {
+    on_each_store(ApiOptions::default(), |api| {
+        let created = api.post("/streams/order:1", &[], &events(&["Placed", "Paid"]));
+        assert_eq!(created.status, 200, "{}", api.store);
+        assert_eq!(created.header("etag"), Some("\"2\""));
+        assert_eq!(created.json(), json!({ "nextExpectedStreamVersion": 2, "createdNewStream": true }));
+
+        let more = api.post("/streams/order:1", &[], &json!({ "events": [{
+            "type": "Shipped", "id": "e-3", "data": { "n": 1, "big": 5_000_000_000_i64, "f": 1.5, "s": "x", "l": [1, null] },
+            "metadata": { "by": "alice" } }] }));
+        assert_eq!(more.json(), json!({ "nextExpectedStreamVersion": 3, "createdNewStream": false }));
+
+        let read = api.get("/streams/order:1");
+        assert_eq!(read.status, 200);
+        assert_eq!(read.header("etag"), Some("\"3\""));
+        assert_eq!(read.header("content-type"), Some("application/json"));
+        let body = read.json();
+        assert_eq!(body["streamName"], "order:1");
+        assert_eq!(body["currentStreamVersion"], 3);
+        assert_eq!(body["streamExists"], true);
+        let all = body["events"].as_array().unwrap();
+        assert_eq!(all.len(), 3);
+        for (i, event) in all.iter().enumerate() {
+            assert_eq!(event["metadata"]["streamPosition"], i + 1);
+            assert_eq!(event["metadata"]["streamName"], "order:1");
+            assert!(event["metadata"]["recordedAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{event}");
+        }
+        assert_eq!(all[0]["type"], "Placed");
+        assert_eq!(all[2]["data"], json!({ "n": 1, "big": 5_000_000_000_i64, "f": 1.5, "s": "x", "l": [1, null] }));
+        assert_eq!(all[2]["metadata"]["by"], "alice");
+        assert_eq!(all[2]["metadata"]["eventId"], "e-3");
+
+        // The stored document, canonical Extended JSON.
+        let doc = api.document("order:1").unwrap();
+        assert!(doc["_id"]["$oid"].is_string(), "{doc}");
+        assert_eq!(doc["streamName"], "order:1");
+        assert_eq!(doc["metadata"]["streamPosition"], json!({ "$numberLong": "3" }));
+        assert_eq!(doc["metadata"]["streamType"], "order");
+        assert_eq!(doc["events"][2]["data"]["big"], json!({ "$numberLong": "5000000000" }));
+        assert_eq!(doc["events"][2]["data"]["n"], json!({ "$numberInt": "1" }));
+    });
+}
+
+#[test]
+fn reads_take_ranges_and_unknown_streams_are_404() {
+    on_each_store(ApiOptions::default(), |api| {
+        api.post("/streams/cart:r", &[], &events(&["A", "B", "C", "D", "E"]));
+        let positions = |query: &str| -> Vec<u64> {
+            let resp = api.get(&format!("/streams/cart:r{query}"));
+            assert_eq!(resp.status, 200, "{query}");
+            assert_eq!(resp.json()["currentStreamVersion"], 5);
+            resp.json()["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["metadata"]["streamPosition"].as_u64().unwrap())
+                .collect()
+        };
+        assert_eq!(positions(""), [1, 2, 3, 4, 5]);
+        assert_eq!(positions("?from=2&to=4"), [2, 3, 4]);
+        assert_eq!(positions("?from=0&maxCount=2"), [1, 2]);
+        assert_eq!(positions("?from=4"), [4, 5]);
+        assert_eq!(positions("?from=9"), Vec::<u64>::new());
+        assert_eq!(positions("?maxCount=0"), Vec::<u64>::new());
+
+        let backwards = api.get("/streams/cart:r?from=4&to=2").problem(400, "invalid-range");
+        assert_eq!((backwards["from"].as_u64(), backwards["to"].as_u64()), (Some(4), Some(2)));
+        for query in ["?from=-1", "?from=x", "?maxCount=1.5", "?limit=3", "?to=99999999999999999999999"] {
+            api.get(&format!("/streams/cart:r{query}")).problem(400, "invalid-query");
+        }
+
+        let missing = api.get("/streams/cart:none").problem(404, "stream-not-found");
+        assert_eq!(missing["stream"], "cart:none");
+        api.get("/streams/cart:none/document").problem(404, "stream-not-found");
+        api.get("/streams/no-colon").problem(400, "invalid-stream-name");
+        api.get("/streams/no-colon/document").problem(400, "invalid-stream-name");
+    });
+}
+
+#[test]
+fn preconditions_are_expected_versions_and_a_conflict_is_a_412() {
+    on_each_store(ApiOptions::default(), |api| {
+        let path = "/streams/order:p";
+        // If-Match: * on a missing stream.
+        let missing = api.post(path, &[("if-match", "*")], &events(&["A"])).problem(412, "concurrency-conflict");
+        assert_eq!((missing["expected"].clone(), missing["actual"].clone()), (json!("streamExists"), Value::Null));
+        assert_eq!(api.document("order:p"), None);
+
+        let created = api.post(path, &[("if-none-match", "*")], &events(&["A"]));
+        assert_eq!((created.status, created.header("etag")), (200, Some("\"1\"")));
+        let again = api.post(path, &[("if-none-match", "*")], &events(&["A"])).problem(412, "concurrency-conflict");
+        assert_eq!((again["expected"].clone(), again["actual"].clone()), (json!("noStream"), json!(1)));
+
+        let exact = api.post(path, &[("if-match", "\"1\"")], &events(&["B"]));
+        assert_eq!((exact.status, exact.header("etag")), (200, Some("\"2\"")));
+        let before = api.document("order:p");
+        let stale = api.post(path, &[("if-match", "\"1\"")], &events(&["C"])).problem(412, "concurrency-conflict");
+        assert_eq!((stale["expected"].clone(), stale["actual"].clone()), (json!(1), json!(2)));
+        assert_eq!(stale["kind"], "ConcurrencyConflict");
+        assert_eq!(stale["stream"], "order:p");
+        assert_eq!(api.document("order:p"), before, "a failed precondition changed the stream");
+
+        let exists = api.post(path, &[("if-match", "*")], &events(&["C"]));
+        assert_eq!((exists.status, exists.header("etag")), (200, Some("\"3\"")));
+        // The ETag of a read is the If-Match of the next append.
+        let etag = api.get(path).header("etag").unwrap().to_owned();
+        assert_eq!(api.post(path, &[("if-match", &etag)], &events(&["D"])).status, 200);
+    });
+}
+
+#[test]
+fn stream_names_are_one_percent_decoded_segment() {
+    on_each_store(ApiOptions::default(), |api| {
+        for (path, name) in [
+            ("order:eu:42", "order:eu:42"),
+            ("order%3Aeu%3A43", "order:eu:43"),
+            ("order:a%2Fb", "order:a/b"),
+            ("order:with%20space", "order:with space"),
+            ("order:%C3%A9t%C3%A9", "order:été"),
+        ] {
+            let resp = api.post(&format!("/streams/{path}"), &[], &events(&["A"]));
+            assert_eq!(resp.status, 200, "{path}: {}", String::from_utf8_lossy(&resp.body));
+            let read = api.get(&format!("/streams/{path}")).json();
+            assert_eq!(read["streamName"], name);
+            assert_eq!(read["events"][0]["metadata"]["streamName"], name);
+            assert_eq!(api.document(path).unwrap()["streamName"], name);
+        }
+        api.get("/streams/order:%FF").problem(400, "invalid-stream-name");
+        api.post("/streams/%3Aid", &[], &events(&["A"])).problem(400, "invalid-stream-name");
+        api.post("/streams/order:", &[], &events(&["A"])).problem(400, "invalid-stream-name");
+        api.post("/streams/order:nul%00", &[], &events(&["A"])).problem(400, "invalid-stream-name");
+        api.post("/streams/bad$type:1", &[], &events(&["A"])).problem(400, "invalid-stream-name");
+        let long = format!("/streams/order:{}", "x".repeat(1000));
+        api.post(&long, &[], &events(&["A"])).problem(400, "invalid-stream-name");
+        // Two segments are another route.
+        api.get("/streams/order/1").problem(404, "not-found");
+    });
+}
+
+// ---------------------------------------------------------------- bad input
+
+/// What a bad append is, its headers and body, and the status and problem slug expected.
+type BadAppend<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16, &'a str);
+
+#[test]
+fn bad_input_is_a_4xx_problem_and_changes_nothing() {
+    let options = ApiOptions { max_body: 4096, ..ApiOptions::default() };
+    on_each_store(options, |api| {
+        let path = "/streams/order:bad";
+        assert_eq!(api.post(path, &[], &events(&["Placed"])).status, 200);
+        let before = api.document("order:bad").expect("the stream exists");
+        let json = [("content-type", "application/json")];
+        let cases: Vec<BadAppend<'_>> = vec![
+            ("malformed JSON", json.to_vec(), b"{\"events\": [".to_vec(), 400, "malformed-json"),
+            ("not JSON at all", json.to_vec(), b"events=1".to_vec(), 400, "malformed-json"),
+            ("an empty body", json.to_vec(), Vec::new(), 400, "malformed-json"),
+            (
+                "text/plain",
+                vec![("content-type", "text/plain")],
+                events(&["A"]).to_string().into_bytes(),
+                415,
+                "unsupported-media-type",
+            ),
+            ("no content type", vec![], events(&["A"]).to_string().into_bytes(), 415, "unsupported-media-type"),
+            (
+                "form data",
+                vec![("content-type", "application/x-www-form-urlencoded")],
+                b"a=1".to_vec(),
+                415,
+                "unsupported-media-type",
+            ),
+            ("no events field", json.to_vec(), b"{}".to_vec(), 400, "invalid-body"),
+            ("events not an array", json.to_vec(), br#"{"events": {"type": "A"}}"#.to_vec(), 400, "invalid-body"),
+            ("a top-level array", json.to_vec(), br#"[{"type": "A"}]"#.to_vec(), 400, "invalid-body"),
+            ("empty events", json.to_vec(), br#"{"events": []}"#.to_vec(), 400, "empty-append"),
+            ("a missing type", json.to_vec(), br#"{"events": [{"data": {}}]}"#.to_vec(), 400, "invalid-body"),
+            (
+                "a type that is not a string",
+                json.to_vec(),
+                br#"{"events": [{"type": 3}]}"#.to_vec(),
+                400,
+                "invalid-body",
+            ),
+            ("an empty type", json.to_vec(), br#"{"events": [{"type": ""}]}"#.to_vec(), 400, "invalid-event"),
+            (
+                "data an array",
+                json.to_vec(),
+                br#"{"events": [{"type": "A", "data": [1]}]}"#.to_vec(),
+                400,
+                "invalid-body",
+            ),
+            (
+                "data a string",
+                json.to_vec(),
+                br#"{"events": [{"type": "A", "data": "x"}]}"#.to_vec(),
+                400,
+                "invalid-body",
+            ),
+            (
+                "data a number",
+                json.to_vec(),
+                br#"{"events": [{"type": "A", "data": 1}]}"#.to_vec(),
+                400,
+                "invalid-body",
+            ),
+            (
+                "metadata not an object",
+                json.to_vec(),
+                br#"{"events": [{"type": "A", "metadata": 1}]}"#.to_vec(),
+                400,
+                "invalid-body",
+            ),
+            (
+                "a reserved metadata key",
+                json.to_vec(),
+                br#"{"events": [{"type": "A", "metadata": {"streamPosition": 9}}]}"#.to_vec(),
+                400,
+                "invalid-event",
+            ),
+            ("an empty id", json.to_vec(), br#"{"events": [{"type": "A", "id": ""}]}"#.to_vec(), 400, "invalid-event"),
+            (
+                "a duplicate id",
+                json.to_vec(),
+                br#"{"events": [{"type": "A", "id": "x"}, {"type": "B", "id": "x"}]}"#.to_vec(),
+                400,
+                "invalid-event",
+            ),
+            (
+                "an unknown field",
+                json.to_vec(),
+                br#"{"events": [{"type": "A", "payload": {}}]}"#.to_vec(),
+                400,
+                "invalid-body",
+            ),
+            (
+                "a good event after a bad one",
+                json.to_vec(),
+                br#"{"events": [{"type": "A"}, {"type": ""}]}"#.to_vec(),
+                400,
+                "invalid-event",
+            ),
+            (
+                "a body over --max-body",
+                json.to_vec(),
+                format!(r#"{{"events": [{{"type": "A", "data": {{"s": "{}"}}}}]}}"#, "x".repeat(5000)).into_bytes(),
+                413,
+                "body-too-large",
+            ),
+        ];
+        let bad_preconditions = [
+            ("if-match", "3"),
+            ("if-match", "\"-1\""),
+            ("if-match", "W/\"1\""),
+            ("if-match", "\"abc\""),
+            ("if-match", "\"1\", \"2\""),
+            ("if-match", "\"\""),
+            ("if-match", "\"18446744073709551616\""),
+            ("if-none-match", "\"1\""),
+            ("if-none-match", "W/*"),
+        ];
+        for (what, headers, body, status, slug) in cases {
+            let resp = api.send("POST", path, &headers, &body);
+            let problem = resp.problem(status, slug);
+            assert_eq!(api.document("order:bad").as_ref(), Some(&before), "{what} changed the stream: {problem}");
+        }
+        for (header, value) in bad_preconditions {
+            let resp = api.post(path, &[(header, value)], &events(&["A"]));
+            resp.problem(400, "invalid-precondition");
+            assert_eq!(api.document("order:bad").as_ref(), Some(&before), "{header}: {value} changed the stream");
+        }
+        let both = api.post(path, &[("if-match", "\"1\""), ("if-none-match", "*")], &events(&["A"]));
+        both.problem(400, "invalid-precondition");
+        // Refused appends create nothing either.
+        api.post("/streams/order:new", &[], &json!({ "events": [] })).problem(400, "empty-append");
+        api.post("/streams/no-colon", &[], &events(&["A"])).problem(400, "invalid-stream-name");
+        assert_eq!(api.document("order:new"), None);
+        assert_eq!(api.document("order:bad").as_ref(), Some(&before));
+    });
+}
+
+#[test]
+fn keys_with_dollars_and_dots_are_data() {
+    on_each_store(ApiOptions::default(), |api| {
+        let data =
+            json!({ "$set": { "a": 1 }, "price.eur": 3, "nested": { "$in": [1], "x.y": true }, "$oid": "not an id" });
+        let resp = api.post("/streams/odd:1", &[], &json!({ "events": [{ "type": "Odd", "data": data }] }));
+        if api.ferretdb {
+            // FerretDB refuses such keys (tests/DEVIATIONS.md, ferretdb-dollar-and-dotted-keys).
+            let problem = resp.problem(422, "refused-by-server");
+            assert_eq!(problem["code"], 2, "{problem}");
+            assert_eq!(api.document("odd:1"), None, "a refused append stored something");
+            return;
+        }
+        assert_eq!(resp.status, 200, "{}: {}", api.store, String::from_utf8_lossy(&resp.body));
+        assert_eq!(api.get("/streams/odd:1").json()["events"][0]["data"], data);
+        let stored = &api.document("odd:1").unwrap()["events"][0]["data"];
+        assert_eq!(stored["$oid"], "not an id");
+        assert_eq!(stored["price.eur"], json!({ "$numberInt": "3" }));
+        assert_eq!(stored["nested"]["x.y"], true);
+    });
+}
+
+#[test]
+fn a_stream_past_16_mib_is_refused_and_unchanged() {
+    let options = ApiOptions { max_body: 10 * 1024 * 1024, ..ApiOptions::default() };
+    on_each_store(options, |api| {
+        let big = |t: &str| json!({ "events": [{ "type": t, "data": { "blob": "x".repeat(9 * 1024 * 1024) } }] });
+        assert_eq!(api.post("/streams/big:1", &[], &big("First")).status, 200);
+        let before = api.get("/streams/big:1").header("etag").map(str::to_owned);
+        let resp = api.post("/streams/big:1", &[], &big("Second"));
+        if api.ferretdb && resp.status == 200 {
+            // FerretDB does not enforce the limit (tests/DEVIATIONS.md, ferretdb-no-16-mib-limit).
+            return;
+        }
+        let problem = resp.problem(422, "stream-too-large");
+        assert_eq!(problem["limitBytes"], 16 * 1024 * 1024);
+        assert!(problem["detail"].as_str().unwrap().contains("16777216"), "{problem}");
+        let after = api.get("/streams/big:1?maxCount=0");
+        assert_eq!(after.header("etag").map(str::to_owned), before);
+        assert_eq!(after.json()["currentStreamVersion"], 1);
+    });
+}
+
+// ---------------------------------------------------------------- the rest
+
+#[test]
+fn the_token_guards_the_stream_routes_only() {
+    let options = ApiOptions { token: Some("s3cret-token".into()), ..ApiOptions::default() };
+    on_each_store(options, |api| {
+        let body = events(&["A"]).to_string();
+        let post = |auth: Option<&str>| {
+            let mut headers = vec![("content-type", "application/json")];
+            if let Some(a) = auth {
+                headers.push(("authorization", a));
+            }
+            api.send("POST", "/streams/sec:1", &headers, body.as_bytes())
+        };
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some("Bearer s3cret-toke"),
+            Some("Basic czNjcmV0LXRva2Vu"),
+            Some("s3cret-token"),
+        ] {
+            let resp = post(auth);
+            resp.problem(401, "unauthorized");
+            assert_eq!(resp.header("www-authenticate"), Some("Bearer"));
+        }
+        assert_eq!(post(Some("Bearer s3cret-token")).status, 200);
+        assert_eq!(post(Some("bearer s3cret-token")).status, 200);
+        api.get("/streams/sec:1").problem(401, "unauthorized");
+        api.get("/streams/sec:1/document").problem(401, "unauthorized");
+        let auth = [("authorization", "Bearer s3cret-token")];
+        assert_eq!(api.send("GET", "/streams/sec:1", &auth, b"").json()["currentStreamVersion"], 2);
+        assert_eq!(api.send("GET", "/streams/sec:1/document", &auth, b"").status, 200);
+        assert_eq!(api.get("/health").status, 200);
+        assert_eq!(api.get("/openapi.json").status, 200);
+    });
+}
+
+#[test]
+fn health_reports_the_store() {
+    on_each_store(ApiOptions::default(), |api| {
+        let resp = api.get("/health");
+        assert_eq!(resp.status, 200);
+        let body = resp.json();
+        assert_eq!(body["status"], "ok");
+        assert_eq!(body["store"], api.store);
+        if api.store == "mongodb" {
+            assert!(body["server"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
+            assert_eq!(body["warning"].is_string(), api.ferretdb, "{body}");
+        }
+    });
+}
+
+#[test]
+fn the_openapi_document_matches_the_real_routes() {
+    on_each_store(ApiOptions::default(), |api| {
+        let doc = api.get("/openapi.json").json();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let documented = http::openapi::operations(&doc);
+        let mut routes: Vec<(String, String)> = http::ROUTES.iter().map(|(m, p)| ((*m).into(), (*p).into())).collect();
+        routes.sort();
+        assert_eq!(documented, routes);
+        // Every documented operation is answered by its route (not the fallback), and
+        // every other method on a documented path is a 405 problem.
+        let concrete = |path: &str| path.replace("{streamName}", "doc:1");
+        for (method, path) in &documented {
+            let resp = api.send(
+                method,
+                &concrete(path),
+                &[("content-type", "application/json")],
+                b"{\"events\":[{\"type\":\"A\"}]}",
+            );
+            assert!(
+                resp.status < 300 || resp.header("content-type") == Some("application/problem+json"),
+                "{method} {path}"
+            );
+            if resp.status >= 300 {
+                let slug = resp.json()["type"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+                assert!(slug != "not-found" && slug != "method-not-allowed", "{method} {path}: {slug}");
+            }
+        }
+        for path in documented.iter().map(|(_, p)| p).collect::<std::collections::BTreeSet<_>>() {
+            for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+                if !documented.iter().any(|(m, p)| m == method && p == path) {
+                    api.send(method, &concrete(path), &[], b"").problem(405, "method-not-allowed");
+                }
+            }
+        }
+        api.get("/no/such/route").problem(404, "not-found");
+        api.get("/").problem(404, "not-found");
+    });
+}
+
+#[test]
+fn static_files_are_served_and_cors_is_opt_in() {
+    let dir = std::env::temp_dir().join(format!("streamdoc-http-web-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>playground</title>").unwrap();
+    std::fs::write(dir.join("app.js"), "export const x = 1;").unwrap();
+    std::fs::write(dir.join("pkg/m.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let token = Some("t".to_owned());
+    let handle = engine_runtime().handle();
+    let memory = || AnyStore::Memory(EventStore::in_memory(StoreConfig::new("streamdoc")).unwrap());
+
+    let api =
+        Api::start(handle, memory(), &ApiOptions { web_dir: Some(dir.clone()), token, ..ApiOptions::default() }, false);
+    let index = api.get("/");
+    assert_eq!(index.status, 200);
+    assert!(index.header("content-type").unwrap().starts_with("text/html"));
+    assert!(String::from_utf8_lossy(&index.body).contains("playground"));
+    assert!(api.get("/app.js").header("content-type").unwrap().contains("javascript"));
+    assert_eq!(api.get("/pkg/m.wasm").header("content-type"), Some("application/wasm"));
+    api.get("/missing.js").problem(404, "not-found");
+    // No CORS headers without --cors-origin.
+    let plain = api.send("GET", "/health", &[("origin", "https://elsewhere.example")], b"");
+    assert_eq!(plain.header("access-control-allow-origin"), None);
+    api.stop();
+
+    let origin = "https://app.example";
+    let options = ApiOptions { cors_origins: vec![origin.into()], ..ApiOptions::default() };
+    let api = Api::start(handle, memory(), &options, false);
+    let preflight = api.send(
+        "OPTIONS",
+        "/streams/order:1",
+        &[
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "if-match"),
+        ],
+        b"",
+    );
+    assert_eq!(preflight.header("access-control-allow-origin"), Some(origin));
+    assert!(preflight.header("access-control-allow-headers").unwrap().contains("if-match"));
+    let other = api.send("GET", "/health", &[("origin", "https://elsewhere.example")], b"");
+    assert_eq!(other.header("access-control-allow-origin"), None);
+    api.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn shutdown_finishes_the_request_in_flight() {
+    let handle = engine_runtime().handle();
+    let store = AnyStore::Memory(EventStore::in_memory(StoreConfig::new("streamdoc")).unwrap());
+    // The router, wrapped to say when a request has reached it: from then on the
+    // request is in flight.
+    let (arrived, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let app = http::router(store, &ApiOptions::default()).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let _ = arrived.send(());
+            next.run(request)
+        },
+    ));
+    let listener = handle.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = handle.spawn(http::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+
+    let body = events(&["InFlight"]).to_string();
+    let (first, rest) = body.as_bytes().split_at(10);
+    let mut conn = handle.block_on(async {
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /streams/order:s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(first).await.unwrap();
+        arrivals.recv().await.expect("the request reaches the router");
+        conn
+    });
+    // The request is in flight, its body half sent. Stop the server, and wait until it
+    // no longer accepts connections.
+    stop.send(()).unwrap();
+    handle.block_on(async {
+        while TcpStream::connect(addr).await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    // The request in flight still completes, and the server then stops.
+    let raw = handle.block_on(async {
+        conn.write_all(rest).await.unwrap();
+        let mut raw = Vec::new();
+        conn.read_to_end(&mut raw).await.unwrap();
+        raw
+    });
+    let resp = parse_response(&raw);
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    assert_eq!(resp.json()["nextExpectedStreamVersion"], 1);
+    handle.block_on(served).unwrap().unwrap();
+}

@@ -1,0 +1,87 @@
+//! Round trips, counted with the driver's command monitoring: an append with a known
+//! expected position (`Exact`, `NoStream`) sends exactly one command once its
+//! collection has its index, and a read sends one — two on servers without `$slice`
+//! projections (FerretDB), where a range read falls back to the whole document.
+//! (Emmett's append sends two: see the Emmett interop test, which counts them.)
+
+use std::sync::{Arc, Mutex};
+
+use bson::doc;
+use streamdoc_core::{ExpectedVersion, NewEvent, ReadRange, StoreConfig};
+use streamdoc_host::mongodb::event::command::CommandEvent;
+use streamdoc_host::mongodb::event::EventHandler;
+use streamdoc_host::EventStore;
+use streamdoc_tests::live;
+
+/// The commands started on one database, by name, in order.
+#[derive(Clone, Default)]
+struct Monitor(Arc<Mutex<Vec<(String, String)>>>);
+
+impl Monitor {
+    /// The names of the commands sent to `db` since the last call.
+    fn take(&self, db: &str) -> Vec<String> {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        seen.drain(..).filter(|(d, _)| d == db).map(|(_, name)| name).collect()
+    }
+}
+
+#[test]
+fn known_positions_append_in_one_command_and_reads_take_one() {
+    let monitor = Monitor::default();
+    let sink = monitor.clone();
+    let Some(live) = live::connect_with("round trips", move |options| {
+        options.command_event_handler = Some(EventHandler::callback(move |event| {
+            if let CommandEvent::Started(started) = event {
+                sink.0.lock().unwrap_or_else(|p| p.into_inner()).push((started.db, started.command_name));
+            }
+        }));
+    }) else {
+        return;
+    };
+    let scratch = live.scratch("round_trips");
+    let db = scratch.name();
+    let store = live
+        .block_on(EventStore::with_client(live.executor().client().clone(), StoreConfig::new(db)))
+        .expect("a store");
+    let event = |id: &str| vec![NewEvent::new("E", doc! { "n": 1 }).with_id(id)];
+    let _ = monitor.take(db);
+
+    // The collection's first use by this store creates its unique index first.
+    live.block_on(store.append_to_stream("order:1", event("a"), ExpectedVersion::NoStream)).expect("creates");
+    assert_eq!(monitor.take(db), ["createIndexes", "update"]);
+
+    // From then on an append whose position is known is one update.
+    live.block_on(store.append_to_stream("order:1", event("b"), ExpectedVersion::Exact(1))).expect("appends");
+    assert_eq!(monitor.take(db), ["update"], "Exact(n)");
+    live.block_on(store.append_to_stream("order:2", event("c"), ExpectedVersion::NoStream)).expect("creates");
+    assert_eq!(monitor.take(db), ["update"], "NoStream");
+    live.block_on(store.append_to_stream("order:2", event("d"), ExpectedVersion::Exact(1))).expect("appends");
+    assert_eq!(monitor.take(db), ["update"], "Exact(n) on the second stream");
+
+    // `Any` has to read the position first.
+    live.block_on(store.append_to_stream("order:1", event("e"), ExpectedVersion::Any)).expect("appends");
+    assert_eq!(monitor.take(db), ["find", "update"], "Any");
+
+    // A whole-stream read, an existence check and a fold are one find each.
+    let whole = live.block_on(store.read_stream("order:1", ReadRange::all())).expect("reads");
+    assert_eq!(whole.events.len(), 3);
+    assert_eq!(monitor.take(db), ["find"], "whole read");
+    assert!(live.block_on(store.stream_exists("order:2")).expect("exists"));
+    assert_eq!(monitor.take(db), ["find"], "exists");
+
+    // A range read projects with `$slice`; a server without it answers 238 and the
+    // read fetches the whole document and slices it itself.
+    let range = ReadRange { from: Some(2), to: Some(2), max_count: None };
+    let read = live.block_on(store.read_stream("order:1", range)).expect("reads a range");
+    assert_eq!(read.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["b"]);
+    let expected: &[&str] = if live.server().is_ferretdb() { &["find", "find"] } else { &["find"] };
+    assert_eq!(monitor.take(db), expected, "range read on {}", live.server());
+
+    // A second store is a second client of the collection: it ensures the index once.
+    let other = live
+        .block_on(EventStore::with_client(live.executor().client().clone(), StoreConfig::new(db)))
+        .expect("a store");
+    live.block_on(other.append_to_stream("order:1", event("f"), ExpectedVersion::Exact(3))).expect("appends");
+    live.block_on(other.append_to_stream("order:1", event("g"), ExpectedVersion::Exact(4))).expect("appends");
+    assert_eq!(monitor.take(db), ["createIndexes", "update", "update"]);
+}

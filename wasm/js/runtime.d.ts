@@ -1,0 +1,108 @@
+// Types of runtime.js: the error classes and the expected-version constants.
+import type { ErrorDetails, ExpectedStreamVersion, ErrorKind } from "../../../streamdoc.js";
+
+/** `expectedStreamVersion`: the stream must not exist (no events yet). */
+export declare const STREAM_DOES_NOT_EXIST: "STREAM_DOES_NOT_EXIST";
+/** `expectedStreamVersion`: the stream must exist. */
+export declare const STREAM_EXISTS: "STREAM_EXISTS";
+/** `expectedStreamVersion`: no check (the default). */
+export declare const NO_CONCURRENCY_CHECK: "NO_CONCURRENCY_CHECK";
+
+/** The base class of every error the store reports. */
+export declare class StreamdocError extends Error {
+  /** core's stable kind, e.g. `"ConcurrencyConflict"`; the class is named `${kind}Error`. */
+  readonly kind: ErrorKind | "Internal";
+  /** The error as data (core's serde form: `kind` plus its fields), as the scenario corpus spells it. */
+  readonly details: ErrorDetails;
+}
+/** The stream name is not `{type}:{id}` or cannot be stored. */
+export declare class InvalidStreamNameError extends StreamdocError {
+  readonly kind: "InvalidStreamName";
+  /** Why, e.g. `"missingColon"`, `"emptyType"`, `"tooLong"`. */
+  readonly reason: string;
+  /** The refused name, when the reason names it. */
+  readonly streamName: string | null;
+}
+/** The store configuration cannot place the stream (database or collection name). */
+export declare class InvalidConfigError extends StreamdocError {
+  readonly kind: "InvalidConfig";
+  /** `"invalidDatabase"` or `"invalidCollection"`. */
+  readonly reason: string;
+  /** The refused database or collection name. */
+  readonly name: string;
+}
+/** An append without events: nothing is written. */
+export declare class EmptyAppendError extends StreamdocError {
+  readonly kind: "EmptyAppend";
+  readonly streamName: string;
+}
+/** One event of an append is invalid: nothing is written. */
+export declare class InvalidEventError extends StreamdocError {
+  readonly kind: "InvalidEvent";
+  readonly streamName: string;
+  /** The index of the event in the append. */
+  readonly index: number;
+  /** Why, e.g. `"emptyType"`, `"duplicateId"`, `"reservedMetadataKey"`. */
+  readonly reason: string;
+}
+/** The stream was not where the append expected it. */
+export declare class ConcurrencyConflictError extends StreamdocError {
+  readonly kind: "ConcurrencyConflict";
+  readonly streamName: string;
+  /** What the append expected. */
+  readonly expected: ExpectedStreamVersion;
+  /** The stream's position, or `null` when the stream does not exist. */
+  readonly actual: bigint | null;
+}
+/** The append would grow the stream document past the server's limit: nothing is written. */
+export declare class StreamTooLargeError extends StreamdocError {
+  readonly kind: "StreamTooLarge";
+  readonly streamName: string;
+  readonly limitBytes: number;
+}
+/** A read range whose `to` lies before its `from`. */
+export declare class InvalidRangeError extends StreamdocError {
+  readonly kind: "InvalidRange";
+  readonly from: bigint;
+  readonly to: bigint;
+}
+/** An `NO_CONCURRENCY_CHECK`/`STREAM_EXISTS` append lost the race too many times. */
+export declare class ContentionError extends StreamdocError {
+  readonly kind: "Contention";
+  readonly streamName: string;
+  readonly attempts: number;
+}
+/** A stored document does not have the shape of a stream document. */
+export declare class CorruptDocumentError extends StreamdocError {
+  readonly kind: "CorruptDocument";
+  readonly streamName: string;
+  readonly reason: string;
+}
+/** The server refused a command for a reason the store does not handle. */
+export declare class ServerError extends StreamdocError {
+  readonly kind: "Server";
+  readonly code: number;
+  readonly serverMessage: string;
+}
+/** The executor answered a command with a reply of the wrong kind. */
+export declare class UnexpectedReplyError extends StreamdocError {
+  readonly kind: "UnexpectedReply";
+  readonly step: string;
+  readonly reply: string;
+}
+/** The executor gave no reply (it threw, its promise rejected, or its reply was malformed). */
+export declare class UnavailableError extends StreamdocError {
+  readonly kind: "Unavailable";
+  /** True when a write may have been applied: retry with the same event ids. */
+  readonly outcomeUnknown: boolean;
+  /** What the executor threw, if it threw. */
+  readonly cause: unknown;
+}
+/** An operation was driven against its contract. */
+export declare class MisuseError extends StreamdocError {
+  readonly kind: "Misuse";
+}
+/** A bug: the WebAssembly module panicked; every later call fails with this error too. */
+export declare class InternalError extends StreamdocError {
+  readonly kind: "Internal";
+}

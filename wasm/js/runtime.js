@@ -1,0 +1,102 @@
+// The JavaScript half of the bindings: error classes, the expected-version constants,
+// and `drive`, which polls a Rust future from JavaScript so that every entry into the
+// WebAssembly module happens inside a try/catch. Nothing here makes a decision about
+// streams: the Rust side (wasm/src/error.rs) chooses the class and sets every field.
+
+/** `expectedStreamVersion`: the stream must not exist (no events yet). */
+export const STREAM_DOES_NOT_EXIST = "STREAM_DOES_NOT_EXIST";
+/** `expectedStreamVersion`: the stream must exist. */
+export const STREAM_EXISTS = "STREAM_EXISTS";
+/** `expectedStreamVersion`: no check (the default). */
+export const NO_CONCURRENCY_CHECK = "NO_CONCURRENCY_CHECK";
+
+/** The base class of every error the store reports; `kind` is core's stable kind. */
+export class StreamdocError extends Error {
+  constructor(message, kind) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+function define(kind) {
+  const name = `${kind}Error`;
+  const cls = { [name]: class extends StreamdocError {} }[name];
+  Object.defineProperty(cls.prototype, "name", { value: name, enumerable: false, writable: true, configurable: true });
+  return cls;
+}
+
+Object.defineProperty(StreamdocError.prototype, "name", {
+  value: "StreamdocError",
+  enumerable: false,
+  writable: true,
+  configurable: true,
+});
+
+export const InvalidStreamNameError = define("InvalidStreamName");
+export const InvalidConfigError = define("InvalidConfig");
+export const EmptyAppendError = define("EmptyAppend");
+export const InvalidEventError = define("InvalidEvent");
+export const ConcurrencyConflictError = define("ConcurrencyConflict");
+export const StreamTooLargeError = define("StreamTooLarge");
+export const InvalidRangeError = define("InvalidRange");
+export const ContentionError = define("Contention");
+export const CorruptDocumentError = define("CorruptDocument");
+export const ServerError = define("Server");
+export const UnexpectedReplyError = define("UnexpectedReply");
+export const UnavailableError = define("Unavailable");
+export const MisuseError = define("Misuse");
+/** A bug: the WebAssembly module panicked. The module refuses every later call. */
+export const InternalError = define("Internal");
+
+const classes = {
+  InvalidStreamName: InvalidStreamNameError,
+  InvalidConfig: InvalidConfigError,
+  EmptyAppend: EmptyAppendError,
+  InvalidEvent: InvalidEventError,
+  ConcurrencyConflict: ConcurrencyConflictError,
+  StreamTooLarge: StreamTooLargeError,
+  InvalidRange: InvalidRangeError,
+  Contention: ContentionError,
+  CorruptDocument: CorruptDocumentError,
+  Server: ServerError,
+  UnexpectedReply: UnexpectedReplyError,
+  Unavailable: UnavailableError,
+  Misuse: MisuseError,
+  Internal: InternalError,
+};
+
+/** @internal Called by the Rust side, which then sets the fields. */
+export function createError(kind, message) {
+  const cls = classes[kind] ?? StreamdocError;
+  return new cls(message, kind);
+}
+
+/**
+ * @internal Runs a Rust task to completion: every poll is a synchronous call made
+ * here, under try/catch, so a panic (turned into an InternalError by the panic hook)
+ * rejects the promise instead of escaping into the microtask queue.
+ */
+export function drive(task) {
+  return new Promise((resolve, reject) => {
+    let queued = false;
+    const step = () => {
+      queued = false;
+      try {
+        if (task.poll(wake)) {
+          const output = task.output();
+          task.free();
+          resolve(output);
+        }
+      } catch (error) {
+        reject(error);
+      }
+    };
+    const wake = () => {
+      if (!queued) {
+        queued = true;
+        queueMicrotask(step);
+      }
+    };
+    step();
+  });
+}

@@ -1,0 +1,411 @@
+//! `EventStore`: core's store in JavaScript, on the in-memory engine or a JavaScript
+//! executor. Every method converts its arguments, builds one core operation and runs
+//! it with the driver loop of its calling convention.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use js_sys::{Array, Function, Object, Promise};
+use streamdoc_core::ops::Operation;
+use streamdoc_core::{driver, Clock, Engine, Error, IdGenerator, RecordedEvent, StoreConfig, StoreContext};
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{self, get, set, Values};
+use crate::error::{self, type_error};
+use crate::executor::{self, CommandLog, JsExecutor};
+use crate::options::{self, Callbacks};
+
+#[wasm_bindgen(typescript_custom_section)]
+const STORE_TYPES: &'static str = r#"
+/** Where streams live. */
+export type StorageOption =
+  /** One collection per stream type, named `{prefix}{streamType}` (prefix: `""`, or `"emt:"` in the Emmett layout). */
+  | { kind: "perStreamType"; prefix?: string }
+  /** Every stream in one collection (default name `streams`, or `emt:streams` in the Emmett layout). */
+  | { kind: "single"; name?: string }
+  /** Wherever a function says; it must return the same place for the same stream every time. */
+  | { kind: "custom"; resolve: (stream: StreamNameParts) => Namespace };
+
+/** A stream name split at its first colon. */
+export interface StreamNameParts {
+  /** `{type}:{id}`. */
+  name: string;
+  type: string;
+  id: string;
+}
+
+/** A database and a collection. */
+export interface Namespace {
+  database: string;
+  collection: string;
+}
+
+/** Options of `new EventStore(options)`. */
+export interface EventStoreOptions {
+  /** The database (for every storage but a custom one). Default `"streamdoc"`. */
+  database?: string;
+  /** Field and collection names: streamdoc's own, or compatible with `@event-driven-io/emmett-mongodb`. */
+  layout?: "streamdoc" | "emmett";
+  /** Where streams live. Default: a collection per stream type. */
+  storage?: StorageOption;
+  /** How often a `NO_CONCURRENCY_CHECK`/`STREAM_EXISTS` append re-reads after losing a race. Default 64. */
+  maxAttempts?: number;
+  /** Runs the store's commands (e.g. `mongoExecutor(client)` from `streamdoc/mongodb`). Default: a private in-memory engine. */
+  executor?: Executor;
+  /** The time of each append (`recordedAt`, `updatedAt`). Default `Date.now`. */
+  clock?: () => Date | number;
+  /** A seed making generated event ids deterministic. Default: a random seed. */
+  idSeed?: number | bigint;
+  /** Generates the ids of events given without one (instead of `idSeed`). */
+  generateEventId?: () => string;
+  /** How BSON values come back in events: `"native"` (default) or `"canonical"` Extended JSON. */
+  values?: "native" | "canonical";
+  /** Keep the last commands for `commandLog()`: `true` (1000) or how many. Default off. */
+  commandLog?: boolean | number;
+}
+
+/** Options of `appendToStream`. */
+export interface AppendToStreamOptions {
+  /** The stream's expected position. Default `NO_CONCURRENCY_CHECK`. */
+  expectedStreamVersion?: ExpectedStreamVersion;
+}
+
+/** The result of `appendToStream`. */
+export interface AppendToStreamResult {
+  /** The stream's position after the append: the expected version for the next one. */
+  nextExpectedStreamVersion: bigint;
+  /** True when this append created the stream. */
+  createdNewStream: boolean;
+}
+
+/** Options of `readStream`: inclusive, 1-based positions. */
+export interface ReadStreamOptions {
+  /** First position to read (default 1; 0 reads as 1). */
+  from?: bigint;
+  /** Last position to read (default: the end). */
+  to?: bigint;
+  /** At most this many events. */
+  maxCount?: bigint;
+}
+
+/** The result of `readStream`. */
+export interface ReadStreamResult<E extends RecordedEvent = RecordedEvent> {
+  /** The position of the stream's last event (0n when it does not exist). */
+  currentStreamVersion: bigint;
+  streamExists: boolean;
+  /** The events in the range, in order. */
+  events: E[];
+}
+
+/** Options of `aggregateStream`. */
+export interface AggregateStreamOptions<State, E extends RecordedEvent = RecordedEvent> {
+  /** Folds one event into the state. */
+  evolve: (state: State, event: E) => State;
+  /** The state before the first event. */
+  initialState: () => State;
+}
+
+/** The result of `aggregateStream`. */
+export interface AggregateStreamResult<State> {
+  state: State;
+  currentStreamVersion: bigint;
+  streamExists: boolean;
+}
+
+/** One command the store sent, for `commandLog()`. */
+export interface CommandLogEntry {
+  /** What the operation was doing, e.g. `"conditional append"`. */
+  step: string;
+  /** The command in mongosh syntax. */
+  command: string;
+  /** The reply in mongosh syntax, or `no reply: ...`. */
+  reply: string;
+}
+
+/**
+ * An event store. Each stream is one MongoDB document; an append is one conditional
+ * `updateOne`. By default the store runs on a private in-memory engine that behaves
+ * like MongoDB; give `options.executor` to run the same logic on any server.
+ *
+ * @example
+ * const store = new EventStore();
+ * await store.appendToStream("order:1", [{ type: "OrderPlaced", data: { total: 42 } }],
+ *   { expectedStreamVersion: STREAM_DOES_NOT_EXIST });
+ * const { events } = await store.readStream("order:1");
+ */
+export class EventStore {
+  constructor(options?: EventStoreOptions);
+  /** Appends `events` if the stream is where `expectedStreamVersion` says; rejects with `ConcurrencyConflictError` otherwise. */
+  appendToStream<E extends NewEvent = NewEvent>(
+    streamName: string,
+    events: E[],
+    options?: AppendToStreamOptions,
+  ): Promise<AppendToStreamResult>;
+  /** Reads the events of a range of positions. */
+  readStream<E extends RecordedEvent = RecordedEvent>(streamName: string, options?: ReadStreamOptions): Promise<ReadStreamResult<E>>;
+  /** Folds the whole stream with `evolve`. */
+  aggregateStream<State, E extends RecordedEvent = RecordedEvent>(
+    streamName: string,
+    options: AggregateStreamOptions<State, E>,
+  ): Promise<AggregateStreamResult<State>>;
+  /** Whether the stream exists. */
+  streamExists(streamName: string): Promise<boolean>;
+  /** The stored documents, in canonical Extended JSON (in-memory engine only). */
+  documents(): StoredDocuments;
+  /** The last commands sent, oldest first (needs `options.commandLog`). */
+  commandLog(): CommandLogEntry[];
+  /** A copy of the engine's state (in-memory engine only). */
+  snapshot(): StoreSnapshot;
+  /** Puts the engine back in a state taken by `snapshot()`. */
+  restore(snapshot: StoreSnapshot): void;
+  /** Frees the WebAssembly memory now (otherwise the garbage collector does). */
+  free(): void;
+}
+
+/** An opaque copy of a store's engine state. */
+export class StoreSnapshot {
+  private constructor();
+  free(): void;
+}
+"#;
+
+enum Backend {
+    Engine(RefCell<Engine>),
+    Js(JsExecutor),
+}
+
+struct Inner {
+    config: StoreConfig,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    ctx: RefCell<StoreContext>,
+    backend: Backend,
+    log: CommandLog,
+    values: Values,
+    callbacks: Rc<Callbacks>,
+}
+
+/// The JavaScript `EventStore` (types in `STORE_TYPES`).
+#[wasm_bindgen(skip_typescript)]
+pub struct EventStore {
+    inner: Rc<Inner>,
+}
+
+/// A copy of a store's engine (`snapshot()` / `restore()`).
+#[wasm_bindgen(skip_typescript)]
+#[derive(Debug)]
+pub struct StoreSnapshot {
+    engine: Engine,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self.inner.backend {
+            Backend::Engine(_) => "in-memory engine",
+            Backend::Js(_) => "JavaScript executor",
+        };
+        f.debug_struct("EventStore")
+            .field("config", &self.inner.config)
+            .field("backend", &backend)
+            .finish_non_exhaustive()
+    }
+}
+
+fn stream_name(v: &JsValue) -> Result<String, JsValue> {
+    v.as_string().ok_or_else(|| type_error("streamName must be a string"))
+}
+
+fn rejected(e: JsValue) -> Promise {
+    Promise::reject(&e)
+}
+
+#[wasm_bindgen]
+impl EventStore {
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<EventStore, JsValue> {
+        error::enter()?;
+        let o = options::store_options(&options)?;
+        let ctx = StoreContext::with_shared(o.config.clone(), o.clock.clone(), o.ids.clone())
+            .map_err(|e| error::to_js(&e))?;
+        let backend = match o.executor {
+            Some(f) => Backend::Js(JsExecutor(f)),
+            None => Backend::Engine(RefCell::new(Engine::new(0))),
+        };
+        Ok(EventStore {
+            inner: Rc::new(Inner {
+                config: o.config,
+                clock: o.clock,
+                ids: o.ids,
+                ctx: RefCell::new(ctx),
+                backend,
+                log: CommandLog::new(o.log_capacity),
+                values: o.values,
+                callbacks: o.callbacks,
+            }),
+        })
+    }
+
+    #[wasm_bindgen(js_name = appendToStream)]
+    pub fn append_to_stream(&self, stream: JsValue, events: JsValue, options: JsValue) -> Result<Promise, JsValue> {
+        error::enter()?;
+        let prepared = (|| {
+            let stream = stream_name(&stream)?;
+            let events = convert::new_events(&events)?;
+            let expected = convert::expected_version(&get(&options, "expectedStreamVersion"))?;
+            Ok(self.inner.ctx.borrow().append(&stream, events, expected))
+        })();
+        Ok(match prepared {
+            Ok(op) => self.run(op, |r, _| Ok(convert::append_result(&r))),
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = readStream)]
+    pub fn read_stream(&self, stream: JsValue, options: JsValue) -> Result<Promise, JsValue> {
+        error::enter()?;
+        let prepared = (|| {
+            let stream = stream_name(&stream)?;
+            let range = convert::read_range(&options)?;
+            Ok(self.inner.ctx.borrow().read(&stream, range))
+        })();
+        Ok(match prepared {
+            Ok(op) => self.run(op, |r, values| Ok(convert::read_result(&r, values))),
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = aggregateStream)]
+    pub fn aggregate_stream(&self, stream: JsValue, options: JsValue) -> Result<Promise, JsValue> {
+        error::enter()?;
+        let values = self.inner.values;
+        let prepared = (|| {
+            let stream = stream_name(&stream)?;
+            let function = |key: &str| {
+                get(&options, key)
+                    .dyn_into::<Function>()
+                    .map_err(|_| type_error(format!("aggregateStream: options.{key} must be a function")))
+            };
+            let evolve = function("evolve")?;
+            let initial = function("initialState")?.call0(&JsValue::NULL);
+            let fold = move |state: Result<JsValue, JsValue>, event: &RecordedEvent| {
+                state.and_then(|s| evolve.call2(&JsValue::NULL, &s, &convert::recorded_event(event, values)))
+            };
+            Ok(self.inner.ctx.borrow().aggregate(&stream, initial, fold))
+        })();
+        Ok(match prepared {
+            Ok(op) => self.run(op, |r, _| {
+                let state = r.state?;
+                let object = Object::new();
+                set(&object, "state", &state);
+                set(&object, "currentStreamVersion", &JsValue::from(r.current_stream_version));
+                set(&object, "streamExists", &JsValue::from_bool(r.stream_exists));
+                Ok(object.into())
+            }),
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = streamExists)]
+    pub fn stream_exists(&self, stream: JsValue) -> Result<Promise, JsValue> {
+        error::enter()?;
+        Ok(match stream_name(&stream) {
+            Ok(stream) => {
+                let op = self.inner.ctx.borrow().exists(&stream);
+                self.run(op, |exists, _| Ok(JsValue::from_bool(exists)))
+            }
+            Err(e) => rejected(e),
+        })
+    }
+
+    pub fn documents(&self) -> Result<JsValue, JsValue> {
+        error::enter()?;
+        Ok(convert::stored_documents(&self.engine("documents()")?.borrow()))
+    }
+
+    #[wasm_bindgen(js_name = commandLog)]
+    pub fn command_log(&self) -> Result<Array, JsValue> {
+        error::enter()?;
+        if !self.inner.log.enabled() {
+            return Err(type_error("commandLog() needs the store to keep one: new EventStore({ commandLog: true })"));
+        }
+        Ok(self
+            .inner
+            .log
+            .entries()
+            .into_iter()
+            .map(|e| {
+                let object = Object::new();
+                set(&object, "step", &JsValue::from_str(e.step));
+                set(&object, "command", &JsValue::from_str(&e.command));
+                set(&object, "reply", &JsValue::from_str(&e.reply));
+                JsValue::from(object)
+            })
+            .collect())
+    }
+
+    pub fn snapshot(&self) -> Result<StoreSnapshot, JsValue> {
+        error::enter()?;
+        Ok(StoreSnapshot { engine: self.engine("snapshot()")?.borrow().clone() })
+    }
+
+    /// Restores the engine; the store forgets which indexes it ensured (they may not
+    /// exist in the restored state), so its next append re-creates them.
+    pub fn restore(&self, snapshot: &StoreSnapshot) -> Result<(), JsValue> {
+        error::enter()?;
+        *self.engine("restore()")?.borrow_mut() = snapshot.engine.clone();
+        let ctx =
+            StoreContext::with_shared(self.inner.config.clone(), self.inner.clock.clone(), self.inner.ids.clone())
+                .map_err(|e| error::to_js(&e))?;
+        *self.inner.ctx.borrow_mut() = ctx;
+        Ok(())
+    }
+}
+
+impl EventStore {
+    fn engine(&self, method: &str) -> Result<&RefCell<Engine>, JsValue> {
+        match &self.inner.backend {
+            Backend::Engine(engine) => Ok(engine),
+            Backend::Js(_) => {
+                Err(type_error(format!("{method} needs the in-memory engine; this store runs on options.executor")))
+            }
+        }
+    }
+
+    /// Runs a prepared operation: synchronously on the engine, or as a task awaiting
+    /// the JavaScript executor. A JavaScript callback that failed while the operation
+    /// was being prepared (clock, id generator, storage resolver) rejects with its error.
+    fn run<O: Operation + 'static>(
+        &self,
+        op: Result<O, Error>,
+        output: impl FnOnce(O::Output, Values) -> Result<JsValue, JsValue> + 'static,
+    ) -> Promise {
+        if let Some(thrown) = self.inner.callbacks.take() {
+            return rejected(thrown);
+        }
+        let mut op = match op {
+            Ok(op) => op,
+            Err(e) => return rejected(error::to_js(&e)),
+        };
+        let inner = self.inner.clone();
+        match &inner.backend {
+            Backend::Engine(engine) => {
+                let log = &inner.log;
+                let result = driver::run_logged(&mut op, &mut *engine.borrow_mut(), |x| {
+                    log.record(x.step, x.command, x.reply.as_ref());
+                });
+                match result.map_err(|e| error::to_js(&e)).and_then(|value| output(value, inner.values)) {
+                    Ok(js) => Promise::resolve(&js),
+                    Err(e) => rejected(e),
+                }
+            }
+            Backend::Js(executor) => {
+                let executor = executor.clone();
+                executor::spawn(async move {
+                    let value = executor::run(&mut op, &executor, &inner.log).await?;
+                    output(value, inner.values)
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+// `cargo xtask wasm bench`: the package's figures, each measured side by side in this
+// one run. Prints ratios; asserts nothing about time.
+import { corpusReplay, exploration, versusEmmett } from "./benchmarks.mjs";
+
+const fmt = (n) => Math.round(n).toLocaleString("en-US");
+const appends = 30_000;
+const streams = 10_000;
+
+const vs = await versusEmmett({ appends, streams, rounds: 2 });
+const corpus = await corpusReplay(5);
+const explored = exploration(5);
+const native = process.env.STREAMDOC_NATIVE_CORPUS ?? "";
+const nativeMs = Number.parseFloat(native);
+const gzip = Number(process.env.STREAMDOC_WASM_GZIP_BYTES ?? NaN);
+
+console.log(`\n| measurement | streamdoc (wasm, Node ${process.version}) | baseline | ratio |`);
+console.log("|---|---|---|---|");
+console.log(
+  `| ${fmt(appends)} one-event appends over ${fmt(streams)} streams | ${fmt(vs.streamdoc)} appends/s | Emmett \`getInMemoryEventStore\`: ${fmt(vs.emmett)} appends/s | ${vs.ratio.toFixed(1)}× Emmett's appends/s |`,
+);
+if (Number.isFinite(nativeMs)) {
+  console.log(
+    `| replaying the corpus (${corpus.scenarios} scenarios, median of 5) | ${corpus.ms.toFixed(0)} ms | native (Rust runner): ${nativeMs.toFixed(0)} ms | ${(corpus.ms / nativeMs).toFixed(2)}× the native time |`,
+  );
+} else {
+  console.log(`| replaying the corpus (${corpus.scenarios} scenarios, median of 5) | ${corpus.ms.toFixed(0)} ms | (no native figure) | |`);
+}
+console.log(`| exploring all ${explored.schedules} schedules of 4 clients × 2 steps (median of 5) | ${explored.ms.toFixed(0)} ms | | |`);
+if (Number.isFinite(gzip)) console.log(`| streamdoc_bg.wasm, gzipped | ${(gzip / 1024).toFixed(0)} KiB (${fmt(gzip)} bytes) | target: at most 300 KB | |`);

@@ -1,0 +1,403 @@
+// Replays the scenario corpus (tests/scenarios, format in its README) through the
+// package's public API, producing exactly what core's runner (tests/src/runner.rs)
+// produces: results and stored documents in canonical Extended JSON, normalised the
+// same way, compared the same way (subset for errors, exact for ok values).
+//
+// Every client of a scenario is its own `EventStore` whose executor forwards to ONE
+// shared `Engine` (or to a live server) and waits for its turn: a race's schedule is
+// replayed command by command through the public API, as the Rust runner does.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { EventStore, seededEventIds } from "streamdoc";
+
+export const corpusDir = fileURLToPath(new URL("../../tests/scenarios/", import.meta.url));
+
+// ------------------------------------------------------------------ scenario files
+
+/** A JSON number as written, so that `2.0` stays a Double and `3000000000` an Int64. */
+class Literal {
+  constructor(text) {
+    this.text = text;
+  }
+}
+
+/** JSON.parse, keeping number literals as `Literal`s. */
+function parseJson(text) {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  const value = () => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const out = {};
+      ws();
+      if (text[i] === "}") return i++, out;
+      for (;;) {
+        ws();
+        const key = string();
+        ws();
+        i++; // :
+        out[key] = value();
+        ws();
+        if (text[i++] === "}") return out;
+      }
+    }
+    if (c === "[") {
+      i++;
+      const out = [];
+      ws();
+      if (text[i] === "]") return i++, out;
+      for (;;) {
+        out.push(value());
+        ws();
+        if (text[i++] === "]") return out;
+      }
+    }
+    if (c === '"') return string();
+    const m = /^(-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) throw new SyntaxError(`unexpected ${c} at ${i}`);
+    i += m[0].length;
+    if (m[0] === "true") return true;
+    if (m[0] === "false") return false;
+    if (m[0] === "null") return null;
+    return new Literal(m[0]);
+  };
+  const string = () => {
+    const start = i;
+    i++;
+    while (text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i));
+  };
+  return value();
+}
+
+/** Structural fields: literals become numbers. */
+function plain(v) {
+  if (v instanceof Literal) return Number(v.text);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+const INT32 = [-(2n ** 31n), 2n ** 31n - 1n];
+const INT64 = [-(2n ** 63n), 2n ** 63n - 1n];
+
+/** Event data and metadata: literals become the BSON type core's parser gives them, `$repeat` expands. */
+function extendedJson(v) {
+  if (v instanceof Literal) {
+    if (/^-?\d+$/.test(v.text)) {
+      const n = BigInt(v.text);
+      if (n >= INT32[0] && n <= INT32[1]) return { $numberInt: String(n) };
+      if (n >= INT64[0] && n <= INT64[1]) return { $numberLong: String(n) };
+    }
+    return { $numberDouble: v.text };
+  }
+  if (Array.isArray(v)) return v.map(extendedJson);
+  if (v && typeof v === "object") {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === "$repeat") {
+      const [s, n] = v.$repeat;
+      return s.repeat(Number(n.text));
+    }
+    return Object.fromEntries(keys.map((k) => [k, extendedJson(v[k])]));
+  }
+  return v;
+}
+
+function event(e) {
+  const out = { type: e.type };
+  if (e.id !== undefined) out.id = e.id;
+  if (e.data !== undefined) out.data = extendedJson(e.data);
+  if (e.metadata !== undefined) out.metadata = extendedJson(e.metadata);
+  return out;
+}
+
+function operation(raw) {
+  const op = plain({ ...raw, events: undefined });
+  if (raw.events) op.events = raw.events.map(event);
+  op.client ??= "main";
+  return op;
+}
+
+/** One scenario file, ready to replay. */
+export function loadScenario(file) {
+  const raw = parseJson(readFileSync(file, "utf8"));
+  const steps = raw.steps.map((s) =>
+    s.race ? { race: s.race.map(operation), schedule: plain(s.schedule) } : { race: [operation(s)], schedule: [] },
+  );
+  return {
+    name: path.basename(file, ".json"),
+    tags: raw.tags ?? [],
+    config: plain(raw.config ?? {}),
+    clock: plain(raw.clock ?? { startMs: 1767225600000, stepMs: 1000 }),
+    idSeed: plain(raw.idSeed ?? 0),
+    steps,
+    documents: raw.documents === undefined ? undefined : plain(raw.documents),
+  };
+}
+
+/** Every scenario, sorted by name. */
+export function loadCorpus() {
+  return readdirSync(corpusDir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => loadScenario(path.join(corpusDir, f)));
+}
+
+// ------------------------------------------------------------------ canonical output
+
+const LONG_STRING = 1024;
+
+/** Long strings as `{ $longString: { length, prefix } }` (canonical.rs `abbreviate`). */
+export function abbreviate(v) {
+  if (typeof v === "string") {
+    const length = Buffer.byteLength(v);
+    if (length <= LONG_STRING) return v;
+    let prefix = "";
+    let count = 0;
+    for (const c of v) {
+      if (count++ === 16) break;
+      prefix += c;
+    }
+    return { $longString: { length, prefix } };
+  }
+  if (Array.isArray(v)) return v.map(abbreviate);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, abbreviate(x)]));
+  return v;
+}
+
+const date = (d) => (d === null ? null : { $date: { $numberLong: String(d.getTime()) } });
+
+function readJson(r) {
+  return {
+    currentStreamVersion: Number(r.currentStreamVersion),
+    streamExists: r.streamExists,
+    events: r.events.map((e) => ({
+      id: e.id,
+      type: e.type,
+      data: abbreviate(e.data),
+      metadata: abbreviate(e.metadata),
+      streamName: e.streamName,
+      streamPosition: Number(e.streamPosition),
+      recordedAt: date(e.recordedAt),
+    })),
+  };
+}
+
+const EVOLVE = {
+  count: { initialState: () => 0, evolve: (n) => n + 1 },
+  types: { initialState: () => [], evolve: (types, e) => [...types, e.type] },
+};
+
+const EXPECTED = { any: "NO_CONCURRENCY_CHECK", noStream: "STREAM_DOES_NOT_EXIST", streamExists: "STREAM_EXISTS" };
+
+/** Starts one operation on `store`; resolves to its canonical result. */
+function start(store, op) {
+  const settle = (p, json) =>
+    p.then(
+      (v) => ({ ok: json(v) }),
+      (e) => {
+        if (!e || !e.details) throw e;
+        return { error: e.details };
+      },
+    );
+  switch (op.op) {
+    case "append": {
+      const expected = op.expected === undefined ? undefined : EXPECTED[op.expected] ?? BigInt(op.expected);
+      return settle(store.appendToStream(op.stream, op.events, { expectedStreamVersion: expected }), (r) => ({
+        nextExpectedStreamVersion: Number(r.nextExpectedStreamVersion),
+        createdNewStream: r.createdNewStream,
+      }));
+    }
+    case "read": {
+      const big = (n) => (n === undefined ? undefined : BigInt(n));
+      return settle(store.readStream(op.stream, { from: big(op.from), to: big(op.to), maxCount: big(op.maxCount) }), readJson);
+    }
+    case "exists":
+      return settle(store.streamExists(op.stream), (r) => r);
+    case "aggregate":
+      return settle(store.aggregateStream(op.stream, EVOLVE[op.evolve]), (r) => ({
+        state: r.state,
+        currentStreamVersion: Number(r.currentStreamVersion),
+        streamExists: r.streamExists,
+      }));
+    default:
+      throw new Error(`unknown op ${op.op}`);
+  }
+}
+
+/** The scenario's storage; `tenantDatabase` is the named custom rule, as a resolver function. */
+function storage(config) {
+  const s = config.storage ?? { kind: "perStreamType" };
+  const database = config.database ?? "streamdoc_test";
+  switch (s.kind) {
+    case "perStreamType":
+      return { kind: "perStreamType" };
+    case "prefixed":
+      return { kind: "perStreamType", prefix: s.prefix };
+    case "single":
+      return { kind: "single", name: s.name };
+    case "tenantDatabase":
+      return {
+        kind: "custom",
+        resolve: ({ type, id }) => ({ database: `${database}_${id.split(":")[0]}`, collection: type }),
+      };
+    default:
+      throw new Error(`unknown storage ${s.kind}`);
+  }
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Replays `scenario`. `target.execute(command)` runs one command (an `Engine`, or an
+ * adapter to a server); `target.dump(database)` lists the stored documents per
+ * namespace. Returns `{ results, documents, log }` in canonical Extended JSON.
+ */
+export async function replay(scenario, target) {
+  let now = scenario.clock.startMs;
+  const clock = () => {
+    const t = now;
+    now += scenario.clock.stepMs;
+    return t;
+  };
+  const generateEventId = seededEventIds(scenario.idSeed);
+  const waiting = new Map(); // client -> { command, resolve }
+  const stores = new Map();
+  const options = {
+    database: scenario.config.database ?? "streamdoc_test",
+    layout: scenario.config.layout ?? "streamdoc",
+    storage: storage(scenario.config),
+    clock,
+    generateEventId,
+    values: "canonical",
+  };
+  const client = (name) => {
+    if (!stores.has(name)) {
+      const executor = (command) => new Promise((resolve) => waiting.set(name, { command, resolve }));
+      stores.set(name, new EventStore({ ...options, executor }));
+    }
+    return stores.get(name);
+  };
+  const results = [];
+  const log = [];
+  for (const [index, step] of scenario.steps.entries()) {
+    const members = step.race;
+    const done = new Array(members.length).fill(false);
+    const outcomes = members.map((op, i) => start(client(op.client), op).finally(() => (done[i] = true)));
+    const send = async (i) => {
+      await turn();
+      const pending = waiting.get(members[i].client);
+      if (!pending) return false;
+      waiting.delete(members[i].client);
+      const reply = await target.execute(pending.command);
+      log.push([`[${index}.${i}]`, pending.command, reply]);
+      pending.resolve(reply);
+      return true;
+    };
+    for (const [n, i] of step.schedule.entries()) {
+      if (!(await send(i))) throw new Error(`step ${index}: schedule entry ${n} names operation ${i}, which has already finished`);
+    }
+    for (let i = 0; i < members.length; i++) {
+      for (let k = 0; k < 64 && (await send(i)); k++);
+    }
+    await turn();
+    if (done.some((d) => !d)) throw new Error(`step ${index}: an operation did not finish within 64 commands`);
+    results.push(...(await Promise.all(outcomes)));
+  }
+  const dumped = await target.dump(options.database);
+  const documents = {};
+  for (const [ns, docs] of Object.entries(dumped)) {
+    if (docs.length === 0) continue;
+    const normalised = docs.map((d) => {
+      const doc = abbreviate(d);
+      if (doc._id && typeof doc._id === "object" && "$oid" in doc._id) doc._id = { $oid: "<generated>" };
+      return doc;
+    });
+    const key = (d) => Buffer.from(JSON.stringify(d.streamName ?? null));
+    normalised.sort((a, b) => Buffer.compare(key(a), key(b)));
+    documents[ns] = normalised;
+  }
+  return { results, documents, log: new Log(log) };
+}
+
+/** The commands of a replay, rendered (abbreviated) only when a failure shows them. */
+class Log {
+  constructor(entries) {
+    this.entries = entries;
+  }
+  some(predicate) {
+    return this.lines().some(predicate);
+  }
+  join(separator) {
+    return this.lines().join(separator);
+  }
+  lines() {
+    return this.entries.map(([at, command, reply]) => `${at} ${JSON.stringify(abbreviate(command))} -> ${JSON.stringify(abbreviate(reply))}`);
+  }
+}
+
+/** An in-memory `Engine` as a replay target. */
+export function engineTarget(engine) {
+  return {
+    execute: (command) => engine.execute(command),
+    dump(database) {
+      const all = engine.documents();
+      return Object.fromEntries(
+        Object.entries(all).filter(([ns]) => {
+          const db = ns.slice(0, ns.indexOf("."));
+          return db === database || db.startsWith(`${database}_`);
+        }),
+      );
+    },
+  };
+}
+
+// ------------------------------------------------------------------ comparison
+
+/** Deep equality with object keys unordered and arrays ordered (serde_json's `==`). */
+export function equal(a, b) {
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => equal(x, b[i]));
+  if (a && typeof a === "object") {
+    if (!b || typeof b !== "object" || Array.isArray(b)) return false;
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && equal(a[k], b[k]));
+  }
+  return a === b;
+}
+
+/** compare.rs `is_subset`. */
+export function isSubset(expected, actual) {
+  if (expected && typeof expected === "object" && !Array.isArray(expected)) {
+    return (
+      actual !== null &&
+      typeof actual === "object" &&
+      !Array.isArray(actual) &&
+      Object.entries(expected).every(([k, v]) => Object.hasOwn(actual, k) && isSubset(v, actual[k]))
+    );
+  }
+  return equal(expected, actual);
+}
+
+/** Every way `output` differs from the scenario's expectations (compare.rs `against_scenario`). */
+export function problems(scenario, output) {
+  const out = [];
+  const expectations = scenario.steps.flatMap((s) => s.race.map((op) => op.expect));
+  if (expectations.length !== output.results.length) out.push(`${expectations.length} expectations but ${output.results.length} results`);
+  expectations.forEach((expect, i) => {
+    const actual = output.results[i];
+    const ok = "ok" in expect ? actual && "ok" in actual && equal(expect.ok, actual.ok) : actual && "error" in actual && isSubset(expect.error, actual.error);
+    if (!ok) out.push(`operation ${i}: expected ${JSON.stringify(expect)}\n  actual ${JSON.stringify(actual)}`);
+  });
+  if (scenario.documents === undefined) out.push("the scenario has no recorded documents");
+  else if (!equal(scenario.documents, output.documents)) {
+    out.push(`stored documents differ\n  expected ${JSON.stringify(scenario.documents)}\n  actual   ${JSON.stringify(output.documents)}`);
+  }
+  return out;
+}

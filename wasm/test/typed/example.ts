@@ -1,0 +1,100 @@
+// A typed usage example of the published types, compiled with `tsc --strict` in a fresh
+// project by the packaging test (and run there). Every line that must NOT compile is
+// marked `@ts-expect-error`, so the types are checked in both directions.
+import {
+  ConcurrencyConflictError,
+  Engine,
+  EventStore,
+  STREAM_DOES_NOT_EXIST,
+  Simulation,
+  StreamdocError,
+  type AggregateStreamResult,
+  type ClientScript,
+  type Command,
+  type Executor,
+  type NewEvent,
+  type RecordedEvent,
+  type Reply,
+} from "streamdoc";
+import { mongoExecutor } from "streamdoc/mongodb";
+import type { MongoClient } from "mongodb";
+
+type OrderPlaced = NewEvent<"OrderPlaced", { total: number; currency: string }>;
+type OrderPaid = NewEvent<"OrderPaid", { method: "card" | "cash" }>;
+type OrderEvent = RecordedEvent<"OrderPlaced", { total: number; currency: string }> | RecordedEvent<"OrderPaid", { method: "card" | "cash" }>;
+
+interface Order {
+  total: number;
+  paid: boolean;
+}
+
+export async function main(): Promise<string> {
+  let now = Date.UTC(2026, 0, 1);
+  const store = new EventStore({ database: "shop", layout: "emmett", clock: () => (now += 1000), idSeed: 1n });
+
+  const placed: OrderPlaced = { type: "OrderPlaced", data: { total: 42, currency: "EUR" } };
+  const created = await store.appendToStream<OrderPlaced>("order:1", [placed], { expectedStreamVersion: STREAM_DOES_NOT_EXIST });
+  const version: bigint = created.nextExpectedStreamVersion;
+  const paid: OrderPaid = { type: "OrderPaid", data: { method: "card" } };
+  await store.appendToStream("order:1", [paid], { expectedStreamVersion: version });
+
+  // @ts-expect-error versions are bigint, not number
+  await store.appendToStream("order:1", [paid], { expectedStreamVersion: 1 }).catch(() => undefined);
+  // @ts-expect-error only the three constants are accepted as words
+  await store.appendToStream("order:1", [paid], { expectedStreamVersion: "ANY" }).catch(() => undefined);
+
+  try {
+    await store.appendToStream("order:1", [paid], { expectedStreamVersion: version });
+  } catch (error) {
+    if (!(error instanceof ConcurrencyConflictError)) throw error;
+    const actual: bigint | null = error.actual;
+    const kind: "ConcurrencyConflict" = error.kind;
+    void [actual, kind];
+  }
+
+  const read = await store.readStream<OrderEvent>("order:1", { from: 1n, maxCount: 10n });
+  const first = read.events[0];
+  if (first && first.type === "OrderPlaced") {
+    const total: number = first.data.total;
+    void total;
+  }
+
+  const order: AggregateStreamResult<Order> = await store.aggregateStream<Order, OrderEvent>("order:1", {
+    initialState: () => ({ total: 0, paid: false }),
+    evolve: (state, event) => {
+      switch (event.type) {
+        case "OrderPlaced":
+          return { ...state, total: event.data.total };
+        case "OrderPaid":
+          return { ...state, paid: true };
+      }
+    },
+  });
+
+  // A custom executor: any function from a command to a reply.
+  const engine = new Engine({ sliceProjection: false });
+  const log: string[] = [];
+  const executor: Executor = async (command: Command): Promise<Reply> => {
+    log.push(`${command.kind} ${command.database}.${command.collection}`);
+    return engine.execute(command);
+  };
+  const shared = new EventStore({ executor, storage: { kind: "custom", resolve: (s) => ({ database: `t_${s.id}`, collection: s.type }) } });
+  await shared.appendToStream("cart:1", [{ type: "ItemAdded", data: { sku: "x", at: new Date(0), qty: 2n } }]);
+  const exists: boolean = await shared.streamExists("cart:1");
+
+  const racer = (name: string): ClientScript => ({
+    name,
+    ops: [{ op: "append", stream: "order:9", events: [{ type: "OrderPlaced" }], expected: STREAM_DOES_NOT_EXIST }],
+  });
+  const report = new Simulation({ clients: [racer("a"), racer("b")] }).explore({ limit: 100 });
+  const schedules: number = report.schedules;
+
+  const err: StreamdocError | undefined = undefined;
+  void err;
+  return JSON.stringify({ total: order.state.total, paid: order.state.paid, exists, schedules, commands: log.length });
+}
+
+/** Typed against the driver's MongoClient; not run (no server here). */
+export function onMongo(client: MongoClient): EventStore {
+  return new EventStore({ database: "app", executor: mongoExecutor(client) });
+}

@@ -1,0 +1,164 @@
+//! The conversions between JavaScript and core's types, run in Node by
+//! `wasm-bindgen-test` (the suite `cargo xtask test` runs for the wasm target).
+#![cfg(target_arch = "wasm32")]
+
+use bson::{doc, Bson};
+use js_sys::Reflect;
+use streamdoc_core::{Command, Error, ExpectedVersion, Namespace, Reply};
+use streamdoc_wasm::convert::{self, Values};
+use streamdoc_wasm::error;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn js(source: &str) -> JsValue {
+    js_sys::Function::new_no_args(&format!("return ({source});"))
+        .call0(&JsValue::NULL)
+        .expect("the expression evaluates")
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).expect("a property")
+}
+
+#[wasm_bindgen_test]
+fn javascript_values_become_the_bson_types_the_node_driver_would_write() {
+    let value = js(r#"{ int: 42, negative: -7, big: 2147483648, half: 1.5, negZero: -0, long: 5n, s: "é", t: true,
+        n: null, u: undefined, when: new Date(86400000), bytes: new Uint8Array([1, 2]), list: [1, [2]],
+        long2: { $numberLong: "9" }, dbl: { $numberDouble: "2.0" }, set: { $set: 1, "a.b": 2 } }"#);
+    let doc = convert::to_document(&value, "value").expect("converts");
+    assert_eq!(doc.get("int"), Some(&Bson::Int32(42)));
+    assert_eq!(doc.get("negative"), Some(&Bson::Int32(-7)));
+    assert_eq!(doc.get("big"), Some(&Bson::Double(2_147_483_648.0)));
+    assert_eq!(doc.get("half"), Some(&Bson::Double(1.5)));
+    assert!(matches!(doc.get("negZero"), Some(Bson::Double(z)) if z.is_sign_negative()));
+    assert_eq!(doc.get("long"), Some(&Bson::Int64(5)));
+    assert_eq!(doc.get("s"), Some(&Bson::String("é".into())));
+    assert_eq!(doc.get("n"), Some(&Bson::Null));
+    assert!(!doc.contains_key("u"), "undefined properties are left out");
+    assert_eq!(doc.get("when"), Some(&Bson::DateTime(bson::DateTime::from_millis(86_400_000))));
+    assert!(matches!(doc.get("bytes"), Some(Bson::Binary(b)) if b.bytes == [1, 2]));
+    assert_eq!(doc.get("list"), Some(&Bson::Array(vec![Bson::Int32(1), Bson::Array(vec![Bson::Int32(2)])])));
+    assert_eq!(doc.get("long2"), Some(&Bson::Int64(9)));
+    assert_eq!(doc.get("dbl"), Some(&Bson::Double(2.0)));
+    assert_eq!(doc.get("set"), Some(&Bson::Document(doc! { "$set": 1, "a.b": 2 })), "operator-like keys stay data");
+    assert!(convert::to_bson(&js("() => 1")).is_err());
+    assert!(convert::to_bson(&js("2n ** 64n")).is_err());
+}
+
+#[wasm_bindgen_test]
+fn long_strings_cross_in_one_piece_with_every_character_intact() {
+    let value = js(r#""é😀x".repeat(40000)"#);
+    let Bson::String(s) = convert::to_bson(&value).expect("converts") else { panic!("not a string") };
+    assert_eq!(s, "é😀x".repeat(40_000));
+}
+
+#[wasm_bindgen_test]
+fn bson_comes_back_natively_or_as_canonical_extended_json() {
+    let doc = doc! { "i": 42, "l": 5_i64, "d": 2.0, "when": bson::DateTime::from_millis(0), "s": "x", "a": [1, "y"] };
+    let native = convert::document_to_js(&doc, Values::Native);
+    assert_eq!(get(&native, "i").as_f64(), Some(42.0));
+    assert_eq!(get(&native, "l"), JsValue::from(5_i64));
+    assert_eq!(get(&native, "d").as_f64(), Some(2.0));
+    assert!(get(&native, "when").is_instance_of::<js_sys::Date>());
+    let canonical = convert::document_to_js(&doc, Values::Canonical);
+    let json = js_sys::JSON::stringify(&canonical).expect("stringifies").as_string().unwrap_or_default();
+    assert_eq!(
+        json,
+        r#"{"i":{"$numberInt":"42"},"l":{"$numberLong":"5"},"d":{"$numberDouble":"2.0"},"when":{"$date":{"$numberLong":"0"}},"s":"x","a":[{"$numberInt":"1"},"y"]}"#
+    );
+    // Canonical Extended JSON reads back to exactly the same document.
+    assert_eq!(convert::to_document(&canonical, "doc").expect("converts"), doc);
+}
+
+#[wasm_bindgen_test]
+fn every_command_and_reply_round_trips_through_javascript() {
+    let ns = Namespace::new("app", "order");
+    let commands = [
+        Command::CreateIndex {
+            ns: ns.clone(),
+            keys: doc! { "streamName": 1 },
+            name: "streamName_1".into(),
+            unique: true,
+        },
+        Command::FindOne {
+            ns: ns.clone(),
+            filter: doc! { "streamName": { "$eq": "order:1" } },
+            projection: Some(doc! { "_id": 0 }),
+        },
+        Command::FindOne { ns: ns.clone(), filter: doc! {}, projection: None },
+        Command::UpdateOne {
+            ns: ns.clone(),
+            filter: doc! { "metadata.streamPosition": 0_i64 },
+            update: doc! { "$set": { "x": 1.5 } },
+            upsert: true,
+        },
+        Command::InsertOne { ns: ns.clone(), document: doc! { "_id": 1, "when": bson::DateTime::from_millis(5) } },
+        Command::DeleteOne { ns, filter: doc! { "_id": 1 } },
+    ];
+    for command in commands {
+        let back = convert::command_from_js(&convert::command_to_js(&command)).expect("converts back");
+        assert_eq!(back, command);
+    }
+    let replies = [
+        Reply::Acknowledged,
+        Reply::Found(None),
+        Reply::Found(Some(doc! { "a": 1_i64, "b": [1.0] })),
+        Reply::Updated { matched: 1, modified: 1, upserted_id: None },
+        Reply::Updated {
+            matched: 0,
+            modified: 0,
+            upserted_id: Some(Bson::ObjectId(bson::oid::ObjectId::from_bytes([7; 12]))),
+        },
+        Reply::Inserted { id: Bson::Int32(3) },
+        Reply::Deleted { count: 1 },
+        Reply::DuplicateKey { message: "E11000 duplicate key error".into() },
+        Reply::ServerError { code: 238, message: "not implemented".into() },
+    ];
+    for reply in replies {
+        assert_eq!(convert::reply_from_js(&convert::reply_to_js(&reply)).expect("converts back"), reply);
+    }
+    assert!(convert::reply_from_js(&js(r#"{ kind: "updated", matchedCount: -1, modifiedCount: 0 }"#)).is_err());
+    assert!(convert::reply_from_js(&js(r#"{ kind: "teapot" }"#)).is_err());
+}
+
+#[wasm_bindgen_test]
+fn expected_versions_map_to_the_emmett_constants() {
+    for (value, expected) in [
+        ("undefined", ExpectedVersion::Any),
+        (r#""NO_CONCURRENCY_CHECK""#, ExpectedVersion::Any),
+        (r#""STREAM_DOES_NOT_EXIST""#, ExpectedVersion::NoStream),
+        (r#""STREAM_EXISTS""#, ExpectedVersion::StreamExists),
+        ("7n", ExpectedVersion::Exact(7)),
+        ("7", ExpectedVersion::Exact(7)),
+    ] {
+        assert_eq!(convert::expected_version(&js(value)).expect(value), expected);
+    }
+    for bad in ["-1n", "1.5", r#""any""#, "{}"] {
+        assert!(convert::expected_version(&js(bad)).is_err(), "{bad} must be refused");
+    }
+    assert_eq!(convert::expected_to_js(ExpectedVersion::Exact(3)), JsValue::from(3_u64));
+}
+
+#[wasm_bindgen_test]
+fn every_error_kind_becomes_its_class_with_its_fields() {
+    let errors = [
+        Error::ConcurrencyConflict { stream: "order:1".into(), expected: ExpectedVersion::Exact(1), actual: Some(2) },
+        Error::StreamTooLarge { stream: "order:1".into(), limit_bytes: 16 },
+        Error::InvalidRange { from: 5, to: 3 },
+        Error::EmptyAppend { stream: "order:1".into() },
+        Error::Misuse("twice".into()),
+    ];
+    for e in &errors {
+        let js = error::to_js(e);
+        let error: &js_sys::Error = js.dyn_ref().expect("an Error");
+        assert_eq!(String::from(error.name()), format!("{}Error", e.kind()));
+        assert_eq!(get(&js, "kind").as_string().as_deref(), Some(e.kind()));
+        assert_eq!(get(&get(&js, "details"), "kind").as_string().as_deref(), Some(e.kind()));
+    }
+    let conflict = error::to_js(&errors[0]);
+    assert_eq!(get(&conflict, "streamName").as_string().as_deref(), Some("order:1"));
+    assert_eq!(get(&conflict, "expected"), JsValue::from(1_u64));
+    assert_eq!(get(&conflict, "actual"), JsValue::from(2_u64));
+    assert_eq!(get(&error::to_js(&errors[1]), "limitBytes").as_f64(), Some(16.0));
+    assert_eq!(get(&error::to_js(&errors[2]), "to"), JsValue::from(3_u64));
+}

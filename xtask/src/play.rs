@@ -10,7 +10,7 @@
 //! Extra arguments go to `streamdoc serve`: `cargo xtask play -- --mongodb-uri URI`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use crate::root;
@@ -50,7 +50,7 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
     if copied.is_none() || copied < modified(&root.join(WASM_STAMP)) {
         eprintln!("xtask: copying {WASM_WEB_BUILD}/ to {PAGE_PKG}/");
         let _ = fs::remove_dir_all(&page_pkg);
-        copy_dir(&root.join(WASM_WEB_BUILD), &page_pkg)?;
+        crate::wasm::copy_dir(&root.join(WASM_WEB_BUILD), &page_pkg)?;
     }
 
     let mut args = vec!["run", "--package", "streamdoc-host", "--bin", "streamdoc", "--", "serve", "--web-dir", "web"];
@@ -70,18 +70,4 @@ fn newest(path: &Path) -> Option<SystemTime> {
         return meta.modified().ok();
     }
     fs::read_dir(path).ok()?.filter_map(Result::ok).filter_map(|e| newest(&e.path())).max()
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
-    for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
-        let path: PathBuf = entry.map_err(|e| e.to_string())?.path();
-        let target = to.join(path.file_name().unwrap_or_default());
-        if path.is_dir() {
-            copy_dir(&path, &target)?;
-        } else {
-            fs::copy(&path, &target).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    Ok(())
 }

@@ -246,7 +246,8 @@ fn install_package() -> Result<(), String> {
     copy_dir(&pkg_dir(), &dest)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+/// Copies a directory tree.
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
     for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
         let path = entry.map_err(|e| e.to_string())?.path();

@@ -18,7 +18,7 @@ use crate::proxy::{Lose, Proxy};
 /// A store whose every command goes through a [`Proxy`] in front of the live server,
 /// with the driver's own write and read retries off (so a lost reply reaches the store).
 /// `None` when the server's URI cannot be proxied (TLS), after saying why.
-fn proxied(live: &Live, database: &str, timeout: Option<Duration>) -> Option<(Proxy, EventStore)> {
+pub(crate) fn proxied(live: &Live, database: &str, timeout: Option<Duration>) -> Option<(Proxy, EventStore)> {
     let options = live.block_on(ClientOptions::parse(live.uri())).expect("the URI parses");
     if options.tls.is_some() {
         streamdoc_tests::report!("SKIPPED: the lost-reply tests cannot proxy a TLS connection ({})", live.uri());

@@ -6,6 +6,7 @@ mod concurrency;
 mod differential;
 mod emmett;
 mod executor;
+mod health;
 mod parity;
 mod proxy;
 mod round_trips;

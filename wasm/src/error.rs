@@ -11,7 +11,7 @@
 use std::sync::{Once, OnceLock};
 
 use js_sys::Reflect;
-use streamdoc_core::{Error, ExecutorError, InvalidEvent, StreamNameError};
+use streamdoc_core::{Error, ExecutorError, StreamNameError};
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
@@ -64,7 +64,7 @@ pub fn to_js(error: &Error) -> JsValue {
     let s = |v: &str| JsValue::from_str(v);
     match error {
         Error::InvalidStreamName(e) => {
-            set(&js, "reason", &s(name_reason(e)));
+            set(&js, "reason", &s(&reason(e)));
             let name = match e {
                 StreamNameError::MissingColon { name }
                 | StreamNameError::EmptyType { name }
@@ -86,7 +86,7 @@ pub fn to_js(error: &Error) -> JsValue {
         Error::InvalidEvent { stream, index, reason } => {
             set(&js, "streamName", &s(stream));
             set(&js, "index", &JsValue::from_f64(*index as f64));
-            set(&js, "reason", &s(event_reason(reason)));
+            set(&js, "reason", &s(&self::reason(reason)));
         }
         Error::ConcurrencyConflict { stream, expected, actual } => {
             set(&js, "streamName", &s(stream));
@@ -142,24 +142,13 @@ fn details(error: &Error) -> JsValue {
     }
 }
 
-fn name_reason(e: &StreamNameError) -> &'static str {
-    match e {
-        StreamNameError::MissingColon { .. } => "missingColon",
-        StreamNameError::EmptyType { .. } => "emptyType",
-        StreamNameError::EmptyId { .. } => "emptyId",
-        StreamNameError::ContainsNul { .. } => "containsNul",
-        StreamNameError::TooLong { .. } => "tooLong",
-        StreamNameError::InvalidType { .. } => "invalidType",
-    }
-}
-
-fn event_reason(e: &InvalidEvent) -> &'static str {
-    match e {
-        InvalidEvent::EmptyType => "emptyType",
-        InvalidEvent::EmptyId => "emptyId",
-        InvalidEvent::DuplicateId { .. } => "duplicateId",
-        InvalidEvent::ReservedMetadataKey { .. } => "reservedMetadataKey",
-    }
+/// The `reason` tag of a typed reason, as core's serde form spells it (one spelling for
+/// Rust, the corpus and JS).
+fn reason<T: serde::Serialize>(reason: &T) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) {

@@ -11,6 +11,9 @@
 //!   on `MONGODB_URI`), and the packaging test (`npm pack` into fresh projects).
 //! - `cargo xtask wasm bench`: the corpus replayed natively and through the package,
 //!   and the package against Emmett's in-memory store, side by side.
+//!
+//! `STREAMDOC_WASM_NAMES=1 cargo xtask wasm` keeps the function names in the `.wasm`
+//! (the name section), so that `node --cpu-prof` profiles name Rust functions.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -39,6 +42,11 @@ pub(crate) fn run_command(args: &[String]) -> Result<(), String> {
         Some("bench") => bench(),
         Some(other) => Err(format!("unknown `cargo xtask wasm` command {other:?}: use build, test or bench")),
     }
+}
+
+/// Whether to keep the name section (`STREAMDOC_WASM_NAMES`), for profiling.
+fn keep_names() -> bool {
+    std::env::var_os("STREAMDOC_WASM_NAMES").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 fn target_dir() -> PathBuf {
@@ -88,7 +96,7 @@ pub(crate) fn build() -> Result<u64, String> {
             .input_path(&wasm)
             .out_name(OUT_NAME)
             .typescript(true)
-            .remove_name_section(true)
+            .remove_name_section(!keep_names())
             .remove_producers_section(true);
         match mode {
             Mode::Web => bindgen.web(true),

@@ -11,7 +11,7 @@ use crate::expected::ExpectedVersion;
 use crate::ids::{Clock, IdGenerator};
 use crate::layout::StoreConfig;
 use crate::name::StreamName;
-use crate::ops::{Aggregate, Append, Exists, FetchDocument, IndexRegistry, Read, ReadRange};
+use crate::ops::{Aggregate, Append, Exists, FetchDocument, Read, ReadRange, StoreCache};
 
 /// Builds operations for one store.
 ///
@@ -25,17 +25,14 @@ use crate::ops::{Aggregate, Append, Exists, FetchDocument, IndexRegistry, Read, 
 #[derive(Clone)]
 pub struct StoreContext {
     config: StoreConfig,
-    indexes: IndexRegistry,
+    cache: StoreCache,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
 }
 
 impl fmt::Debug for StoreContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreContext")
-            .field("config", &self.config)
-            .field("indexes", &self.indexes)
-            .finish_non_exhaustive()
+        f.debug_struct("StoreContext").field("config", &self.config).field("cache", &self.cache).finish_non_exhaustive()
     }
 }
 
@@ -52,7 +49,7 @@ impl StoreContext {
     /// As [`StoreContext::new`], with a clock and generator shared with others.
     pub fn with_shared(config: StoreConfig, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Result<Self, Error> {
         config.validate()?;
-        Ok(Self { config, indexes: IndexRegistry::new(), clock, ids })
+        Ok(Self { config, cache: StoreCache::new(), clock, ids })
     }
 
     /// The configuration.
@@ -60,15 +57,16 @@ impl StoreContext {
         &self.config
     }
 
-    /// The collections whose index this store has ensured.
-    pub fn indexes(&self) -> &IndexRegistry {
-        &self.indexes
+    /// What the store remembers between operations: the collections whose index it has
+    /// ensured, and where it last saw each stream.
+    pub fn cache(&self) -> &StoreCache {
+        &self.cache
     }
 
     /// An append; `now` is read from the clock.
     pub fn append(&self, stream: &str, events: Vec<NewEvent>, expected: ExpectedVersion) -> Result<Append, Error> {
         let stream = StreamName::parse(stream)?;
-        Ok(Append::new(&self.config, &self.indexes, stream, events, expected, self.clock.now(), self.ids.as_ref()))
+        Ok(Append::new(&self.config, &self.cache, stream, events, expected, self.clock.now(), self.ids.as_ref()))
     }
 
     /// A read of `range`.

@@ -88,14 +88,17 @@ pub(crate) fn splitmix64(x: u64) -> u64 {
 fn uuid_from_words(hi: u64, lo: u64) -> String {
     let hi = (hi & !0xF000) | 0x4000; // version 4
     let lo = (lo & !(0b11 << 62)) | (0b10 << 62); // RFC 4122 variant
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xFFFF,
-        hi & 0xFFFF,
-        lo >> 48,
-        lo & 0xFFFF_FFFF_FFFF
-    )
+                                                  // 8-4-4-4-12 hex digits; written directly, as ids are made once per event.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for digit in 0..32 {
+        if matches!(digit, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        let (word, nth) = if digit < 16 { (hi, digit) } else { (lo, digit - 16) };
+        out.push(char::from(HEX[((word >> (60 - 4 * nth)) & 0xF) as usize]));
+    }
+    out
 }
 
 /// A deterministic ObjectId source for the in-memory engine: a fixed 4-byte
@@ -145,6 +148,15 @@ impl ObjectIdGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_uuid_shaped() {
+        assert_eq!(
+            uuid_from_words(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210),
+            "01234567-89ab-4def-bedc-ba9876543210"
+        );
+        assert_eq!(uuid_from_words(0, 0), "00000000-0000-4000-8000-000000000000");
+    }
 
     #[test]
     fn object_ids_are_distinct_and_reproducible() {

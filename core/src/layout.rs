@@ -9,7 +9,7 @@
 //! This module owns those names; nothing else in the crate spells them.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bson::{doc, Bson, DateTime, Document};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::command::Namespace;
 use crate::event::{PreparedEvent, RecordedEvent};
 use crate::name::StreamName;
+use crate::template::Template;
 
 /// Top-level `streamName`, the key of the unique index.
 pub const STREAM_NAME: &str = "streamName";
@@ -54,6 +55,14 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// The layout's index in per-layout tables.
+    fn index(self) -> usize {
+        match self {
+            Layout::Streamdoc => 0,
+            Layout::Emmett => 1,
+        }
+    }
+
     /// The array of events in the stream document.
     pub fn events_field(self) -> &'static str {
         match self {
@@ -99,12 +108,27 @@ impl Layout {
         position: u64,
         recorded_at: DateTime,
     ) -> Document {
-        let mut metadata = event.metadata.clone();
-        metadata.insert(self.event_id_field(), event.id.as_str());
-        metadata.insert(STREAM_NAME, stream.as_str());
-        metadata.insert(POSITION, position_to_bson(position));
-        metadata.insert(RECORDED_AT, recorded_at);
-        doc! { EVENT_TYPE: event.event_type.as_str(), EVENT_DATA: event.data.clone(), EVENT_METADATA: metadata }
+        let templates = templates();
+        let reserved = [
+            Bson::String(event.id.clone()),
+            Bson::String(stream.as_str().to_owned()),
+            position_to_bson(position),
+            Bson::DateTime(recorded_at),
+        ];
+        let metadata = if event.metadata.is_empty() {
+            templates.event_metadata(self).fill(reserved)
+        } else {
+            let mut metadata = event.metadata.clone();
+            for (key, value) in self.reserved_event_metadata().into_iter().zip(reserved) {
+                metadata.insert(key, value);
+            }
+            metadata
+        };
+        templates.event.fill([
+            Bson::String(event.event_type.clone()),
+            Bson::Document(event.data.clone()),
+            Bson::Document(metadata),
+        ])
     }
 
     /// Reads one stored event back. Tolerates what Emmett writes (no `recordedAt`,
@@ -148,6 +172,59 @@ impl Layout {
             recorded_at,
         })
     }
+}
+
+/// The shapes every append builds, by layout where they differ.
+pub(crate) struct Templates {
+    /// `{ type, data, metadata }`.
+    pub(crate) event: Template,
+    /// The reserved event metadata, by layout.
+    event_metadata: [Template; 2],
+    /// `{ streamName: <$eq>, metadata.streamPosition }`: an append's filter.
+    pub(crate) position_filter: Template,
+    /// `{ streamName: <$eq> }`.
+    pub(crate) name_filter: Template,
+    /// `{ $eq }`.
+    pub(crate) eq: Template,
+    /// `{ $push, $set }` and `{ $push, $set, $setOnInsert }`.
+    pub(crate) update: Template,
+    pub(crate) upsert: Template,
+    /// `{ <events field> }`, by layout.
+    push: [Template; 2],
+    /// `{ $each }`.
+    pub(crate) each: Template,
+    /// `{ metadata.streamPosition, metadata.updatedAt }`.
+    pub(crate) set: Template,
+    /// `{ metadata.streamId, metadata.streamType, metadata.createdAt }`.
+    pub(crate) set_on_insert: Template,
+}
+
+impl Templates {
+    pub(crate) fn event_metadata(&self, layout: Layout) -> &Template {
+        &self.event_metadata[layout.index()]
+    }
+
+    pub(crate) fn push(&self, layout: Layout) -> &Template {
+        &self.push[layout.index()]
+    }
+}
+
+pub(crate) fn templates() -> &'static Templates {
+    static TEMPLATES: OnceLock<Templates> = OnceLock::new();
+    const LAYOUTS: [Layout; 2] = [Layout::Streamdoc, Layout::Emmett];
+    TEMPLATES.get_or_init(|| Templates {
+        event: Template::new(&[EVENT_TYPE, EVENT_DATA, EVENT_METADATA]),
+        event_metadata: LAYOUTS.map(|l| Template::new(&l.reserved_event_metadata())),
+        position_filter: Template::new(&[STREAM_NAME, STREAM_POSITION_PATH]),
+        name_filter: Template::new(&[STREAM_NAME]),
+        eq: Template::new(&["$eq"]),
+        update: Template::new(&["$push", "$set"]),
+        upsert: Template::new(&["$push", "$set", "$setOnInsert"]),
+        push: LAYOUTS.map(|l| Template::new(&[l.events_field()])),
+        each: Template::new(&["$each"]),
+        set: Template::new(&[STREAM_POSITION_PATH, UPDATED_AT_PATH]),
+        set_on_insert: Template::new(&[STREAM_ID_PATH, STREAM_TYPE_PATH, CREATED_AT_PATH]),
+    })
 }
 
 /// Positions are stored as Int64 always.

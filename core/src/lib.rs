@@ -15,6 +15,7 @@ mod name;
 pub mod ops;
 pub mod sim;
 mod store;
+mod template;
 
 pub use command::{Command, Namespace, Reply};
 pub use context::StoreContext;

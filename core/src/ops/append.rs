@@ -8,13 +8,11 @@ use crate::error::{Error, InvalidEvent};
 use crate::event::{NewEvent, PreparedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::IdGenerator;
-use crate::layout::{
-    document_position, position_to_bson, Layout, CREATED_AT_PATH, STREAM_ID_PATH, STREAM_POSITION_PATH,
-    STREAM_TYPE_PATH, UPDATED_AT_PATH,
-};
+use crate::layout::{document_position, position_to_bson, templates, Layout, STREAM_POSITION_PATH};
 use crate::name::StreamName;
+use crate::ops::cache::{OpCache, StoreCache};
 use crate::ops::fetch::{stream_filter, Fetch, Fetched, Shape};
-use crate::ops::index::{create_index_command, IndexRegistry};
+use crate::ops::index::create_index_command;
 use crate::ops::outbox::{unexpected, Outbox};
 use crate::ops::{Operation, Step};
 
@@ -33,8 +31,15 @@ enum State {
     Start,
     CreatingIndex,
     ReadingPosition,
-    Writing { base: u64 },
-    Verifying { base: u64 },
+    /// `guessed`: the base came from the store's position hints, not from the caller
+    /// or a read.
+    Writing {
+        base: u64,
+        guessed: bool,
+    },
+    Verifying {
+        base: u64,
+    },
     Finished,
 }
 
@@ -42,7 +47,10 @@ enum State {
 ///
 /// Commands, in order:
 /// 1. [`Command::CreateIndex`] on the collection's first use by this store;
-/// 2. for `Any` and `StreamExists` only: [`Command::FindOne`] for the current position;
+/// 2. for `Any` and `StreamExists` only: [`Command::FindOne`] for the current position,
+///    unless the store remembers where it last saw the stream ([`PositionHints`]): then
+///    step 3 is tried at that position first, and the position is read only if the
+///    stream has moved since;
 /// 3. [`Command::UpdateOne`] filtered on `streamName` and `metadata.streamPosition`, which
 ///    `$push`es the events and `$set`s the new position; with `upsert` only when the
 ///    stream may not exist (expected position 0, or not found by step 2);
@@ -54,13 +62,13 @@ enum State {
 ///
 /// ```
 /// use bson::{doc, DateTime};
-/// use streamdoc_core::ops::{Append, Operation, Step, IndexRegistry};
+/// use streamdoc_core::ops::{Append, Operation, Step, StoreCache};
 /// use streamdoc_core::{Engine, ExpectedVersion, NewEvent, SeededIds, StoreConfig, StreamName};
 ///
 /// let mut engine = Engine::new(0);
 /// let mut op = Append::new(
 ///     &StoreConfig::new("app"),
-///     &IndexRegistry::new(),
+///     &StoreCache::new(),
 ///     StreamName::parse("order:1").unwrap(),
 ///     vec![NewEvent::new("Placed", doc! {}).with_id("e1")],
 ///     ExpectedVersion::NoStream,
@@ -78,13 +86,12 @@ enum State {
 #[derive(Debug, Clone)]
 pub struct Append {
     ns: Option<Namespace>,
-    stream: Option<StreamName>,
-    stream_label: String,
+    stream: StreamName,
     layout: Layout,
     expected: ExpectedVersion,
     events: Vec<PreparedEvent>,
     now: DateTime,
-    registry: IndexRegistry,
+    cache: OpCache,
     max_attempts: u32,
     attempts: u32,
     state: State,
@@ -97,36 +104,35 @@ impl Append {
     /// the typed error and no command is ever sent.
     pub fn new(
         config: &crate::layout::StoreConfig,
-        registry: &IndexRegistry,
+        cache: &StoreCache,
         stream: StreamName,
         events: Vec<NewEvent>,
         expected: ExpectedVersion,
         now: DateTime,
         ids: &dyn IdGenerator,
     ) -> Self {
+        let prepared = validate(&stream, events, config.layout, ids).and_then(|prepared| {
+            let ns = config.namespace(&stream)?;
+            Ok((prepared, ns))
+        });
         let mut op = Self {
             ns: None,
-            stream: None,
-            stream_label: stream.as_str().to_owned(),
+            stream,
             layout: config.layout,
             expected,
             events: Vec::new(),
             now,
-            registry: registry.clone(),
+            cache: OpCache(cache.clone()),
             max_attempts: config.max_attempts.max(1),
             attempts: 0,
             state: State::Start,
             verify: None,
             outbox: Outbox::Finished,
         };
-        match validate(&stream, events, config.layout, ids).and_then(|prepared| {
-            let ns = config.namespace(&stream)?;
-            Ok((prepared, ns))
-        }) {
+        match prepared {
             Ok((prepared, ns)) => {
                 op.events = prepared;
                 op.ns = Some(ns);
-                op.stream = Some(stream);
                 op.start();
             }
             Err(e) => op.finish(Err(e)),
@@ -135,6 +141,12 @@ impl Append {
     }
 
     /// The expected version the append checks.
+    /// What the operation has learned (its store's cache, or its own copy in a
+    /// simulation branch).
+    pub fn cache(&self) -> &StoreCache {
+        &self.cache.0
+    }
+
     pub fn expected(&self) -> ExpectedVersion {
         self.expected
     }
@@ -144,77 +156,95 @@ impl Append {
         self.events.iter().map(|e| e.id.clone()).collect()
     }
 
+    /// The namespace (set whenever a command is sent: invalid input finishes in `new`).
     fn ns(&self) -> Namespace {
         self.ns.clone().unwrap_or_else(|| Namespace::new("", ""))
     }
 
     fn start(&mut self) {
-        let ns = self.ns();
-        if self.registry.contains(&ns) {
-            self.begin_attempt();
+        let indexed = self.ns.as_ref().is_some_and(|ns| self.cache.0.indexes.contains(ns));
+        if indexed {
+            self.first_attempt();
         } else {
             self.state = State::CreatingIndex;
-            self.outbox.send(create_index_command(&ns));
+            self.outbox.send(create_index_command(&self.ns()));
         }
+    }
+
+    /// Without an exact expected position, first tries where the stream was last seen.
+    fn first_attempt(&mut self) {
+        if self.expected.exact_position().is_none() {
+            if let Some(base) = self.cache.0.positions.get(self.stream.as_str()).filter(|&p| p > 0) {
+                return self.write(base, false, true);
+            }
+        }
+        self.begin_attempt();
     }
 
     fn begin_attempt(&mut self) {
         self.attempts += 1;
         match self.expected.exact_position() {
-            Some(base) => self.write(base, base == 0),
+            Some(base) => self.write(base, base == 0, false),
             None => {
                 self.state = State::ReadingPosition;
-                let Some(stream) = self.stream.clone() else { return };
                 self.outbox.send(Command::FindOne {
                     ns: self.ns(),
-                    filter: stream_filter(&stream),
+                    filter: stream_filter(&self.stream),
                     projection: Some(doc! { STREAM_POSITION_PATH: 1 }),
                 });
             }
         }
     }
 
-    fn write(&mut self, base: u64, upsert: bool) {
-        let Some(stream) = self.stream.clone() else { return };
+    fn write(&mut self, base: u64, upsert: bool, guessed: bool) {
+        let (stream, Some(ns)) = (&self.stream, &self.ns) else { return };
         let count = self.events.len() as u64;
         let events: Vec<Bson> = self
             .events
             .iter()
-            .enumerate()
-            .map(|(i, e)| Bson::Document(self.layout.event_document(&stream, e, base + 1 + i as u64, self.now)))
+            .zip(base + 1..)
+            .map(|(e, position)| Bson::Document(self.layout.event_document(stream, e, position, self.now)))
             .collect();
-        let mut filter = stream_filter(&stream);
-        filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
-        let mut update = doc! {
-            "$push": { self.layout.events_field(): { "$each": events } },
-            "$set": { STREAM_POSITION_PATH: position_to_bson(base + count), UPDATED_AT_PATH: self.now },
+        // { streamName: { $eq: name }, metadata.streamPosition: base }
+        let t = templates();
+        let name = Bson::Document(t.eq.fill([Bson::String(stream.as_str().to_owned())]));
+        let filter = t.position_filter.fill([name, position_to_bson(base)]);
+        // { $push: { events: { $each: events } }, $set: { position, updatedAt }, $setOnInsert? }
+        let push = Bson::Document(t.push(self.layout).fill([Bson::Document(t.each.fill([Bson::Array(events)]))]));
+        let set = Bson::Document(t.set.fill([position_to_bson(base + count), Bson::DateTime(self.now)]));
+        let update = if upsert {
+            let on_insert = t.set_on_insert.fill([
+                Bson::String(stream.stream_id().to_owned()),
+                Bson::String(stream.stream_type().to_owned()),
+                Bson::DateTime(self.now),
+            ]);
+            t.upsert.fill([push, set, Bson::Document(on_insert)])
+        } else {
+            t.update.fill([push, set])
         };
-        if upsert {
-            update.insert(
-                "$setOnInsert",
-                doc! {
-                    STREAM_ID_PATH: stream.stream_id(),
-                    STREAM_TYPE_PATH: stream.stream_type(),
-                    CREATED_AT_PATH: self.now,
-                },
-            );
-        }
-        self.state = State::Writing { base };
-        self.outbox.send(Command::UpdateOne { ns: self.ns(), filter, update, upsert });
+        let command = Command::UpdateOne { ns: ns.clone(), filter, update, upsert };
+        self.state = State::Writing { base, guessed };
+        self.outbox.send(command);
     }
 
     /// The write found the stream elsewhere than expected.
-    fn on_mismatch(&mut self, base: u64) {
+    fn on_mismatch(&mut self, base: u64, guessed: bool) {
+        if guessed {
+            // The stream moved since this store last saw it: not a lost race, so it
+            // does not count as an attempt.
+            self.cache.0.positions.forget(self.stream.as_str());
+            return self.begin_attempt();
+        }
         if self.expected.exact_position().is_none() {
             if self.attempts >= self.max_attempts {
-                let stream = self.stream_label.clone();
+                let stream = self.stream.as_str().to_owned();
                 self.finish(Err(Error::Contention { stream, attempts: self.attempts }));
             } else {
                 self.begin_attempt();
             }
             return;
         }
-        let Some(stream) = self.stream.clone() else { return };
+        let stream = self.stream.clone();
         let fetch =
             Fetch::new(self.ns(), stream, self.layout, Shape::Slice { skip: base, limit: self.events.len() as u64 });
         self.state = State::Verifying { base };
@@ -228,7 +258,7 @@ impl Append {
             return self.conflict(None);
         };
         let Some(actual) = document_position(&doc) else {
-            let stream = self.stream_label.clone();
+            let stream = self.stream.as_str().to_owned();
             return self
                 .finish(Err(Error::CorruptDocument { stream, reason: "no integral metadata.streamPosition".into() }));
         };
@@ -237,7 +267,7 @@ impl Append {
             Some(Bson::Array(stored)) if actual >= base + count && stored.len() == self.events.len() => {
                 stored.iter().zip(&self.events).enumerate().all(|(i, (stored, mine))| {
                     self.layout
-                        .decode_event(&self.stream_label, stored)
+                        .decode_event(self.stream.as_str(), stored)
                         .is_ok_and(|e| e.id == mine.id && e.stream_position == base + 1 + i as u64)
                 })
             }
@@ -251,11 +281,18 @@ impl Append {
     }
 
     fn conflict(&mut self, actual: Option<u64>) {
-        let stream = self.stream_label.clone();
+        match actual {
+            Some(position) => self.cache.0.positions.record(self.stream.as_str(), position),
+            None => self.cache.0.positions.forget(self.stream.as_str()),
+        }
+        let stream = self.stream.as_str().to_owned();
         self.finish(Err(Error::ConcurrencyConflict { stream, expected: self.expected, actual }));
     }
 
     fn finish(&mut self, result: Result<AppendResult, Error>) {
+        if let Ok(r) = &result {
+            self.cache.0.positions.record(self.stream.as_str(), r.next_expected_stream_version);
+        }
         self.state = State::Finished;
         self.outbox.finish(result);
     }
@@ -275,8 +312,8 @@ impl Operation for Append {
         let step = self.describe_step();
         match (self.state, reply) {
             (State::CreatingIndex, Reply::Acknowledged) => {
-                self.registry.insert(self.ns());
-                self.begin_attempt();
+                self.cache.0.indexes.insert(self.ns());
+                self.first_attempt();
             }
             (State::CreatingIndex, Reply::DuplicateKey { message }) => {
                 self.finish(Err(Error::Server { code: codes::DUPLICATE_KEY, message }));
@@ -285,30 +322,30 @@ impl Operation for Append {
                 if self.expected == ExpectedVersion::StreamExists {
                     self.conflict(None);
                 } else {
-                    self.write(0, true);
+                    self.write(0, true, false);
                 }
             }
             (State::ReadingPosition, Reply::Found(Some(doc))) => match document_position(&doc) {
-                Some(position) => self.write(position, false),
+                Some(position) => self.write(position, false, false),
                 None => {
-                    let stream = self.stream_label.clone();
+                    let stream = self.stream.as_str().to_owned();
                     self.finish(Err(Error::CorruptDocument {
                         stream,
                         reason: "no integral metadata.streamPosition".into(),
                     }));
                 }
             },
-            (State::Writing { base }, Reply::Updated { matched, upserted_id, .. }) => {
+            (State::Writing { base, guessed }, Reply::Updated { matched, upserted_id, .. }) => {
                 let next = base + self.events.len() as u64;
                 if upserted_id.is_some() {
                     self.finish(Ok(AppendResult { next_expected_stream_version: next, created_new_stream: true }));
                 } else if matched == 1 {
                     self.finish(Ok(AppendResult { next_expected_stream_version: next, created_new_stream: false }));
                 } else {
-                    self.on_mismatch(base);
+                    self.on_mismatch(base, guessed);
                 }
             }
-            (State::Writing { base }, Reply::DuplicateKey { .. }) => self.on_mismatch(base),
+            (State::Writing { base, guessed }, Reply::DuplicateKey { .. }) => self.on_mismatch(base, guessed),
             (
                 State::Writing { .. },
                 Reply::ServerError {
@@ -319,7 +356,7 @@ impl Operation for Append {
                     ..
                 },
             ) => {
-                let stream = self.stream_label.clone();
+                let stream = self.stream.as_str().to_owned();
                 self.finish(Err(Error::StreamTooLarge { stream, limit_bytes: 16 * 1024 * 1024 }));
             }
             (State::Verifying { base }, reply) => {
@@ -346,7 +383,8 @@ impl Operation for Append {
             State::Start => "preparing the append",
             State::CreatingIndex => "creating the unique streamName index",
             State::ReadingPosition => "reading the stream position",
-            State::Writing { .. } => "conditional append",
+            State::Writing { guessed: false, .. } => "conditional append",
+            State::Writing { guessed: true, .. } => "conditional append at the position last seen",
             State::Verifying { .. } => "checking the stream after a conflict",
             State::Finished => "finished",
         }
@@ -396,7 +434,7 @@ mod tests {
     fn append(expected: ExpectedVersion, events: Vec<NewEvent>) -> Append {
         Append::new(
             &StoreConfig::new("app"),
-            &IndexRegistry::new(),
+            &StoreCache::new(),
             StreamName::parse("order:1").unwrap(),
             events,
             expected,
@@ -427,11 +465,11 @@ mod tests {
 
     #[test]
     fn a_matched_update_is_a_success_even_though_nothing_was_upserted() {
-        let registry = IndexRegistry::new();
-        registry.insert(Namespace::new("app", "order"));
+        let cache = StoreCache::new();
+        cache.indexes.insert(Namespace::new("app", "order"));
         let mut op = Append::new(
             &StoreConfig::new("app"),
-            &registry,
+            &cache,
             StreamName::parse("order:1").unwrap(),
             vec![ev("a"), ev("b")],
             ExpectedVersion::Exact(3),
@@ -445,6 +483,97 @@ mod tests {
             op.next(),
             Step::Done(Ok(AppendResult { next_expected_stream_version: 5, created_new_stream: false }))
         );
+    }
+
+    fn indexed_append(cache: &StoreCache, config: &StoreConfig, expected: ExpectedVersion, id: &str) -> Append {
+        cache.indexes.insert(Namespace::new("app", "order"));
+        Append::new(
+            config,
+            cache,
+            StreamName::parse("order:1").unwrap(),
+            vec![ev(id)],
+            expected,
+            DateTime::from_millis(0),
+            &SeededIds::new(0),
+        )
+    }
+
+    fn position_filter(step: Step<Result<AppendResult, Error>>) -> (Option<Bson>, bool) {
+        match step {
+            Step::Send(Command::UpdateOne { filter, upsert, .. }) => {
+                (filter.get("metadata.streamPosition").cloned(), upsert)
+            }
+            other => panic!("expected an update, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn appends_remember_positions_and_any_tries_the_remembered_one_first() {
+        let cache = StoreCache::new();
+        let config = StoreConfig::new("app");
+        let mut op = indexed_append(&cache, &config, ExpectedVersion::Exact(4), "a");
+        let _ = op.next();
+        op.feed(Reply::Updated { matched: 1, modified: 1, upserted_id: None });
+        assert!(matches!(op.next(), Step::Done(Ok(_))));
+        assert_eq!(cache.positions.get("order:1"), Some(5), "a success records the new position");
+
+        for expected in [ExpectedVersion::Any, ExpectedVersion::StreamExists] {
+            let mut op = indexed_append(&cache, &config, expected, "b");
+            assert_eq!(position_filter(op.next()), (Some(Bson::Int64(5)), false), "{expected:?}: one update");
+            assert_eq!(op.describe_step(), "conditional append at the position last seen");
+            op.feed(Reply::Updated { matched: 1, modified: 1, upserted_id: None });
+            let Step::Done(Ok(r)) = op.next() else { panic!("{expected:?} succeeds") };
+            assert_eq!(r, AppendResult { next_expected_stream_version: 6, created_new_stream: false });
+            cache.positions.record("order:1", 5);
+        }
+    }
+
+    #[test]
+    fn a_stale_guess_reads_the_position_and_is_not_an_attempt() {
+        let cache = StoreCache::new();
+        cache.positions.record("order:1", 2);
+        let mut config = StoreConfig::new("app");
+        config.max_attempts = 1;
+        let mut op = indexed_append(&cache, &config, ExpectedVersion::Any, "a");
+        assert_eq!(position_filter(op.next()), (Some(Bson::Int64(2)), false));
+        op.feed(Reply::Updated { matched: 0, modified: 0, upserted_id: None });
+        assert_eq!(cache.positions.get("order:1"), None, "a stale guess is forgotten");
+        assert!(matches!(op.next(), Step::Send(Command::FindOne { .. })), "then the position is read");
+        op.feed(Reply::Found(Some(doc! { "metadata": { "streamPosition": 7_i64 } })));
+        assert_eq!(position_filter(op.next()), (Some(Bson::Int64(7)), false));
+        op.feed(Reply::Updated { matched: 1, modified: 1, upserted_id: None });
+        let Step::Done(Ok(r)) = op.next() else { panic!("the single attempt succeeds") };
+        assert_eq!(r.next_expected_stream_version, 8);
+        assert_eq!(cache.positions.get("order:1"), Some(8));
+    }
+
+    #[test]
+    fn a_conflict_records_the_actual_position() {
+        let cache = StoreCache::new();
+        let config = StoreConfig::new("app");
+        let mut op = indexed_append(&cache, &config, ExpectedVersion::Exact(1), "a");
+        let _ = op.next();
+        op.feed(Reply::Updated { matched: 0, modified: 0, upserted_id: None });
+        assert!(matches!(op.next(), Step::Send(Command::FindOne { .. })));
+        op.feed(Reply::Found(Some(doc! { "metadata": { "streamPosition": 3_i64 }, "events": [] })));
+        assert!(matches!(op.next(), Step::Done(Err(Error::ConcurrencyConflict { actual: Some(3), .. }))));
+        assert_eq!(cache.positions.get("order:1"), Some(3));
+    }
+
+    #[test]
+    fn a_cloned_op_learns_into_its_own_copy() {
+        let cache = StoreCache::new();
+        let config = StoreConfig::new("app");
+        let mut op = indexed_append(&cache, &config, ExpectedVersion::Exact(0), "a");
+        let _ = op.next();
+        let mut branch = op.clone();
+        branch.feed(Reply::Updated { matched: 0, modified: 0, upserted_id: Some(Bson::Int32(1)) });
+        assert!(matches!(branch.next(), Step::Done(Ok(_))));
+        assert_eq!(branch.cache().positions.get("order:1"), Some(1));
+        assert_eq!(cache.positions.get("order:1"), None, "the clone's lesson stays in the clone");
+        op.feed(Reply::Updated { matched: 0, modified: 0, upserted_id: Some(Bson::Int32(1)) });
+        assert!(matches!(op.next(), Step::Done(Ok(_))));
+        assert_eq!(cache.positions.get("order:1"), Some(1), "the op itself writes through");
     }
 
     #[test]

@@ -33,6 +33,7 @@
 mod aggregate;
 mod any;
 mod append;
+mod cache;
 mod document;
 mod exists;
 mod fetch;
@@ -43,6 +44,7 @@ mod read;
 pub use aggregate::{Aggregate, AggregateResult};
 pub use any::{AnyOp, OpOutput, OpSpec};
 pub use append::{Append, AppendResult};
+pub use cache::{PositionHints, StoreCache, POSITION_HINT_CAPACITY};
 pub use document::FetchDocument;
 pub use exists::Exists;
 pub use index::IndexRegistry;

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::ids::IdGenerator;
 use crate::layout::StoreConfig;
 use crate::name::StreamName;
-use crate::ops::{AnyOp, Append, Exists, IndexRegistry, OpOutput, OpSpec, Operation, Read, Step};
+use crate::ops::{AnyOp, Append, Exists, OpOutput, OpSpec, Operation, Read, Step, StoreCache};
 use crate::store::DEFAULT_CLOCK_START_MS;
 
 /// A client and the operations it runs, in order.
@@ -97,9 +97,9 @@ struct Client {
     /// Shared by every clone of the simulation: scripts never change.
     script: Arc<Vec<OpSpec>>,
     next_op: usize,
-    /// Collections whose index this client has seen acknowledged. Ops get a snapshot, so
-    /// cloned simulations never share it.
-    indexed: IndexRegistry,
+    /// What this client's store remembers (indexes seen acknowledged, positions seen).
+    /// Ops get a snapshot, so cloned simulations never share it.
+    cache: StoreCache,
     current: Option<InFlight>,
 }
 
@@ -109,7 +109,7 @@ impl Clone for Client {
             name: self.name.clone(),
             script: self.script.clone(),
             next_op: self.next_op,
-            indexed: self.indexed.snapshot(),
+            cache: self.cache.snapshot(),
             current: self.current.clone(),
         }
     }
@@ -146,7 +146,7 @@ impl Simulation {
                     name: c.name,
                     script: Arc::new(c.ops),
                     next_op: 0,
-                    indexed: IndexRegistry::new(),
+                    cache: StoreCache::new(),
                     current: None,
                 })
                 .collect(),
@@ -181,9 +181,6 @@ impl Simulation {
         let c = self.clients.get_mut(client).ok_or(SimError::NoSuchClient(client))?;
         let mut flight = c.current.take().ok_or(SimError::ClientFinished(client))?;
         let reply = self.engine.execute(&flight.pending);
-        if let (Command::CreateIndex { ns, .. }, Reply::Acknowledged) = (&flight.pending, &reply) {
-            c.indexed.insert(ns.clone());
-        }
         let step = flight.op.describe_step();
         if self.tracing {
             flight.op.feed(reply.clone());
@@ -203,6 +200,11 @@ impl Simulation {
                 self.clients[client].current = Some(flight);
             }
             Step::Done(result) => {
+                // The client's store remembers what the append learned, as a real
+                // store's shared cache would.
+                if let AnyOp::Append(append) = &flight.op {
+                    self.clients[client].cache = append.cache().snapshot();
+                }
                 self.record(client, flight.op_index, flight.event_ids, result);
                 self.advance(client);
             }
@@ -269,10 +271,10 @@ impl Simulation {
                 self.clock_ms += 1;
             }
             let ids = ScriptIds { prefix: format!("{}{}", c.name, op_index), next: AtomicU64::new(0) };
-            let registry = c.indexed.snapshot();
+            let cache = c.cache.snapshot();
             let built = StreamName::parse(spec.stream()).map_err(Error::from).map(|stream| match &spec {
                 OpSpec::Append { events, expected, .. } => {
-                    AnyOp::Append(Append::new(&self.config, &registry, stream, events.clone(), *expected, now, &ids))
+                    AnyOp::Append(Append::new(&self.config, &cache, stream, events.clone(), *expected, now, &ids))
                 }
                 OpSpec::Read { range, .. } => AnyOp::Read(Read::new(&self.config, stream, *range)),
                 OpSpec::Exists { .. } => AnyOp::Exists(Exists::new(&self.config, stream)),

@@ -58,9 +58,10 @@ fn known_positions_append_in_one_command_and_reads_take_one() {
     live.block_on(store.append_to_stream("order:2", event("d"), ExpectedVersion::Exact(1))).expect("appends");
     assert_eq!(monitor.take(db), ["update"], "Exact(n) on the second stream");
 
-    // `Any` has to read the position first.
+    // `Any` first tries the position where this store last saw the stream: one update
+    // while nobody else has appended.
     live.block_on(store.append_to_stream("order:1", event("e"), ExpectedVersion::Any)).expect("appends");
-    assert_eq!(monitor.take(db), ["find", "update"], "Any");
+    assert_eq!(monitor.take(db), ["update"], "Any on a stream this store left at 2");
 
     // A whole-stream read, an existence check and a fold are one find each.
     let whole = live.block_on(store.read_stream("order:1", ReadRange::all())).expect("reads");
@@ -84,4 +85,19 @@ fn known_positions_append_in_one_command_and_reads_take_one() {
     live.block_on(other.append_to_stream("order:1", event("f"), ExpectedVersion::Exact(3))).expect("appends");
     live.block_on(other.append_to_stream("order:1", event("g"), ExpectedVersion::Exact(4))).expect("appends");
     assert_eq!(monitor.take(db), ["createIndexes", "update", "update"]);
+
+    // The first store's guess is now stale: its update matches nothing, then it reads
+    // the position and appends there.
+    live.block_on(store.append_to_stream("order:1", event("h"), ExpectedVersion::Any)).expect("appends");
+    assert_eq!(monitor.take(db), ["update", "find", "update"], "Any after another store appended");
+    let read = live.block_on(store.read_stream("order:1", ReadRange::all())).expect("reads");
+    let ids: Vec<&str> = read.events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "e", "f", "g", "h"]);
+    let _ = monitor.take(db);
+
+    // On a stream this store has never seen, `Any` reads the position first.
+    live.block_on(other.append_to_stream("order:3", event("i"), ExpectedVersion::NoStream)).expect("creates");
+    let _ = monitor.take(db);
+    live.block_on(store.append_to_stream("order:3", event("j"), ExpectedVersion::Any)).expect("appends");
+    assert_eq!(monitor.take(db), ["find", "update"], "Any on a stream this store has not seen");
 }

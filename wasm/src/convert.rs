@@ -39,8 +39,9 @@ pub enum Values {
     Canonical,
 }
 
-/// Extended JSON keys that make an object a typed value rather than a document.
-const EXTENDED_JSON_KEYS: [&str; 17] = [
+/// Extended JSON keys that make an object a typed value rather than a document (the
+/// append fast path, js/append.js, has the same list).
+pub const EXTENDED_JSON_KEYS: [&str; 17] = [
     "$oid",
     "$symbol",
     "$numberInt",
@@ -95,10 +96,14 @@ pub fn to_u64(v: &JsValue, what: &str) -> Result<u64, JsValue> {
         return u64::try_from(v.clone())
             .map_err(|_| type_error(format!("{what} must be a non-negative 64-bit integer")));
     }
-    match v.as_f64() {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(n as u64),
-        _ => Err(type_error(format!("{what} must be a non-negative integer (bigint or number)"))),
-    }
+    v.as_f64()
+        .and_then(number_to_u64)
+        .ok_or_else(|| type_error(format!("{what} must be a non-negative integer (bigint or number)")))
+}
+
+/// A `number` that is a safe non-negative integer.
+fn number_to_u64(n: f64) -> Option<u64> {
+    (n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0).then_some(n as u64)
 }
 
 fn optional_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
@@ -134,17 +139,24 @@ fn to_string(s: &js_sys::JsString) -> Option<String> {
     }
 }
 
+/// A `number` as BSON: Int32 when it is an integer in range (not `-0`), else Double.
+fn number_to_bson(n: f64) -> Bson {
+    let int32 =
+        n.fract() == 0.0 && n >= f64::from(i32::MIN) && n <= f64::from(i32::MAX) && !(n == 0.0 && n.is_sign_negative());
+    if int32 {
+        Bson::Int32(n as i32)
+    } else {
+        Bson::Double(n)
+    }
+}
+
 /// A JavaScript value as BSON (see the module documentation).
 pub fn to_bson(v: &JsValue) -> Result<Bson, String> {
     if let Some(s) = v.dyn_ref::<js_sys::JsString>() {
         return to_string(s).map(Bson::String).ok_or_else(|| "an unreadable string".to_owned());
     }
     if let Some(n) = v.as_f64() {
-        let int32 = n.fract() == 0.0
-            && n >= f64::from(i32::MIN)
-            && n <= f64::from(i32::MAX)
-            && !(n == 0.0 && n.is_sign_negative());
-        return Ok(if int32 { Bson::Int32(n as i32) } else { Bson::Double(n) });
+        return Ok(number_to_bson(n));
     }
     if let Some(b) = v.as_bool() {
         return Ok(Bson::Boolean(b));
@@ -313,6 +325,185 @@ pub fn new_events(v: &JsValue) -> Result<Vec<NewEvent>, JsValue> {
         .collect()
 }
 
+/// A stream name argument.
+pub fn stream_name(v: &JsValue) -> Result<String, JsValue> {
+    v.as_string().ok_or_else(|| type_error("streamName must be a string"))
+}
+
+/// The arguments of `appendToStream`: stream name, events, expected version.
+pub type AppendArguments = (String, Vec<NewEvent>, ExpectedVersion);
+
+/// The arguments of `appendToStream`: the stream name, the events, the expected version
+/// (`options.expectedStreamVersion`). Read in one call through [`encoded_append`] when it
+/// can, else property by property ([`append_arguments_by_property`]); both give the same
+/// values, and only the second reports errors.
+pub fn append_arguments(stream: &JsValue, events: &JsValue, options: &JsValue) -> Result<AppendArguments, JsValue> {
+    match encoded_append(stream, events, options) {
+        Some(fast) => Ok(fast),
+        None => append_arguments_by_property(stream, events, options),
+    }
+}
+
+/// The slow path of [`append_arguments`], which reports every error.
+pub fn append_arguments_by_property(
+    stream: &JsValue,
+    events: &JsValue,
+    options: &JsValue,
+) -> Result<AppendArguments, JsValue> {
+    let stream = stream_name(stream)?;
+    let events = new_events(events)?;
+    let expected = expected_version(&get(options, "expectedStreamVersion"))?;
+    Ok((stream, events, expected))
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/append.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = encodeAppend)]
+    fn encode_append(stream: &JsValue, events: &JsValue, options: &JsValue) -> Option<Vec<u8>>;
+    #[wasm_bindgen(js_name = appendResult)]
+    fn append_result_object(next_expected_stream_version: u64, created_new_stream: bool) -> JsValue;
+}
+
+/// The fast path of [`append_arguments`]: `encodeAppend` (js/append.js) walks the
+/// arguments in JavaScript and hands them over as bytes, or gives up (`None`) on anything
+/// the slow path would refuse or read as Extended JSON.
+pub fn encoded_append(stream: &JsValue, events: &JsValue, options: &JsValue) -> Option<AppendArguments> {
+    let bytes = encode_append(stream, events, options)?;
+    AppendReader { bytes: &bytes, at: 0 }.arguments()
+}
+
+/// Reads what `encodeAppend` wrote (little-endian; strings as a u32 length and UTF-8).
+/// `None` on anything unexpected, so that the slow path decides.
+struct AppendReader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> AppendReader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let bytes = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(bytes)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.array::<1>().map(|[b]| b)
+    }
+
+    fn u32(&mut self) -> Option<usize> {
+        usize::try_from(u32::from_le_bytes(self.array()?)).ok()
+    }
+
+    fn f64(&mut self) -> Option<f64> {
+        self.array().map(f64::from_le_bytes)
+    }
+
+    /// A count of items that take at least one byte each (bounds the allocation).
+    fn count(&mut self) -> Option<usize> {
+        let n = self.u32()?;
+        (n <= self.bytes.len() - self.at).then_some(n)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let n = self.u32()?;
+        std::str::from_utf8(self.take(n)?).ok().map(str::to_owned)
+    }
+
+    fn arguments(mut self) -> Option<AppendArguments> {
+        let stream = self.string()?;
+        let n = self.count()?;
+        let mut events = Vec::with_capacity(n);
+        for _ in 0..n {
+            let event_type = self.string()?;
+            let data = self.optional_document()?;
+            let metadata = self.optional_document()?;
+            let id = match self.u8()? {
+                0 => None,
+                STRING => Some(self.string()?),
+                _ => return None,
+            };
+            events.push(NewEvent { id, event_type, data, metadata });
+        }
+        let expected = match self.u8()? {
+            0 | 1 => ExpectedVersion::Any,
+            2 => ExpectedVersion::NoStream,
+            3 => ExpectedVersion::StreamExists,
+            4 => ExpectedVersion::Exact(u64::from_le_bytes(self.array()?)),
+            5 => ExpectedVersion::Exact(number_to_u64(self.f64()?)?),
+            _ => return None,
+        };
+        (self.at == self.bytes.len()).then_some((stream, events, expected))
+    }
+
+    fn optional_document(&mut self) -> Option<Document> {
+        match self.u8()? {
+            0 => Some(Document::new()),
+            DOCUMENT => self.document(),
+            _ => None,
+        }
+    }
+
+    fn document(&mut self) -> Option<Document> {
+        let n = self.count()?;
+        let mut doc = Document::new();
+        for _ in 0..n {
+            let key = self.string()?;
+            let value = self.value()?;
+            doc.insert(key, value);
+        }
+        Some(doc)
+    }
+
+    fn value(&mut self) -> Option<Bson> {
+        Some(match self.u8()? {
+            NULL => Bson::Null,
+            FALSE => Bson::Boolean(false),
+            TRUE => Bson::Boolean(true),
+            NUMBER => number_to_bson(self.f64()?),
+            STRING => Bson::String(self.string()?),
+            ARRAY => {
+                let n = self.count()?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.value()?);
+                }
+                Bson::Array(items)
+            }
+            DOCUMENT => Bson::Document(self.document()?),
+            INT64 => Bson::Int64(i64::from_le_bytes(self.array()?)),
+            DATE => {
+                let ms = self.f64()?;
+                if !ms.is_finite() {
+                    return None;
+                }
+                Bson::DateTime(bson::DateTime::from_millis(ms as i64))
+            }
+            BINARY => {
+                let n = self.u32()?;
+                let bytes = self.take(n)?.to_vec();
+                Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes })
+            }
+            _ => return None,
+        })
+    }
+}
+
+// The value tags of `encodeAppend`.
+const NULL: u8 = 1;
+const FALSE: u8 = 2;
+const TRUE: u8 = 3;
+const NUMBER: u8 = 4;
+const STRING: u8 = 5;
+const ARRAY: u8 = 6;
+const DOCUMENT: u8 = 7;
+const INT64: u8 = 8;
+const DATE: u8 = 9;
+const BINARY: u8 = 10;
+
 /// A recorded event: `{ id, type, data, metadata, streamName, streamPosition, recordedAt }`.
 pub fn recorded_event(e: &RecordedEvent, mode: Values) -> JsValue {
     let object = Object::new();
@@ -372,10 +563,7 @@ pub fn read_range(options: &JsValue) -> Result<ReadRange, JsValue> {
 
 /// `{ nextExpectedStreamVersion, createdNewStream }`.
 pub fn append_result(r: &AppendResult) -> JsValue {
-    let object = Object::new();
-    set(&object, "nextExpectedStreamVersion", &JsValue::from(r.next_expected_stream_version));
-    set(&object, "createdNewStream", &JsValue::from_bool(r.created_new_stream));
-    object.into()
+    append_result_object(r.next_expected_stream_version, r.created_new_stream)
 }
 
 /// `{ currentStreamVersion, streamExists, events }`.

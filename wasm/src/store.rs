@@ -212,10 +212,6 @@ impl std::fmt::Debug for EventStore {
     }
 }
 
-fn stream_name(v: &JsValue) -> Result<String, JsValue> {
-    v.as_string().ok_or_else(|| type_error("streamName must be a string"))
-}
-
 fn rejected(e: JsValue) -> Promise {
     Promise::reject(&e)
 }
@@ -249,12 +245,8 @@ impl EventStore {
     #[wasm_bindgen(js_name = appendToStream)]
     pub fn append_to_stream(&self, stream: JsValue, events: JsValue, options: JsValue) -> Result<Promise, JsValue> {
         error::enter()?;
-        let prepared = (|| {
-            let stream = stream_name(&stream)?;
-            let events = convert::new_events(&events)?;
-            let expected = convert::expected_version(&get(&options, "expectedStreamVersion"))?;
-            Ok(self.inner.ctx.borrow().append(&stream, events, expected))
-        })();
+        let prepared = convert::append_arguments(&stream, &events, &options)
+            .map(|(stream, events, expected)| self.inner.ctx.borrow().append(&stream, events, expected));
         Ok(match prepared {
             Ok(op) => self.run(op, |r, _| Ok(convert::append_result(&r))),
             Err(e) => rejected(e),
@@ -265,7 +257,7 @@ impl EventStore {
     pub fn read_stream(&self, stream: JsValue, options: JsValue) -> Result<Promise, JsValue> {
         error::enter()?;
         let prepared = (|| {
-            let stream = stream_name(&stream)?;
+            let stream = convert::stream_name(&stream)?;
             let range = convert::read_range(&options)?;
             Ok(self.inner.ctx.borrow().read(&stream, range))
         })();
@@ -280,7 +272,7 @@ impl EventStore {
         error::enter()?;
         let values = self.inner.values;
         let prepared = (|| {
-            let stream = stream_name(&stream)?;
+            let stream = convert::stream_name(&stream)?;
             let function = |key: &str| {
                 get(&options, key)
                     .dyn_into::<Function>()
@@ -309,7 +301,7 @@ impl EventStore {
     #[wasm_bindgen(js_name = streamExists)]
     pub fn stream_exists(&self, stream: JsValue) -> Result<Promise, JsValue> {
         error::enter()?;
-        Ok(match stream_name(&stream) {
+        Ok(match convert::stream_name(&stream) {
             Ok(stream) => {
                 let op = self.inner.ctx.borrow().exists(&stream);
                 self.run(op, |exists, _| Ok(JsValue::from_bool(exists)))
@@ -391,9 +383,12 @@ impl EventStore {
         match &inner.backend {
             Backend::Engine(engine) => {
                 let log = &inner.log;
-                let result = driver::run_logged(&mut op, &mut *engine.borrow_mut(), |x| {
-                    log.record(x.step, x.command, x.reply.as_ref());
-                });
+                let engine = &mut *engine.borrow_mut();
+                let result = if log.enabled() {
+                    driver::run_logged(&mut op, engine, |x| log.record(x.step, x.command, x.reply.as_ref()))
+                } else {
+                    driver::run(&mut op, engine)
+                };
                 match result.map_err(|e| error::to_js(&e)).and_then(|value| output(value, inner.values)) {
                     Ok(js) => Promise::resolve(&js),
                     Err(e) => rejected(e),

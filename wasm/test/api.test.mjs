@@ -116,6 +116,24 @@ test("invalid input is refused with typed errors, and nothing is written", async
   assert.deepEqual(store.documents(), {});
 });
 
+test("an append whose event data appends elsewhere while it is read keeps both appends intact", async () => {
+  const store = new EventStore();
+  const other = new EventStore();
+  let inner;
+  const data = {
+    a: 1,
+    get nested() {
+      inner = other.appendToStream("inner:1", [{ type: "Inner", data: { deep: "y".repeat(100), n: 2 } }]);
+      return "z";
+    },
+    b: "x".repeat(100),
+  };
+  await store.appendToStream("outer:1", [{ type: "Outer", data }]);
+  await inner;
+  assert.deepEqual((await store.readStream("outer:1")).events[0].data, { a: 1, nested: "z", b: "x".repeat(100) });
+  assert.deepEqual((await other.readStream("inner:1")).events[0].data, { deep: "y".repeat(100), n: 2 });
+});
+
 test("BSON values round-trip: native JavaScript values and Extended JSON in, native or canonical out", async () => {
   const data = {
     int: 42,

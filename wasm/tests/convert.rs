@@ -162,3 +162,78 @@ fn every_error_kind_becomes_its_class_with_its_fields() {
     assert_eq!(get(&error::to_js(&errors[1]), "limitBytes").as_f64(), Some(16.0));
     assert_eq!(get(&error::to_js(&errors[2]), "to"), JsValue::from(3_u64));
 }
+
+/// The arguments of `appendToStream` read both ways: `[stream, events, options]`.
+fn both_ways(args: &str) -> (Option<String>, Result<convert::AppendArguments, JsValue>) {
+    let args: js_sys::Array = js(args).unchecked_into();
+    let (stream, events, options) = (args.get(0), args.get(1), args.get(2));
+    let fast = convert::encoded_append(&stream, &events, &options).map(|a| format!("{a:?}"));
+    (fast, convert::append_arguments_by_property(&stream, &events, &options))
+}
+
+#[wasm_bindgen_test]
+fn the_append_fast_path_reads_the_arguments_exactly_as_the_property_reads_do() {
+    let same = [
+        r#"["order:1", [{ type: "A", data: { by: 1 } }]]"#,
+        r#"["ordre:é😀", [{ type: "A", data: null, metadata: undefined, id: null }, { type: "", id: "e-1" }], null]"#,
+        r#"["order:1", [{ type: "A", data: { int: 42, negative: -7, big: 2147483648, small: -2147483649, half: 1.5,
+            negZero: -0, zero: 0, nan: NaN, inf: -Infinity, max: Number.MAX_VALUE, long: 5n, negLong: -5n,
+            maxLong: 2n ** 63n - 1n, minLong: -(2n ** 63n), s: "é😀", lone: "\uD800x\uDC00", empty: "",
+            ascii: "x".repeat(70000), wide: "é😀x".repeat(40000), mixed: "abc" + "é".repeat(100), t: true, f: false,
+            n: null, u: undefined, when: new Date(86400000), before: new Date(-1), bytes: new Uint8Array([1, 2]),
+            view: new Uint8Array([0, 1, 2, 3]).subarray(1, 3), list: [1, [2], undefined, null, "s", { a: 1 }],
+            sparse: [, 1], "ключ": { "$set": 1, "a.b": 2, "$": 3, nested: { deeper: [{}] } } },
+            metadata: { by: "test", at: new Date(0) } }], { expectedStreamVersion: "STREAM_EXISTS" }]"#,
+        r#"["order:1", [{ type: "A", data: Object.assign(Object.create(null), { x: 1 }) }], { expectedStreamVersion: 7n }]"#,
+        r#"["order:1", [{ type: "A", data: new (class Point { constructor() { this.x = 1; } })() }], { expectedStreamVersion: 7 }]"#,
+        r#"["order:1", [{ type: "A", data: Object.defineProperty({}, "hidden", { value: 1 }) }], { expectedStreamVersion: 0 }]"#,
+        r#"["order:1", [{ type: "A", data: { get computed() { return 2; } } }], { expectedStreamVersion: 2n ** 64n - 1n }]"#,
+        r#"["order:1", [], { expectedStreamVersion: "NO_CONCURRENCY_CHECK" }]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: "STREAM_DOES_NOT_EXIST" }]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: null }]"#,
+        r#"["order:1", [{ type: "A" }], 5]"#,
+        r#"["order:1", [{ type: "A" }], Object.assign(() => 1, { expectedStreamVersion: 3n })]"#,
+        r#"["order:1", [{ type: "A", data: new Number(5) }]]"#,
+    ];
+    for args in same {
+        let (fast, slow) = both_ways(args);
+        let slow = slow.unwrap_or_else(|e| panic!("{args}: the slow path refused it: {e:?}"));
+        assert_eq!(fast, Some(format!("{slow:?}")), "{args}");
+    }
+    // What the fast path leaves to the slow one: errors, Extended JSON, odd values.
+    let slow_only = [
+        r#"[42, [{ type: "A" }]]"#,
+        r#"["order:1", "not events"]"#,
+        r#"["order:1", [{ data: {} }]]"#,
+        r#"["order:1", [null]]"#,
+        r#"["order:1", [{ type: "A", data: 5 }]]"#,
+        r#"["order:1", [{ type: "A", data: [] }]]"#,
+        r#"["order:1", [{ type: "A", metadata: new Date(0) }]]"#,
+        r#"["order:1", [{ type: "A", id: 5 }]]"#,
+        r#"["order:1", [{ type: "A", data: { f: () => 1 } }]]"#,
+        r#"["order:1", [{ type: "A", data: { s: Symbol("s") } }]]"#,
+        r#"["order:1", [{ type: "A", data: { big: 2n ** 63n } }]]"#,
+        r#"["order:1", [{ type: "A", data: { when: new Date(NaN) } }]]"#,
+        r#"["order:1", [{ type: "A", data: { get broken() { throw new Error("no"); } } }]]"#,
+        r#"["order:1", [{ type: "A", data: { long: { $numberLong: "5" } } }]]"#,
+        r#"["order:1", [{ type: "A", data: { $date: 0 } }]]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: "ANY" }]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: -1n }]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: 2n ** 64n }]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: -1 }]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: 1.5 }]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: {} }]"#,
+    ];
+    for args in slow_only {
+        let (fast, slow) = both_ways(args);
+        assert_eq!(fast, None, "{args}: the fast path must leave it to the slow one ({slow:?})");
+    }
+    for key in convert::EXTENDED_JSON_KEYS {
+        let (fast, _) = both_ways(&format!(r#"["order:1", [{{ type: "A", data: {{ x: [{{ "{key}": 1 }}] }} }}]]"#));
+        assert_eq!(fast, None, "{key} is Extended JSON: the slow path reads it");
+    }
+    // Extended JSON still converts, the slow way.
+    let (_, slow) = both_ways(r#"["order:1", [{ type: "A", data: { long: { $numberLong: "5" } } }]]"#);
+    let (_, events, _) = slow.expect("converts");
+    assert_eq!(events[0].data.get("long"), Some(&Bson::Int64(5)));
+}

@@ -4,11 +4,14 @@
 //! - `cargo xtask play`: build what the playground needs and serve it.
 //! - `cargo xtask bench`: the benchmarks, printing their ratios.
 //! - `cargo xtask wasm`: the npm package (`wasm test`, `wasm bench`: its suites and figures).
+//! - `cargo xtask chromium`: the headless browser of the package's browser test (installed
+//!   when missing), printing its path.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod chromium;
 mod ferretdb;
 mod play;
 mod test;
@@ -21,14 +24,16 @@ fn main() -> ExitCode {
         Some("play") => play::run(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("wasm") => wasm::run_command(&args[1..]),
+        Some("chromium") => chromium::run_command(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test | play | bench | wasm> [args]");
+            eprintln!("usage: cargo xtask <test | play | bench | wasm | chromium> [args]");
             eprintln!("  test   run every check and suite (what CI runs)");
             eprintln!("  play   build what is missing and serve the playground and API");
             eprintln!("  bench  run the benchmarks and print their ratios");
             eprintln!(
                 "  wasm   build the npm package into wasm/pkg (`wasm test`: its suites; `wasm bench`: its figures)"
             );
+            eprintln!("  chromium  install the browser test's headless Chromium if missing; print its path");
             return ExitCode::from(2);
         }
     };

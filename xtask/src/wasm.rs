@@ -1,14 +1,16 @@
 //! `cargo xtask wasm`: the npm package `streamdoc`, and its tests and benchmarks.
 //!
-//! - `cargo xtask wasm [build]`: `cargo build --target wasm32-unknown-unknown --release`,
-//!   then the bindings through `wasm-bindgen-cli-support` (pinned to `wasm-bindgen`):
-//!   one package in `wasm/pkg/` with a web build and a Node build behind conditional
-//!   `exports`, and the gzipped size of the `.wasm`.
+//! - `cargo xtask wasm [build]`: `cargo build --target wasm32-unknown-unknown` in the
+//!   profile `wasm-release` (release with fat LTO), then the bindings through
+//!   `wasm-bindgen-cli-support` (pinned to `wasm-bindgen`): one package in `wasm/pkg/` with
+//!   a web build and a Node build behind conditional `exports`, and the gzipped size of
+//!   the `.wasm`.
 //! - `cargo xtask wasm test`: what `cargo xtask test` runs for the package: the
 //!   `wasm-bindgen-test` suites under Node (installing `wasm-bindgen-cli` at the pinned
 //!   version if its runner is missing), the Node suites against the built package
 //!   (API, errors, panics, executors, simulator, the whole corpus, the MongoDB adapter
-//!   on `MONGODB_URI`), and the packaging test (`npm pack` into fresh projects).
+//!   on `MONGODB_URI`), the browser build in headless Chromium, and the packaging test
+//!   (`npm pack` into fresh projects).
 //! - `cargo xtask wasm bench`: the corpus replayed natively and through the package,
 //!   and the package against Emmett's in-memory store, side by side.
 //!
@@ -26,6 +28,8 @@ use crate::{cargo, root, run};
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// The package's name for the generated files (`streamdoc.js`, `streamdoc_bg.wasm`).
 const OUT_NAME: &str = "streamdoc";
+/// The cargo profile of the package build (workspace Cargo.toml: release with fat LTO).
+const PROFILE: &str = "wasm-release";
 /// The build targets: directory in the package, and the bindgen mode.
 const TARGETS: [(&str, Mode); 2] = [("web", Mode::Web), ("node", Mode::Node)];
 
@@ -79,9 +83,18 @@ pub(crate) fn ensure_target() -> Result<(), String> {
 
 pub(crate) fn build() -> Result<u64, String> {
     ensure_target()?;
-    cargo(&["build", "--package", "streamdoc-wasm", "--target", "wasm32-unknown-unknown", "--release", "--locked"])?;
+    cargo(&[
+        "build",
+        "--package",
+        "streamdoc-wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        PROFILE,
+        "--locked",
+    ])?;
     let started = Instant::now();
-    let wasm = target_dir().join("wasm32-unknown-unknown/release/streamdoc_wasm.wasm");
+    let wasm = target_dir().join(format!("wasm32-unknown-unknown/{PROFILE}/streamdoc_wasm.wasm"));
     let pkg = pkg_dir();
     if pkg.exists() {
         fs::remove_dir_all(&pkg).map_err(|e| format!("cannot clear {}: {e}", pkg.display()))?;
@@ -292,7 +305,8 @@ pub(crate) fn test() -> Result<(), String> {
     ])?;
     let runner = test_runner()?;
     run(Command::new(crate::cargo_bin())
-        // --release: the package build below reuses every dependency compiled here.
+        // --release: optimized as the package is, without its fat LTO (profile `wasm-release`),
+        // which would make every test binary link slowly.
         .args(["test", "--package", "streamdoc-wasm", "--target", "wasm32-unknown-unknown", "--release", "--locked"])
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner))?;
     build()?;
@@ -310,6 +324,11 @@ pub(crate) fn test() -> Result<(), String> {
             "bench.test.mjs",
         ],
     )?;
+    // The browser build in headless Chromium (Debian's package, installed when missing).
+    let chromium = crate::chromium::ensure()?;
+    run(Command::new("node")
+        .args(["--test", "--test-reporter=spec", "wasm/test/browser.test.mjs"])
+        .env(crate::chromium::PATH_VAR, &chromium))?;
     node(&[], &["packaging.mjs"])?;
     eprintln!("xtask: the wasm package's suites passed in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())

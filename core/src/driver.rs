@@ -10,17 +10,33 @@ pub trait Executor {
     /// Runs one command. An `Err` means no reply was obtained (the server could not be
     /// reached, or the outcome of a write is unknown).
     fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError>;
+
+    /// Runs one command the caller no longer needs, with the same outcome as
+    /// [`execute`](Self::execute). An executor may consume it to avoid copies (the
+    /// in-memory [`Engine`] moves the documents it stores out of the command); the default
+    /// just borrows it.
+    fn execute_owned(&mut self, command: Command) -> Result<Reply, ExecutorError> {
+        self.execute(&command)
+    }
 }
 
 impl Executor for Engine {
     fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError> {
         Ok(Engine::execute(self, command))
     }
+
+    fn execute_owned(&mut self, command: Command) -> Result<Reply, ExecutorError> {
+        Ok(Engine::execute_owned(self, command))
+    }
 }
 
 impl<E: Executor + ?Sized> Executor for &mut E {
     fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError> {
         (**self).execute(command)
+    }
+
+    fn execute_owned(&mut self, command: Command) -> Result<Reply, ExecutorError> {
+        (**self).execute_owned(command)
     }
 }
 
@@ -35,7 +51,8 @@ pub struct Exchange<'a> {
     pub reply: &'a Result<Reply, ExecutorError>,
 }
 
-/// Runs `op` to completion.
+/// Runs `op` to completion. Each command is handed to the executor by value
+/// ([`Executor::execute_owned`]).
 ///
 /// ```
 /// use streamdoc_core::{driver, Engine, ReadRange, SeededIds, SteppingClock, StoreConfig, StoreContext};
@@ -46,7 +63,15 @@ pub struct Exchange<'a> {
 /// assert!(!read.stream_exists);
 /// ```
 pub fn run<O: Operation + ?Sized>(op: &mut O, executor: &mut impl Executor) -> Result<O::Output, Error> {
-    run_logged(op, executor, |_| {})
+    loop {
+        match op.next() {
+            Step::Done(result) => return result,
+            Step::Send(command) => {
+                let reply = executor.execute_owned(command);
+                op.feed(reply?);
+            }
+        }
+    }
 }
 
 /// Runs `op` to completion, showing every command and reply to `log`.

@@ -4,15 +4,16 @@
 //! Every write here is atomic: it is validated (size, unique indexes) before it becomes
 //! visible, or undone before returning an error.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use bson::{Bson, Document};
 
+use super::arg::Arg;
 use super::bson_size::bson_size;
 use super::compare::identical_documents;
 use super::error::{EngineError, EngineResult};
 use super::filter::Filter;
-use super::index::{Index, IndexKey};
+use super::index::{Index, IndexKey, Records};
 use super::update::{depth_error, rollback, too_deep, Modifiers};
 use crate::command::{codes, Namespace};
 
@@ -43,7 +44,7 @@ enum Candidates<'c> {
     /// Anywhere: scan.
     All,
     /// Only these records (from an index).
-    Some(&'c BTreeSet<u64>),
+    Some(&'c Records),
     /// Nowhere (the index has no such key).
     None,
 }
@@ -76,27 +77,25 @@ impl Collection {
         let matches = |record: &u64| self.docs.get(record).is_some_and(|s| filter.matches(&s.doc));
         match self.candidates(filter) {
             Candidates::All => self.docs.iter().find(|(_, s)| filter.matches(&s.doc)).map(|(r, _)| *r),
-            Candidates::Some(records) => records.iter().copied().find(|r| matches(r)),
+            Candidates::Some(records) => records.iter().find(|r| matches(r)),
             Candidates::None => None,
         }
     }
 
     fn candidates(&self, filter: &Filter<'_>) -> Candidates<'_> {
-        let equalities = filter.equalities();
-        if equalities.is_empty() {
-            return Candidates::All;
-        }
         let usable = |path: &str| {
-            equalities.iter().find(|(p, v)| {
-                *p == path && !matches!(v, Bson::Array(_) | Bson::Null | Bson::Undefined | Bson::RegularExpression(_))
+            filter.equality(path, |v| {
+                !matches!(v, Bson::Array(_) | Bson::Null | Bson::Undefined | Bson::RegularExpression(_))
             })
         };
         for unique in [true, false] {
             for index in self.indexes.iter().filter(|i| i.unique == unique) {
-                let values: Option<Vec<_>> = index.paths.iter().map(|p| usable(p).map(|(_, v)| (*v).clone())).collect();
-                if let Some(values) = values {
-                    let key = IndexKey(values.into_iter().map(super::compare::Ordered).collect());
-                    return match index.lookup(&key) {
+                let found = match index.paths.as_slice() {
+                    [path] => usable(path).map(|value| index.lookup(&[value])),
+                    paths => paths.iter().map(|p| usable(p)).collect::<Option<Vec<_>>>().map(|key| index.lookup(&key)),
+                };
+                if let Some(records) = found {
+                    return match records {
                         Some(records) => Candidates::Some(records),
                         None => Candidates::None,
                     };
@@ -143,7 +142,7 @@ impl Collection {
 
     /// Applies update operators to `record` in place; whether it changed. On any error
     /// (including 17419 and E11000) the document is exactly as before.
-    pub(crate) fn modify(&mut self, record: u64, modifiers: &Modifiers<'_>, max_size: usize) -> EngineResult<bool> {
+    pub(crate) fn modify(&mut self, record: u64, modifiers: &mut Modifiers<'_>, max_size: usize) -> EngineResult<bool> {
         let affected: Vec<usize> =
             (0..self.indexes.len()).filter(|&i| self.indexes[i].paths.iter().any(|p| modifiers.touches(p))).collect();
         let Some(stored) = self.docs.get_mut(&record) else {
@@ -192,7 +191,12 @@ impl Collection {
     }
 
     /// Replaces `record` with `replacement` (keeping `_id`); whether it changed.
-    pub(crate) fn replace(&mut self, record: u64, replacement: &Document, max_size: usize) -> EngineResult<bool> {
+    pub(crate) fn replace(
+        &mut self,
+        record: u64,
+        replacement: &mut Arg<'_, Document>,
+        max_size: usize,
+    ) -> EngineResult<bool> {
         let Some(stored) = self.docs.get(&record) else {
             return Ok(false);
         };
@@ -249,7 +253,7 @@ impl Collection {
     pub(crate) fn candidates_for_test(&self, filter: &Filter<'_>) -> Option<usize> {
         match self.candidates(filter) {
             Candidates::All => None,
-            Candidates::Some(records) => Some(records.len()),
+            Candidates::Some(records) => Some(records.iter().count()),
             Candidates::None => Some(0),
         }
     }
@@ -262,7 +266,7 @@ impl Collection {
             for (index, keys) in self.indexes.iter().zip(&stored.keys) {
                 assert_eq!(&index.keys_for(&stored.doc).unwrap(), keys, "keys of record {record} in {}", index.name);
                 for key in keys {
-                    assert!(index.lookup(key).is_some_and(|r| r.contains(record)));
+                    assert!(index.lookup_key(key).is_some_and(|r| r.iter().any(|r| r == *record)));
                 }
             }
         }
@@ -270,11 +274,12 @@ impl Collection {
 }
 
 /// The document a replacement produces: `_id` first (kept from the original; the
-/// replacement may repeat it but not change it), then the replacement's fields.
-pub(crate) fn replaced(original: &Document, replacement: &Document) -> EngineResult<Document> {
+/// replacement may repeat it but not change it), then the replacement's fields (placed:
+/// apply a replacement once).
+pub(crate) fn replaced(original: &Document, replacement: &mut Arg<'_, Document>) -> EngineResult<Document> {
     let mut out = Document::new();
     if let Some(id) = original.get("_id") {
-        if let Some(new_id) = replacement.get("_id") {
+        if let Some(new_id) = replacement.get().get("_id") {
             if !super::compare::values_equal(id, new_id) {
                 return Err(EngineError::new(
                     codes::IMMUTABLE_FIELD,
@@ -287,10 +292,15 @@ pub(crate) fn replaced(original: &Document, replacement: &Document) -> EngineRes
         }
         out.insert("_id", id.clone());
     }
-    for (key, value) in replacement {
-        if key != "_id" || !out.contains_key("_id") {
-            out.insert(key.clone(), value.clone());
+    // The replacement's own `_id` is kept only when the original has none.
+    let keep = |key: &str| key != "_id" || !original.contains_key("_id");
+    match replacement {
+        Arg::Shared(fields) => {
+            for (key, value) in fields.iter().filter(|(key, _)| keep(key)) {
+                out.insert(key.clone(), value.clone());
+            }
         }
+        Arg::Owned(fields) => out.extend(std::mem::take(*fields).into_iter().filter(|(key, _)| keep(key))),
     }
     Ok(out)
 }

@@ -6,6 +6,7 @@
 //! anything (`Int32(1)` and `Int64(1)` are equal values but not identical).
 
 use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
 
 use bson::{Bson, Document};
 
@@ -114,6 +115,64 @@ fn compare_arrays(a: &[Bson], b: &[Bson]) -> Ordering {
     a.len().cmp(&b.len())
 }
 
+/// Feeds `value` to `state` so that values [`compare`] finds equal hash alike: numbers by
+/// numeric value whatever their type, strings and symbols by their bytes, documents and
+/// arrays element by element. For hashed index keys.
+pub(crate) fn hash_value<H: Hasher>(value: &Bson, state: &mut H) {
+    state.write_u8(bracket(value));
+    match value {
+        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => hash_number(value, state),
+        Bson::String(s) | Bson::Symbol(s) => s.hash(state),
+        Bson::Document(d) => hash_document(d, state),
+        Bson::Array(items) => {
+            state.write_usize(items.len());
+            for item in items {
+                hash_value(item, state);
+            }
+        }
+        Bson::Binary(b) => {
+            state.write_u8(u8::from(b.subtype));
+            b.bytes.hash(state);
+        }
+        Bson::ObjectId(id) => id.bytes().hash(state),
+        Bson::Boolean(b) => b.hash(state),
+        Bson::DateTime(d) => d.timestamp_millis().hash(state),
+        Bson::Timestamp(t) => (t.time, t.increment).hash(state),
+        Bson::RegularExpression(r) => (r.pattern.as_str(), r.options.as_str()).hash(state),
+        // Compared by their Debug form (see `compare`).
+        Bson::DbPointer(p) => format!("{p:?}").hash(state),
+        Bson::JavaScriptCode(code) => code.hash(state),
+        Bson::JavaScriptCodeWithScope(c) => {
+            c.code.hash(state);
+            hash_document(&c.scope, state);
+        }
+        // One value each.
+        Bson::MinKey | Bson::Undefined | Bson::Null | Bson::MaxKey => {}
+    }
+}
+
+fn hash_document<H: Hasher>(doc: &Document, state: &mut H) {
+    state.write_usize(doc.len());
+    for (key, value) in doc {
+        key.hash(state);
+        hash_value(value, state);
+    }
+}
+
+/// Numbers that compare equal are an `i64` and a double holding exactly that integer, or
+/// two equal doubles (NaN equals NaN, -0 equals 0): integral doubles hash as the integer.
+fn hash_number<H: Hasher>(value: &Bson, state: &mut H) {
+    match as_num(value) {
+        Num::Int(i) => state.write_i64(i),
+        Num::Float(d) if d.is_nan() => state.write_u8(0),
+        Num::Float(d) if d.trunc() == d && (-TWO_POW_63..TWO_POW_63).contains(&d) => state.write_i64(d as i64),
+        Num::Float(d) => state.write_u64(d.to_bits()),
+    }
+}
+
+/// 2^63 as a double; every double >= it exceeds every i64.
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
 /// A number widened for comparison.
 enum Num {
     Int(i64),
@@ -159,8 +218,6 @@ fn compare_int_double(i: i64, d: f64) -> Ordering {
     if d.is_nan() {
         return Ordering::Greater;
     }
-    // 2^63 as a double; every double >= it exceeds every i64.
-    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
     if d >= TWO_POW_63 {
         return Ordering::Less;
     }
@@ -224,6 +281,7 @@ impl Ord for Ordered {
 mod tests {
     use super::*;
     use bson::doc;
+    use proptest::prelude::*;
 
     #[test]
     fn numbers_compare_by_value_across_types() {
@@ -252,6 +310,81 @@ mod tests {
         assert!(values_equal(&Bson::Document(doc! { "a": 1 }), &Bson::Document(doc! { "a": 1_i64 })));
         assert!(!values_equal(&Bson::Document(doc! { "a": 1, "b": 2 }), &Bson::Document(doc! { "b": 2, "a": 1 })));
         assert_eq!(compare_documents(&doc! { "a": 1 }, &doc! { "a": 1, "b": 1 }), Ordering::Less);
+    }
+
+    fn hash_of(value: &Bson) -> u64 {
+        let mut state = std::collections::hash_map::DefaultHasher::new();
+        hash_value(value, &mut state);
+        state.finish()
+    }
+
+    /// Values from a small pool, so that many pairs compare equal across types.
+    fn alike() -> impl Strategy<Value = Bson> {
+        let number = prop_oneof![
+            (-3_i32..3).prop_map(Bson::Int32),
+            prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(1 << 53), Just((1 << 53) + 1), -3_i64..3]
+                .prop_map(Bson::Int64),
+            prop_oneof![
+                Just(f64::NAN),
+                Just(-f64::NAN),
+                Just(-0.0),
+                Just(0.5),
+                Just(f64::INFINITY),
+                Just(9_223_372_036_854_775_808.0),
+                Just(-9_223_372_036_854_775_808.0),
+                Just(9_007_199_254_740_992.0),
+                (-3_i32..3).prop_map(f64::from),
+            ]
+            .prop_map(Bson::Double),
+            prop_oneof![Just("1"), Just("1.0"), Just("-0"), Just("0.5"), Just("NaN"), Just("9007199254740993")]
+                .prop_map(|s| Bson::Decimal128(s.parse().expect("a decimal"))),
+        ];
+        let leaf = prop_oneof![
+            4 => number,
+            1 => prop_oneof![Just("a"), Just("")].prop_map(|s| Bson::String(s.to_owned())),
+            1 => prop_oneof![Just("a"), Just("")].prop_map(|s| Bson::Symbol(s.to_owned())),
+            1 => Just(Bson::Null),
+        ];
+        leaf.prop_recursive(2, 8, 2, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..2).prop_map(Bson::Array),
+                inner.prop_map(|v| Bson::Document(doc! { "k": v })),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Equal values hash alike, whatever their types: a hashed index finds them.
+        #[test]
+        fn equal_values_hash_alike(values in proptest::collection::vec(alike(), 2..12)) {
+            for a in &values {
+                for b in &values {
+                    if values_equal(a, b) {
+                        prop_assert_eq!(hash_of(a), hash_of(b), "{:?} == {:?}", a, b);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn equal_arbitrary_values_hash_alike(a in crate::engine::bson_size::tests::value(), b in crate::engine::bson_size::tests::value()) {
+            prop_assert_eq!(hash_of(&a), hash_of(&a.clone()));
+            if values_equal(&a, &b) {
+                prop_assert_eq!(hash_of(&a), hash_of(&b));
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_hash_by_value() {
+        let five = [Bson::Int32(5), Bson::Int64(5), Bson::Double(5.0), Bson::Decimal128("5".parse().unwrap())];
+        for n in &five {
+            assert_eq!(hash_of(n), hash_of(&five[0]));
+        }
+        assert_eq!(hash_of(&Bson::Double(-0.0)), hash_of(&Bson::Int32(0)));
+        assert_eq!(hash_of(&Bson::Double(f64::NAN)), hash_of(&Bson::Double(-f64::NAN)));
+        assert_eq!(hash_of(&Bson::String("x".into())), hash_of(&Bson::Symbol("x".into())));
+        assert_ne!(hash_of(&Bson::String("1".into())), hash_of(&Bson::Int32(1)));
     }
 
     #[test]

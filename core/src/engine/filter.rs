@@ -26,7 +26,7 @@ enum Expr<'a> {
     Any(Vec<Expr<'a>>),
     NoneOf(Vec<Expr<'a>>),
     Const(bool),
-    Field { path: &'a str, parts: Vec<&'a str>, pred: Pred<'a> },
+    Field { path: &'a str, pred: Pred<'a> },
 }
 
 #[derive(Debug)]
@@ -92,21 +92,37 @@ impl<'a> Filter<'a> {
     /// what an index lookup can use.
     pub(crate) fn equalities(&self) -> Vec<(&'a str, &'a Bson)> {
         let mut out = Vec::new();
-        collect_equalities(&self.clauses, &mut out);
+        any_equality(&self.clauses, &mut |path, value| {
+            out.push((path, value));
+            false
+        });
         out
+    }
+
+    /// The value of the first of [`equalities`](Self::equalities) on `path` that `usable`
+    /// accepts.
+    pub(crate) fn equality(&self, path: &str, usable: impl Fn(&Bson) -> bool) -> Option<&'a Bson> {
+        let mut found = None;
+        any_equality(&self.clauses, &mut |p, value| {
+            if p == path && usable(value) {
+                found = Some(value);
+            }
+            found.is_some()
+        });
+        found
     }
 }
 
-fn collect_equalities<'a>(exprs: &[Expr<'a>], out: &mut Vec<(&'a str, &'a Bson)>) {
-    for expr in exprs {
-        match expr {
-            Expr::All(children) => collect_equalities(children, out),
-            Expr::Any(children) if children.len() == 1 => collect_equalities(children, out),
-            Expr::Field { path, pred: Pred::Eq(v), .. } => out.push((path, v)),
-            Expr::Field { path, pred: Pred::In([v]), .. } => out.push((path, v)),
-            _ => {}
-        }
-    }
+/// Calls `f` for each equality predicate in order, stopping at (and returning) the first
+/// `true`.
+fn any_equality<'a>(exprs: &[Expr<'a>], f: &mut dyn FnMut(&'a str, &'a Bson) -> bool) -> bool {
+    exprs.iter().any(|expr| match expr {
+        Expr::All(children) => any_equality(children, f),
+        Expr::Any(children) if children.len() == 1 => any_equality(children, f),
+        Expr::Field { path, pred: Pred::Eq(v) } => f(path, v),
+        Expr::Field { path, pred: Pred::In([v]) } => f(path, v),
+        _ => false,
+    })
 }
 
 fn parse_into<'a>(doc: &'a Document, out: &mut Vec<Expr<'a>>) -> EngineResult<()> {
@@ -159,18 +175,17 @@ fn is_operator_document(value: &Bson) -> Option<&Document> {
 }
 
 fn parse_field<'a>(path: &'a str, value: &'a Bson, out: &mut Vec<Expr<'a>>) -> EngineResult<()> {
-    let parts: Vec<&'a str> = path.split('.').collect();
     if let Some(ops) = is_operator_document(value) {
         for (op, arg) in ops {
             let pred = parse_operator(op, arg)?;
-            out.push(Expr::Field { path, parts: parts.clone(), pred });
+            out.push(Expr::Field { path, pred });
         }
         return Ok(());
     }
     if matches!(value, Bson::RegularExpression(_)) {
         return Err(EngineError::not_implemented("regular expression matching"));
     }
-    out.push(Expr::Field { path, parts, pred: Pred::Eq(value) });
+    out.push(Expr::Field { path, pred: Pred::Eq(value) });
     Ok(())
 }
 
@@ -248,24 +263,24 @@ fn eval(expr: &Expr<'_>, doc: &Document) -> bool {
         Expr::Any(children) => children.iter().any(|e| eval(e, doc)),
         Expr::NoneOf(children) => !children.iter().any(|e| eval(e, doc)),
         Expr::Const(b) => *b,
-        Expr::Field { parts, pred, .. } => pred_matches(pred, doc, parts),
+        Expr::Field { path, pred } => pred_matches(pred, doc, path),
     }
 }
 
-fn reach(doc: &Document, parts: &[&str], f: &mut dyn FnMut(Reached<'_>) -> bool) -> bool {
-    any_reached(doc, parts, LeafArrays::ElementsThenArray, f)
+fn reach(doc: &Document, path: &str, f: &mut dyn FnMut(Reached<'_>) -> bool) -> bool {
+    any_reached(doc, path, LeafArrays::ElementsThenArray, f)
 }
 
-fn pred_matches(pred: &Pred<'_>, doc: &Document, parts: &[&str]) -> bool {
+fn pred_matches(pred: &Pred<'_>, doc: &Document, path: &str) -> bool {
     match pred {
-        Pred::Eq(v) => reach(doc, parts, &mut |x| eq_reached(x, v)),
-        Pred::Ne(v) => !reach(doc, parts, &mut |x| eq_reached(x, v)),
-        Pred::Cmp(op, v) => reach(doc, parts, &mut |x| cmp_reached(*op, x, v)),
-        Pred::In(values) => reach(doc, parts, &mut |x| values.iter().any(|v| eq_reached(x, v))),
-        Pred::Nin(values) => !reach(doc, parts, &mut |x| values.iter().any(|v| eq_reached(x, v))),
-        Pred::Exists(true) => reach(doc, parts, &mut |x| x.is_some()),
-        Pred::Exists(false) => !reach(doc, parts, &mut |x| x.is_some()),
-        Pred::Not(preds) => !preds.iter().all(|p| pred_matches(p, doc, parts)),
+        Pred::Eq(v) => reach(doc, path, &mut |x| eq_reached(x, v)),
+        Pred::Ne(v) => !reach(doc, path, &mut |x| eq_reached(x, v)),
+        Pred::Cmp(op, v) => reach(doc, path, &mut |x| cmp_reached(*op, x, v)),
+        Pred::In(values) => reach(doc, path, &mut |x| values.iter().any(|v| eq_reached(x, v))),
+        Pred::Nin(values) => !reach(doc, path, &mut |x| values.iter().any(|v| eq_reached(x, v))),
+        Pred::Exists(true) => reach(doc, path, &mut |x| x.is_some()),
+        Pred::Exists(false) => !reach(doc, path, &mut |x| x.is_some()),
+        Pred::Not(preds) => !preds.iter().all(|p| pred_matches(p, doc, path)),
     }
 }
 

@@ -3,21 +3,83 @@
 //!
 //! Keys follow MongoDB: a missing field is indexed as `null`, an array yields one key per
 //! element (an empty array yields `undefined`), and values compare as in queries
-//! (`Int32(5)` and `Int64(5)` are the same key).
+//! (`Int32(5)` and `Int64(5)` are the same key). An index is a hash map from key to
+//! records: it is only ever searched for one key, never walked in order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Borrow;
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
 
 use bson::{doc, Bson, Document};
 
-use super::compare::{compare_documents, values_equal, Ordered};
+use super::compare::{compare_documents, hash_value, values_equal, Ordered};
 use super::display;
 use super::error::{code, EngineError, EngineResult};
 use super::path::{any_reached, LeafArrays};
 use crate::command::codes;
+use crate::det::DetHashMap;
 
-/// The key one document yields for an index: one value per key-pattern field.
+/// The key one document yields for an index: one value per key-pattern field. Keys are
+/// equal when their values compare equal, and hash accordingly ([`hash_value`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct IndexKey(pub(crate) Vec<Ordered>);
+
+impl Hash for IndexKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self as &dyn KeyValues).hash(state);
+    }
+}
+
+/// A key as a sequence of values, owned ([`IndexKey`]) or borrowed (`&[&Bson]`), so an
+/// index is searched with the values of a filter without cloning them. Equal and hashed
+/// as `IndexKey` is.
+trait KeyValues {
+    fn arity(&self) -> usize;
+    fn value(&self, i: usize) -> &Bson;
+}
+
+impl KeyValues for IndexKey {
+    fn arity(&self) -> usize {
+        self.0.len()
+    }
+
+    fn value(&self, i: usize) -> &Bson {
+        &self.0[i].0
+    }
+}
+
+impl KeyValues for &[&Bson] {
+    fn arity(&self) -> usize {
+        self.len()
+    }
+
+    fn value(&self, i: usize) -> &Bson {
+        self[i]
+    }
+}
+
+impl PartialEq for dyn KeyValues + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.arity() == other.arity() && (0..self.arity()).all(|i| values_equal(self.value(i), other.value(i)))
+    }
+}
+
+impl Eq for dyn KeyValues + '_ {}
+
+impl Hash for dyn KeyValues + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.arity());
+        for i in 0..self.arity() {
+            hash_value(self.value(i), state);
+        }
+    }
+}
+
+impl<'a> Borrow<dyn KeyValues + 'a> for IndexKey {
+    fn borrow(&self) -> &(dyn KeyValues + 'a) {
+        self
+    }
+}
 
 /// One index of a collection.
 #[derive(Debug, Clone)]
@@ -33,7 +95,47 @@ pub(crate) struct Index {
     /// Whether `unique: true` was part of its specification (false for `_id_`, which is
     /// unique without saying so).
     pub(crate) spec_unique: bool,
-    entries: BTreeMap<IndexKey, BTreeSet<u64>>,
+    entries: DetHashMap<IndexKey, Records>,
+}
+
+/// The records that have one key, in natural order: usually one (always, in a unique
+/// index), held without a set.
+#[derive(Debug, Clone)]
+pub(crate) enum Records {
+    One(u64),
+    Many(BTreeSet<u64>),
+}
+
+impl Records {
+    /// The records, in natural order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (one, many) = match self {
+            Records::One(record) => (Some(*record), None),
+            Records::Many(records) => (None, Some(records)),
+        };
+        one.into_iter().chain(many.into_iter().flatten().copied())
+    }
+
+    fn insert(&mut self, record: u64) {
+        match self {
+            Records::One(only) if *only == record => {}
+            Records::One(only) => *self = Records::Many(BTreeSet::from([*only, record])),
+            Records::Many(records) => {
+                records.insert(record);
+            }
+        }
+    }
+
+    /// Removes `record`; whether none is left.
+    fn remove(&mut self, record: u64) -> bool {
+        match self {
+            Records::One(only) => *only == record,
+            Records::Many(records) => {
+                records.remove(&record);
+                records.is_empty()
+            }
+        }
+    }
 }
 
 /// The name of the implicit `_id` index.
@@ -55,7 +157,7 @@ impl Index {
             paths: pattern.keys().cloned().collect(),
             unique,
             spec_unique: unique,
-            entries: BTreeMap::new(),
+            entries: DetHashMap::default(),
         }
     }
 
@@ -66,12 +168,25 @@ impl Index {
 
     /// The keys `doc` yields, sorted and without repeats.
     pub(crate) fn keys_for(&self, doc: &Document) -> EngineResult<Vec<IndexKey>> {
+        if let [path] = self.paths.as_slice() {
+            // One field: a key per value, no combinations.
+            let mut keys = Vec::with_capacity(1);
+            any_reached(doc, path, LeafArrays::ElementsOnly, &mut |v| {
+                keys.push(IndexKey(vec![Ordered(v.unwrap_or(&Bson::Null).clone())]));
+                false
+            });
+            if keys.is_empty() {
+                keys.push(IndexKey(vec![Ordered(Bson::Null)]));
+            }
+            keys.sort();
+            keys.dedup();
+            return Ok(keys);
+        }
         let mut per_path: Vec<Vec<&Bson>> = Vec::with_capacity(self.paths.len());
         let mut multi: Vec<&str> = Vec::new();
         for path in &self.paths {
-            let parts: Vec<&str> = path.split('.').collect();
             let mut values: Vec<&Bson> = Vec::new();
-            any_reached(doc, &parts, LeafArrays::ElementsOnly, &mut |v| {
+            any_reached(doc, path, LeafArrays::ElementsOnly, &mut |v| {
                 values.push(v.unwrap_or(&Bson::Null));
                 false
             });
@@ -113,30 +228,36 @@ impl Index {
         if !self.unique {
             return None;
         }
-        keys.iter().find(|key| self.entries.get(*key).is_some_and(|records| records.iter().any(|r| Some(*r) != except)))
+        keys.iter().find(|key| self.entries.get(*key).is_some_and(|records| records.iter().any(|r| Some(r) != except)))
     }
 
     /// Records that `record` has `keys`.
     pub(crate) fn add(&mut self, keys: &[IndexKey], record: u64) {
         for key in keys {
-            self.entries.entry(key.clone()).or_default().insert(record);
+            self.entries
+                .entry(key.clone())
+                .and_modify(|records| records.insert(record))
+                .or_insert(Records::One(record));
         }
     }
 
     /// Forgets that `record` has `keys`.
     pub(crate) fn remove(&mut self, keys: &[IndexKey], record: u64) {
         for key in keys {
-            if let Some(records) = self.entries.get_mut(key) {
-                records.remove(&record);
-                if records.is_empty() {
-                    self.entries.remove(key);
-                }
+            if self.entries.get_mut(key).is_some_and(|records| records.remove(record)) {
+                self.entries.remove(key);
             }
         }
     }
 
-    /// The records with `key`, in natural order.
-    pub(crate) fn lookup(&self, key: &IndexKey) -> Option<&BTreeSet<u64>> {
+    /// The records whose key is `values` (one per key-pattern field), in natural order.
+    pub(crate) fn lookup(&self, values: &[&Bson]) -> Option<&Records> {
+        self.entries.get(&values as &dyn KeyValues)
+    }
+
+    /// The records with `key` (test support).
+    #[cfg(test)]
+    pub(crate) fn lookup_key(&self, key: &IndexKey) -> Option<&Records> {
         self.entries.get(key)
     }
 
@@ -275,6 +396,27 @@ mod tests {
         assert_eq!(index.keys_for(&doc! { "a": [1, 2], "b": "x" }).unwrap().len(), 2);
         let err = index.keys_for(&doc! { "a": [1, 2], "b": [3, 4] }).unwrap_err();
         assert_eq!(err.code, code::CANNOT_INDEX_PARALLEL_ARRAYS);
+    }
+
+    #[test]
+    fn a_key_holds_its_records_in_natural_order() {
+        let mut index = Index::new("a_1", &doc! { "a": 1 }, false);
+        let keys = index.keys_for(&doc! { "a": 5 }).unwrap();
+        for record in [3, 1, 2, 1] {
+            index.add(&keys, record);
+        }
+        let records = |index: &Index| index.lookup(&[&Bson::Double(5.0)]).map(|r| r.iter().collect::<Vec<_>>());
+        assert_eq!(records(&index), Some(vec![1, 2, 3]), "found by an equal value of another type");
+        index.remove(&keys, 2);
+        assert_eq!(records(&index), Some(vec![1, 3]));
+        index.remove(&keys, 7);
+        index.remove(&keys, 1);
+        index.remove(&keys, 3);
+        assert_eq!(records(&index), None, "the key is gone with its last record");
+        index.add(&keys, 4);
+        assert_eq!(records(&index), Some(vec![4]));
+        index.remove(&keys, 5);
+        assert_eq!(records(&index), Some(vec![4]), "another record is not removed");
     }
 
     #[test]

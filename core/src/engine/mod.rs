@@ -14,10 +14,12 @@
 //!
 //! Module map: `filter` (parsing and matching), `path` (dotted-path traversal),
 //! `compare` (BSON order and equality), `index`, `collection` (storage, atomic writes),
-//! `update` (operators, in-place application), `undo` (the undo log of an in-place update), `upsert` (the document
+//! `update` (operators, in-place application), `arg` (the update's values, borrowed and
+//! cloned or owned and moved), `undo` (the undo log of an in-place update), `upsert` (the document
 //! built from the filter), `projection`, `bson_size`, `display` (server-style values in
 //! messages), `error`.
 
+mod arg;
 mod bson_size;
 mod collection;
 mod compare;
@@ -40,6 +42,7 @@ use bson::{Bson, Document};
 
 pub use bson_size::bson_size;
 
+use self::arg::Arg;
 use self::collection::{replaced, Collection};
 use self::error::{code, EngineError, EngineResult};
 use self::filter::Filter;
@@ -133,9 +136,37 @@ impl Engine {
         let result = match command {
             Command::CreateIndex { ns, keys, name, unique } => self.create_index(ns, keys, name, *unique),
             Command::FindOne { ns, filter, projection } => self.find_one(ns, filter, projection.as_ref()),
-            Command::UpdateOne { ns, filter, update, upsert } => self.update_one(ns, filter, update, *upsert),
-            Command::InsertOne { ns, document } => self.insert_one(ns, document),
+            Command::UpdateOne { ns, filter, update, upsert } => {
+                self.update_one(ns, filter, Arg::Shared(update), *upsert)
+            }
+            Command::InsertOne { ns, document } => self.insert_one(ns, document.clone()),
             Command::DeleteOne { ns, filter } => self.delete_one(ns, filter),
+        };
+        result.unwrap_or_else(EngineError::into_reply)
+    }
+
+    /// Runs one command it may consume: the same replies and effects as
+    /// [`execute`](Self::execute), but the values an update or insert stores are moved out
+    /// of the command instead of copied (an append's events are not cloned).
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::engine::Engine;
+    /// use streamdoc_core::{Command, Namespace, Reply};
+    ///
+    /// let mut engine = Engine::new(7);
+    /// let ns = Namespace::new("app", "order");
+    /// let reply = engine.execute_owned(Command::InsertOne { ns: ns.clone(), document: doc! { "_id": 1, "a": [1, 2] } });
+    /// assert_eq!(reply, Reply::Inserted { id: 1.into() });
+    /// assert_eq!(engine.documents(&ns), vec![doc! { "_id": 1, "a": [1, 2] }]);
+    /// ```
+    pub fn execute_owned(&mut self, command: Command) -> Reply {
+        let result = match command {
+            Command::UpdateOne { ns, filter, mut update, upsert } => {
+                self.update_one(&ns, &filter, Arg::Owned(&mut update), upsert)
+            }
+            Command::InsertOne { ns, document } => self.insert_one(&ns, document),
+            other => return self.execute(&other),
         };
         result.unwrap_or_else(EngineError::into_reply)
     }
@@ -213,12 +244,12 @@ impl Engine {
         &mut self,
         ns: &Namespace,
         filter: &Document,
-        update: &Document,
+        update: Arg<'_, Document>,
         upsert: bool,
     ) -> EngineResult<Reply> {
         let not_matched = Reply::Updated { matched: 0, modified: 0, upserted_id: None };
         let filter = Filter::parse(filter)?;
-        let plan = UpdatePlan::parse(update)?;
+        let mut plan = UpdatePlan::parse(update)?;
         // As on the server, an upsert creates the collection once the command has parsed,
         // before it runs (even if the insert then fails).
         if upsert && !self.collections.contains_key(ns) {
@@ -229,7 +260,7 @@ impl Engine {
             return Ok(not_matched);
         };
         if let Some(record) = collection.find_first(&filter) {
-            let modified = match &plan {
+            let modified = match &mut plan {
                 UpdatePlan::Modify(modifiers) => collection.modify(record, modifiers, max)?,
                 UpdatePlan::Replace(replacement) => collection.replace(record, replacement, max)?,
             };
@@ -239,7 +270,7 @@ impl Engine {
             return Ok(not_matched);
         }
         let mut ids = self.ids.clone();
-        let doc = match &plan {
+        let doc = match &mut plan {
             UpdatePlan::Modify(modifiers) => {
                 let mut doc = document_from_filter(&filter, Fields::All)?;
                 modifiers.apply(&mut doc, true)?;
@@ -269,9 +300,9 @@ impl Engine {
         Ok(Reply::Updated { matched: 0, modified: 0, upserted_id: Some(id) })
     }
 
-    fn insert_one(&mut self, ns: &Namespace, document: &Document) -> EngineResult<Reply> {
+    fn insert_one(&mut self, ns: &Namespace, document: Document) -> EngineResult<Reply> {
         let mut ids = self.ids.clone();
-        let (doc, id) = with_id_first(document.clone(), || Bson::ObjectId(ids.next_id()));
+        let (doc, id) = with_id_first(document, || Bson::ObjectId(ids.next_id()));
         if let Bson::Array(_) | Bson::RegularExpression(_) | Bson::Undefined = id {
             let kind = match id {
                 Bson::Array(_) => "an array",
@@ -314,11 +345,13 @@ impl Engine {
 
 /// `doc` with `_id` as its first field (generated when absent), and that `_id`.
 fn with_id_first(doc: Document, generate: impl FnOnce() -> Bson) -> (Document, Bson) {
-    let id = match doc.get("_id") {
-        Some(id) if doc.keys().next().is_some_and(|k| k == "_id") => {
+    if let Some((key, id)) = doc.iter().next() {
+        if key == "_id" {
             let id = id.clone();
             return (doc, id);
         }
+    }
+    let id = match doc.get("_id") {
         Some(id) => id.clone(),
         None => generate(),
     };

@@ -18,8 +18,16 @@ pub(crate) enum LeafArrays {
     ElementsOnly,
 }
 
-/// Calls `f` for every value `parts` reaches in `doc`, stopping at (and returning) the
-/// first `true`.
+/// The first part of a dotted path, and the rest if there is more.
+fn split_first(path: &str) -> (&str, Option<&str>) {
+    match path.split_once('.') {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (path, None),
+    }
+}
+
+/// Calls `f` for every value the dotted `path` reaches in `doc`, stopping at (and
+/// returning) the first `true`.
 ///
 /// Subdocuments are entered; an array met before the end of the path is traversed: each
 /// document element continues with the rest of the path, and when the next part is a
@@ -27,19 +35,17 @@ pub(crate) enum LeafArrays {
 /// field, reports `None`; an array whose elements yield nothing reports nothing.
 pub(crate) fn any_reached<'d>(
     doc: &'d Document,
-    parts: &[&str],
+    path: &str,
     leaf_arrays: LeafArrays,
     f: &mut dyn FnMut(Reached<'d>) -> bool,
 ) -> bool {
-    let Some((first, rest)) = parts.split_first() else {
-        return false;
-    };
-    let Some(value) = doc.get(*first) else {
+    let (first, rest) = split_first(path);
+    let Some(value) = doc.get(first) else {
         return f(None);
     };
-    if rest.is_empty() {
+    let Some(rest) = rest else {
         return leaf(value, leaf_arrays, f);
-    }
+    };
     match value {
         Bson::Document(sub) => any_reached(sub, rest, leaf_arrays, f),
         Bson::Array(items) => through_array(items, rest, leaf_arrays, f),
@@ -58,13 +64,11 @@ fn leaf<'d>(value: &'d Bson, leaf_arrays: LeafArrays, f: &mut dyn FnMut(Reached<
 
 fn through_array<'d>(
     items: &'d [Bson],
-    rest: &[&str],
+    rest: &str,
     leaf_arrays: LeafArrays,
     f: &mut dyn FnMut(Reached<'d>) -> bool,
 ) -> bool {
-    let Some((next, after)) = rest.split_first() else {
-        return false;
-    };
+    let (next, after) = split_first(rest);
     // An array offset matches the element's decimal name exactly ("01" matches nothing).
     let offset = if is_all_digits(next) && (next.len() == 1 || !next.starts_with('0')) {
         next.parse::<usize>().ok()
@@ -78,14 +82,13 @@ fn through_array<'d>(
             }
         }
         if offset == Some(index) {
-            let hit = if after.is_empty() {
-                f(Some(item))
-            } else {
-                match item {
+            let hit = match after {
+                None => f(Some(item)),
+                Some(after) => match item {
                     Bson::Document(sub) => any_reached(sub, after, leaf_arrays, f),
                     Bson::Array(inner) => through_array(inner, after, leaf_arrays, f),
                     _ => false,
-                }
+                },
             };
             if hit {
                 return true;
@@ -93,6 +96,34 @@ fn through_array<'d>(
         }
     }
     false
+}
+
+/// Whether updating `path` may change what an index over `indexed` reads
+/// (`UpdateIndexData::mightBeIndexed`): one is a prefix of the other once numeric parts
+/// after the first are left out, since an index path steps through every element of an
+/// array (`a.0.b` updates what `a.b` indexes). Conservative: it may say yes for an update
+/// that changes no key.
+pub(crate) fn may_change_index(path: &str, indexed: &str) -> bool {
+    fn canonical(path: &str) -> impl Iterator<Item = &str> {
+        path.split('.').enumerate().filter(|(i, part)| *i == 0 || !is_all_digits(part)).map(|(_, part)| part)
+    }
+    let (mut a, mut b) = (canonical(path), canonical(indexed));
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => {}
+            (Some(_), Some(_)) => return false,
+            _ => return true,
+        }
+    }
+}
+
+/// The `_id` of `doc`: its first field in every stored document, so usually found without
+/// a lookup.
+pub(crate) fn id_of(doc: &Document) -> Option<&Bson> {
+    match doc.iter().next() {
+        Some((key, id)) if key == "_id" => Some(id),
+        _ => doc.get("_id"),
+    }
 }
 
 /// Whether `s` is a non-empty string of ASCII digits.
@@ -166,9 +197,8 @@ mod tests {
     use bson::doc;
 
     fn reached(doc: &Document, path: &str) -> Vec<Option<Bson>> {
-        let parts: Vec<&str> = path.split('.').collect();
         let mut out = Vec::new();
-        any_reached(doc, &parts, LeafArrays::ElementsThenArray, &mut |v| {
+        any_reached(doc, path, LeafArrays::ElementsThenArray, &mut |v| {
             out.push(v.cloned());
             false
         });
@@ -208,5 +238,18 @@ mod tests {
         assert!(overlap("a.b", "a.b"));
         assert!(!overlap("a", "ab"));
         assert!(!overlap("a.c", "a.b"));
+    }
+
+    #[test]
+    fn index_changes_look_through_array_positions() {
+        assert!(may_change_index("a.0", "a.b"));
+        assert!(may_change_index("a.0.b", "a.b"));
+        assert!(may_change_index("a", "a.b.c"));
+        assert!(may_change_index("a.b.c", "a.1.b"));
+        assert!(may_change_index("events", "events"));
+        assert!(!may_change_index("a.0.c", "a.b"));
+        assert!(!may_change_index("metadata.streamPosition", "streamName"));
+        assert!(!may_change_index("ab", "a"));
+        assert!(!may_change_index("0.a", "1.a"), "a first part is a field name");
     }
 }

@@ -16,11 +16,12 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
+use super::arg::Arg;
 use super::bson_size::{array_element_size, array_size, element_size, value_size};
 use super::compare::{identical, is_number};
 use super::display;
 use super::error::{code, EngineError, EngineResult};
-use super::path::{array_index, compare_update_parts, overlap, prefix};
+use super::path::{array_index, compare_update_parts, id_of, may_change_index, prefix};
 pub(crate) use super::undo::rollback;
 use super::undo::{PathRef, Undo};
 use crate::command::codes;
@@ -32,11 +33,12 @@ pub(crate) const MAX_DEPTH: usize = 100;
 /// The most `null`s a `$set` on a far array index may add (`kMaxPaddingAllowed`).
 const MAX_PADDING: usize = 1_500_000;
 
-/// A parsed update document.
+/// A parsed update document. It holds the update's values as [`Arg`]s: each is placed
+/// (cloned or moved) at most once, by the one application of the plan.
 #[derive(Debug)]
 pub(crate) enum UpdatePlan<'a> {
     /// A replacement document (no `$` keys): replaces everything but `_id`.
-    Replace(&'a Document),
+    Replace(Arg<'a, Document>),
     /// Update operators.
     Modify(Modifiers<'a>),
 }
@@ -44,11 +46,11 @@ pub(crate) enum UpdatePlan<'a> {
 impl<'a> UpdatePlan<'a> {
     /// Parses an update document. Operator updates are validated completely (arguments,
     /// paths, conflicts) before anything is looked up.
-    pub(crate) fn parse(update: &'a Document) -> EngineResult<Self> {
-        match update.keys().next() {
+    pub(crate) fn parse(update: Arg<'a, Document>) -> EngineResult<Self> {
+        match update.get().keys().next() {
             Some(first) if first.starts_with('$') => Ok(Self::Modify(Modifiers::parse(update)?)),
             _ => {
-                if let Some(key) = update.keys().find(|k| k.starts_with('$')) {
+                if let Some(key) = update.get().keys().find(|k| k.starts_with('$')) {
                     return Err(dollar_prefixed(key));
                 }
                 Ok(Self::Replace(update))
@@ -70,8 +72,6 @@ fn dollar_prefixed(name: &str) -> EngineError {
 #[derive(Debug)]
 pub(crate) struct Modifiers<'a> {
     root: Tree<'a>,
-    /// Every leaf path, for the index-overlap test.
-    paths: Vec<&'a str>,
     /// A positional `$` part was used (the engine has no positional matching).
     positional: bool,
 }
@@ -106,18 +106,53 @@ struct Leaf<'a> {
 
 #[derive(Debug)]
 enum Op<'a> {
-    Set(&'a Bson),
-    SetOnInsert(&'a Bson),
+    Set(Arg<'a, Bson>),
+    SetOnInsert(Arg<'a, Bson>),
     Unset,
-    Inc(&'a Bson),
+    Inc(Arg<'a, Bson>),
     Push(Push<'a>),
 }
 
 #[derive(Debug)]
 struct Push<'a> {
-    values: &'a [Bson],
+    values: Pushed<'a>,
     position: Option<i64>,
     slice: Option<i64>,
+}
+
+/// The values a `$push` adds.
+#[derive(Debug)]
+enum Pushed<'a> {
+    /// `{ $push: { path: value } }`.
+    One(Arg<'a, Bson>),
+    /// `{ $push: { path: { $each: [values] } } }`.
+    Each(Arg<'a, Vec<Bson>>),
+}
+
+impl Pushed<'_> {
+    fn as_slice(&self) -> &[Bson] {
+        match self {
+            Pushed::One(value) => std::slice::from_ref(value.get()),
+            Pushed::Each(values) => values.get(),
+        }
+    }
+
+    /// The values, to be placed (once).
+    fn take(&mut self) -> Vec<Bson> {
+        match self {
+            Pushed::One(value) => vec![value.take()],
+            Pushed::Each(values) => values.take(),
+        }
+    }
+
+    /// Appends the values to `items` (once).
+    fn append_to(&mut self, items: &mut Vec<Bson>) {
+        match self {
+            Pushed::One(value) => items.push(value.take()),
+            Pushed::Each(Arg::Shared(values)) => items.extend_from_slice(values),
+            Pushed::Each(Arg::Owned(values)) => items.append(values),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -150,16 +185,19 @@ impl OpKind {
     }
 
     /// Validates the operator's argument for one path (`UpdateLeafNode::init`).
-    fn init<'a>(self, path: &'a str, value: &'a Bson) -> EngineResult<Op<'a>> {
+    fn init<'a>(self, path: &str, value: Arg<'a, Bson>) -> EngineResult<Op<'a>> {
         Ok(match self {
             Self::Set => Op::Set(value),
             Self::SetOnInsert => Op::SetOnInsert(value),
             Self::Unset => Op::Unset,
             Self::Inc => {
-                if !is_number(value) {
+                if !is_number(value.get()) {
                     return Err(EngineError::new(
                         codes::TYPE_MISMATCH,
-                        format!("Cannot increment with non-numeric argument: {{{}}}", display::element(path, value)),
+                        format!(
+                            "Cannot increment with non-numeric argument: {{{}}}",
+                            display::element(path, value.get())
+                        ),
                     ));
                 }
                 Op::Inc(value)
@@ -169,22 +207,37 @@ impl OpKind {
     }
 }
 
-fn parse_push(value: &Bson) -> EngineResult<Push<'_>> {
+fn parse_push(value: Arg<'_, Bson>) -> EngineResult<Push<'_>> {
+    let Some((position, slice)) = push_modifiers(value.get())? else {
+        return Ok(Push { values: Pushed::One(value), position: None, slice: None });
+    };
+    // `push_modifiers` has checked that `$each` is an array.
+    let values = value.into_array_field("$each").ok_or_else(|| each_not_an_array(&Bson::Null))?;
+    Ok(Push { values: Pushed::Each(values), position, slice })
+}
+
+fn each_not_an_array(each: &Bson) -> EngineError {
+    EngineError::bad_value(format!(
+        "The argument to $each in $push must be an array but it was of type: {}",
+        display::type_name(each)
+    ))
+}
+
+/// Validates the `$each` form of a `$push` argument: its `$position` and `$slice`, or
+/// `None` if `value` is a single value to push.
+fn push_modifiers(value: &Bson) -> EngineResult<Option<(Option<i64>, Option<i64>)>> {
     let Bson::Document(spec) = value else {
-        return Ok(Push { values: std::slice::from_ref(value), position: None, slice: None });
+        return Ok(None);
     };
     let Some(each) = spec.get("$each") else {
-        return Ok(Push { values: std::slice::from_ref(value), position: None, slice: None });
+        return Ok(None);
     };
     if let Some(clause) = spec.keys().find(|k| !matches!(k.as_str(), "$each" | "$slice" | "$sort" | "$position")) {
         return Err(EngineError::bad_value(format!("Unrecognized clause in $push: {clause}")));
     }
-    let Bson::Array(values) = each else {
-        return Err(EngineError::bad_value(format!(
-            "The argument to $each in $push must be an array but it was of type: {}",
-            display::type_name(each)
-        )));
-    };
+    if !matches!(each, Bson::Array(_)) {
+        return Err(each_not_an_array(each));
+    }
     let slice = match spec.get("$slice") {
         None => None,
         Some(v) => Some(integer(v).ok_or_else(|| {
@@ -206,7 +259,7 @@ fn parse_push(value: &Bson) -> EngineResult<Push<'_>> {
             ))
         })?),
     };
-    Ok(Push { values, position, slice })
+    Ok(Some((position, slice)))
 }
 
 /// A number with an integral value, as a 64-bit integer (`parseIntegerElementToLong`).
@@ -257,12 +310,12 @@ impl<'a> Tree<'a> {
 
     /// Adds a leaf at `path` (`UpdateObjectNode::parseAndMerge`).
     fn merge(&mut self, path: &'a str, op: Op<'a>) -> EngineResult<()> {
-        let parts: Vec<&'a str> = path.split('.').collect();
-        let Some((last, inner)) = parts.split_last() else {
-            return Ok(());
+        let (inner, last) = match path.rsplit_once('.') {
+            Some((inner, last)) => (Some(inner), last),
+            None => (None, path),
         };
         let mut tree = self;
-        for (i, part) in inner.iter().enumerate() {
+        for (i, part) in inner.into_iter().flat_map(|inner| inner.split('.')).enumerate() {
             let index = match tree.position(part) {
                 Ok(index) => index,
                 Err(at) => {
@@ -282,6 +335,16 @@ impl<'a> Tree<'a> {
                 Ok(())
             }
         }
+    }
+}
+
+impl Tree<'_> {
+    /// Whether `f` holds for the path of some leaf.
+    fn any_leaf(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.children.iter().any(|child| match &child.node {
+            Node::Leaf(leaf) => f(leaf.path),
+            Node::Inner { tree, .. } => tree.any_leaf(f),
+        })
     }
 }
 
@@ -311,49 +374,50 @@ fn first_leaf_path<'a>(node: &Node<'a>) -> &'a str {
 }
 
 impl<'a> Modifiers<'a> {
-    fn parse(update: &'a Document) -> EngineResult<Self> {
-        let mut modifiers = Self { root: Tree::default(), paths: Vec::new(), positional: false };
-        for (name, argument) in update {
+    fn parse(update: Arg<'a, Document>) -> EngineResult<Self> {
+        let mut modifiers = Self { root: Tree::default(), positional: false };
+        for (name, argument) in update.into_fields() {
             let kind = OpKind::from_name(name)?;
-            let Bson::Document(fields) = argument else {
+            if !matches!(argument.get(), Bson::Document(_)) {
                 return Err(EngineError::new(
                     code::FAILED_TO_PARSE,
                     format!(
                         "Modifiers operate on fields but we found type {} instead. For example: {{$mod: {{<field>: ...}}}} not {{{}}}",
-                        display::type_name(argument),
-                        display::element(name, argument)
+                        display::type_name(argument.get()),
+                        display::element(name, argument.get())
                     ),
                 ));
-            };
-            for (path, value) in fields {
+            }
+            for (path, value) in argument.into_fields() {
                 check_updatable(path)?;
                 modifiers.positional |= check_positional(path)?;
                 let op = kind.init(path, value)?;
                 modifiers.root.merge(path, op)?;
-                modifiers.paths.push(path);
             }
         }
         Ok(modifiers)
     }
 
-    /// Whether some update path is, contains or lies inside `path` (so the update may
-    /// change what an index over `path` sees).
+    /// Whether the update may change what an index over `path` sees (some update path is,
+    /// contains or lies inside it, array positions aside).
     pub(crate) fn touches(&self, path: &str) -> bool {
-        self.paths.iter().any(|p| overlap(p, path))
+        self.root.any_leaf(&mut |leaf| may_change_index(leaf, path))
     }
 
     /// Applies the update to `doc`: a stored document (`insert` false) or a document being
     /// upserted (`insert` true, so `$setOnInsert` applies). On error `doc` is left as it was
     /// (for an insert it is discarded by the caller anyway).
-    pub(crate) fn apply(&self, doc: &mut Document, insert: bool) -> EngineResult<Applied<'a>> {
+    ///
+    /// The update's values are placed (cloned or moved out of the command): apply a plan
+    /// once.
+    pub(crate) fn apply(&mut self, doc: &mut Document, insert: bool) -> EngineResult<Applied<'a>> {
         if self.positional {
             return Err(EngineError::bad_value(
                 "The positional operator did not find the match needed from the query.",
             ));
         }
-        let mut cx =
-            Cx { insert, track: !insert, undo: Vec::new(), delta: 0, changed: false, id: doc.get("_id").cloned() };
-        match apply_doc(&self.root, doc, 0, &mut cx) {
+        let mut cx = Cx { insert, track: !insert, undo: Vec::new(), delta: 0, changed: false, id: id_of(doc).cloned() };
+        match apply_doc(&mut self.root, doc, 0, &mut cx) {
             Ok(()) => Ok(Applied { changed: cx.changed, delta: cx.delta, undo: cx.undo }),
             Err(e) => {
                 rollback(doc, cx.undo);
@@ -485,9 +549,9 @@ fn path_not_viable(part: &str, name: &str, value: &Bson) -> EngineError {
 }
 
 /// Applies `tree` to `doc`, which is reached by `depth` path parts (0: the root).
-fn apply_doc<'u>(tree: &Tree<'u>, doc: &mut Document, depth: usize, cx: &mut Cx<'u>) -> EngineResult<()> {
-    for child in &tree.children {
-        match &child.node {
+fn apply_doc<'u>(tree: &mut Tree<'u>, doc: &mut Document, depth: usize, cx: &mut Cx<'u>) -> EngineResult<()> {
+    for child in &mut tree.children {
+        match &mut child.node {
             Node::Leaf(leaf) => leaf_in_doc(leaf, child.name, doc, depth, cx)?,
             Node::Inner { path, tree } => match doc.get_mut(child.name) {
                 Some(value) => inner_on_value(tree, path, child.name, value, depth + 1, cx)?,
@@ -521,7 +585,7 @@ fn apply_doc<'u>(tree: &Tree<'u>, doc: &mut Document, depth: usize, cx: &mut Cx<
 
 /// Builds the subdocument an interior node creates under a missing field; `None` when
 /// none of its leaves creates anything (e.g. only `$unset`).
-fn build_missing<'u>(tree: &Tree<'u>, depth: usize, cx: &mut Cx<'u>) -> EngineResult<Option<Document>> {
+fn build_missing<'u>(tree: &mut Tree<'u>, depth: usize, cx: &mut Cx<'u>) -> EngineResult<Option<Document>> {
     let mut created = Document::new();
     let track = std::mem::replace(&mut cx.track, false);
     let result = apply_doc(tree, &mut created, depth, cx);
@@ -533,7 +597,7 @@ fn build_missing<'u>(tree: &Tree<'u>, depth: usize, cx: &mut Cx<'u>) -> EngineRe
 /// Applies an interior node to the existing `value` of field `name`, reached by `depth`
 /// parts.
 fn inner_on_value<'u>(
-    tree: &Tree<'u>,
+    tree: &mut Tree<'u>,
     path: &'u str,
     name: &str,
     value: &mut Bson,
@@ -552,14 +616,14 @@ fn inner_on_value<'u>(
 
 /// Applies `tree` to the elements of an array (parts are indexes).
 fn apply_array<'u>(
-    tree: &Tree<'u>,
+    tree: &mut Tree<'u>,
     path: &'u str,
     name: &str,
     items: &mut Vec<Bson>,
     depth: usize,
     cx: &mut Cx<'u>,
 ) -> EngineResult<()> {
-    for child in &tree.children {
+    for child in &mut tree.children {
         let Some(index) = array_index(child.name) else {
             if creates(&child.node, cx.insert) {
                 return Err(path_not_viable(child.name, name, &Bson::Array(items.clone())));
@@ -567,7 +631,7 @@ fn apply_array<'u>(
             continue;
         };
         if let Some(element) = items.get_mut(index) {
-            match &child.node {
+            match &mut child.node {
                 Node::Leaf(leaf) => {
                     leaf_on_value(leaf, child.name, element, depth + 1, true, cx)?;
                 }
@@ -575,7 +639,7 @@ fn apply_array<'u>(
             }
             continue;
         }
-        let created = match &child.node {
+        let created = match &mut child.node {
             Node::Leaf(leaf) => create_value(leaf, depth + 1, cx)?,
             Node::Inner { tree, .. } => build_missing(tree, depth + 1, cx)?.map(Bson::Document),
         };
@@ -603,7 +667,7 @@ fn apply_array<'u>(
 
 /// Applies a leaf to field `name` of `doc` (reached by `depth` parts).
 fn leaf_in_doc<'u>(
-    leaf: &Leaf<'u>,
+    leaf: &mut Leaf<'u>,
     name: &'u str,
     doc: &mut Document,
     depth: usize,
@@ -641,40 +705,40 @@ fn leaf_in_doc<'u>(
 /// which only applies to a modification).
 fn leaf_changes(leaf: &Leaf<'_>, value: &Bson, cx: &Cx<'_>) -> bool {
     match &leaf.op {
-        Op::Set(v) => !identical(value, v),
-        Op::SetOnInsert(v) => cx.insert && !identical(value, v),
+        Op::Set(v) => !identical(value, v.get()),
+        Op::SetOnInsert(v) => cx.insert && !identical(value, v.get()),
         _ => false,
     }
 }
 
 /// The value a leaf gives a missing field at nesting `level`, or `None` if it leaves the
 /// field missing.
-fn create_value(leaf: &Leaf<'_>, level: usize, cx: &Cx<'_>) -> EngineResult<Option<Bson>> {
-    let value = match &leaf.op {
-        Op::Set(v) => *v,
-        Op::SetOnInsert(v) if cx.insert => *v,
+fn create_value(leaf: &mut Leaf<'_>, level: usize, cx: &Cx<'_>) -> EngineResult<Option<Bson>> {
+    let value = match &mut leaf.op {
+        Op::Set(v) => v,
+        Op::SetOnInsert(v) if cx.insert => v,
         Op::SetOnInsert(_) | Op::Unset => return Ok(None),
-        Op::Inc(n) => *n,
+        Op::Inc(n) => n,
         Op::Push(push) => {
             if level > MAX_DEPTH {
                 return Err(depth_error());
             }
-            for v in push.values {
+            for v in push.values.as_slice() {
                 check_depth(v, level + 1)?;
             }
-            let mut items = push.values.to_vec();
+            let mut items = push.values.take();
             push.trim(&mut items);
             return Ok(Some(Bson::Array(items)));
         }
     };
-    check_depth(value, level)?;
-    Ok(Some(value.clone()))
+    check_depth(value.get(), level)?;
+    Ok(Some(value.take()))
 }
 
 /// Applies a leaf to an existing value (a field, or an array element when `in_array`) at
 /// nesting `level`; the leaf's path with `level` parts locates it.
 fn leaf_on_value<'u>(
-    leaf: &Leaf<'u>,
+    leaf: &mut Leaf<'u>,
     name: &str,
     slot: &mut Bson,
     level: usize,
@@ -682,7 +746,7 @@ fn leaf_on_value<'u>(
     cx: &mut Cx<'u>,
 ) -> EngineResult<()> {
     let at = PathRef::new(leaf.path, level);
-    match &leaf.op {
+    match &mut leaf.op {
         Op::Set(v) => replace(slot, v, level, at, cx),
         Op::SetOnInsert(v) if cx.insert => replace(slot, v, level, at, cx),
         Op::SetOnInsert(_) => Ok(()),
@@ -706,7 +770,7 @@ fn leaf_on_value<'u>(
                     ),
                 ));
             }
-            let sum = add(slot, n, cx)?;
+            let sum = add(slot, n.get(), cx)?;
             if identical(&sum, slot) {
                 return Ok(());
             }
@@ -720,12 +784,18 @@ fn leaf_on_value<'u>(
     }
 }
 
-fn replace<'u>(slot: &mut Bson, value: &Bson, level: usize, at: PathRef<'u>, cx: &mut Cx<'u>) -> EngineResult<()> {
-    if identical(slot, value) {
+fn replace<'u>(
+    slot: &mut Bson,
+    value: &mut Arg<'_, Bson>,
+    level: usize,
+    at: PathRef<'u>,
+    cx: &mut Cx<'u>,
+) -> EngineResult<()> {
+    if identical(slot, value.get()) {
         return Ok(());
     }
-    check_depth(value, level)?;
-    let old = std::mem::replace(slot, value.clone());
+    check_depth(value.get(), level)?;
+    let old = std::mem::replace(slot, value.take());
     cx.grow(value_size(slot));
     cx.shrink(value_size(&old));
     cx.record(Undo::Restore { at, old });
@@ -790,8 +860,8 @@ fn safe_num(value: &Bson) -> String {
 impl Push<'_> {
     /// Inserts the values at `$position` (`PushNode::insertElementsWithPosition`); whether
     /// anything was inserted.
-    fn insert(&self, items: &mut Vec<Bson>) -> bool {
-        if self.values.is_empty() {
+    fn insert(&mut self, items: &mut Vec<Bson>) -> bool {
+        if self.values.as_slice().is_empty() {
             return false;
         }
         let len = items.len() as i64;
@@ -802,7 +872,7 @@ impl Push<'_> {
             Some(_) => 0,
         };
         let at = usize::try_from(at).unwrap_or(items.len()).min(items.len());
-        items.splice(at..at, self.values.iter().cloned());
+        items.splice(at..at, self.values.take());
         true
     }
 
@@ -825,7 +895,7 @@ impl Push<'_> {
 }
 
 fn push_existing<'u>(
-    push: &Push<'u>,
+    push: &mut Push<'u>,
     path: &str,
     slot: &mut Bson,
     level: usize,
@@ -839,17 +909,18 @@ fn push_existing<'u>(
             cx.id_element()
         )));
     };
-    for v in push.values {
+    let values = push.values.as_slice();
+    for v in values {
         check_depth(v, level + 1)?;
     }
     if push.position.is_none() && push.slice.is_none() {
         // The append: grow in place, undo by truncating.
-        if push.values.is_empty() {
+        if values.is_empty() {
             return Ok(());
         }
         let old_len = items.len();
-        let grown: usize = push.values.iter().enumerate().map(|(i, v)| array_element_size(old_len + i, v)).sum();
-        items.extend(push.values.iter().cloned());
+        let grown: usize = values.iter().enumerate().map(|(i, v)| array_element_size(old_len + i, v)).sum();
+        push.values.append_to(items);
         cx.grow(grown);
         cx.record(Undo::Truncate { at, len: old_len });
         return Ok(());
@@ -874,11 +945,11 @@ mod tests {
     use bson::doc;
 
     fn parse_err(update: Document) -> EngineError {
-        UpdatePlan::parse(&update).expect_err("invalid update")
+        UpdatePlan::parse(Arg::Shared(&update)).expect_err("invalid update")
     }
 
     fn modifiers(update: &Document) -> Modifiers<'_> {
-        match UpdatePlan::parse(update).expect("valid update") {
+        match UpdatePlan::parse(Arg::Shared(update)).expect("valid update") {
             UpdatePlan::Modify(m) => m,
             UpdatePlan::Replace(_) => panic!("expected operators"),
         }
@@ -887,7 +958,7 @@ mod tests {
     /// Applies to a stored document; checks the size delta against a re-encoding.
     fn apply(doc: &mut Document, update: &Document) -> EngineResult<bool> {
         let before = bson_size(doc);
-        let m = modifiers(update);
+        let mut m = modifiers(update);
         let applied = m.apply(doc, false)?;
         assert_eq!(bson_size(doc) as i64, before as i64 + applied.delta, "size delta is exact");
         Ok(applied.changed)
@@ -896,7 +967,7 @@ mod tests {
     /// Applies, then rolls back: the document must be exactly as before.
     fn apply_and_undo(doc: &Document, update: &Document) {
         let mut copy = doc.clone();
-        let m = modifiers(update);
+        let mut m = modifiers(update);
         let applied = m.apply(&mut copy, false).expect("applies");
         rollback(&mut copy, applied.undo);
         assert!(crate::engine::compare::identical_documents(&copy, doc), "rollback restores {doc:?}, got {copy:?}");
@@ -1108,7 +1179,7 @@ mod tests {
     #[test]
     fn insert_mode_applies_set_on_insert() {
         let update = doc! { "$setOnInsert": { "m.a": 1, "b": 2 }, "$inc": { "m.p": 1_i64 } };
-        let m = modifiers(&update);
+        let mut m = modifiers(&update);
         let mut d = doc! { "m": { "p": 0_i64 } };
         let applied = m.apply(&mut d, true).unwrap();
         assert!(applied.changed);

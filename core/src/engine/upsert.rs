@@ -53,13 +53,13 @@ pub(crate) fn document_from_filter(filter: &Filter<'_>, fields: Fields) -> Engin
 
 /// Sets `value` at a dotted `path`, creating subdocuments on the way.
 fn set_at_path(doc: &mut Document, path: &str, value: Bson) -> EngineResult<()> {
-    let parts: Vec<&str> = path.split('.').collect();
-    let Some((last, inner)) = parts.split_last() else {
-        return Ok(());
+    let (inner, last) = match path.rsplit_once('.') {
+        Some((inner, last)) => (Some(inner), last),
+        None => (None, path),
     };
     let mut current = doc;
-    for part in inner {
-        let slot = current.entry(*part).or_insert_with(|| Bson::Document(Document::new()));
+    for part in inner.into_iter().flat_map(|inner| inner.split('.')) {
+        let slot = current.entry(part).or_insert_with(|| Bson::Document(Document::new()));
         current = match slot {
             Bson::Document(d) => d,
             other => {
@@ -70,7 +70,7 @@ fn set_at_path(doc: &mut Document, path: &str, value: Bson) -> EngineResult<()> 
             }
         };
     }
-    current.insert(*last, value);
+    current.insert(last, value);
     Ok(())
 }
 

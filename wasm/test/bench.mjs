@@ -6,7 +6,8 @@ const fmt = (n) => Math.round(n).toLocaleString("en-US");
 const appends = 30_000;
 const streams = 10_000;
 
-const vs = await versusEmmett({ appends, streams, rounds: 2 });
+const rounds = 5;
+const vs = await versusEmmett({ appends, streams, rounds });
 const corpus = await corpusReplay(5);
 const explored = exploration(5);
 const native = process.env.STREAMDOC_NATIVE_CORPUS ?? "";
@@ -16,7 +17,7 @@ const gzip = Number(process.env.STREAMDOC_WASM_GZIP_BYTES ?? NaN);
 console.log(`\n| measurement | streamdoc (wasm, Node ${process.version}) | baseline | ratio |`);
 console.log("|---|---|---|---|");
 console.log(
-  `| ${fmt(appends)} one-event appends over ${fmt(streams)} streams | ${fmt(vs.streamdoc)} appends/s | Emmett \`getInMemoryEventStore\`: ${fmt(vs.emmett)} appends/s | ${vs.ratio.toFixed(1)}× Emmett's appends/s |`,
+  `| ${fmt(appends)} one-event appends over ${fmt(streams)} streams (after a warm-up, median of ${rounds} alternating rounds) | ${fmt(vs.streamdoc)} appends/s | Emmett \`getInMemoryEventStore\`: ${fmt(vs.emmett)} appends/s | ${vs.ratio.toFixed(1)}× Emmett's appends/s |`,
 );
 if (Number.isFinite(nativeMs)) {
   console.log(

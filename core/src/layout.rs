@@ -174,56 +174,25 @@ impl Layout {
     }
 }
 
-/// The shapes every append builds, by layout where they differ.
+/// The shapes of a stored event, by layout where they differ.
 pub(crate) struct Templates {
     /// `{ type, data, metadata }`.
-    pub(crate) event: Template,
+    event: Template,
     /// The reserved event metadata, by layout.
     event_metadata: [Template; 2],
-    /// `{ streamName: <$eq>, metadata.streamPosition }`: an append's filter.
-    pub(crate) position_filter: Template,
-    /// `{ streamName: <$eq> }`.
-    pub(crate) name_filter: Template,
-    /// `{ $eq }`.
-    pub(crate) eq: Template,
-    /// `{ $push, $set }` and `{ $push, $set, $setOnInsert }`.
-    pub(crate) update: Template,
-    pub(crate) upsert: Template,
-    /// `{ <events field> }`, by layout.
-    push: [Template; 2],
-    /// `{ $each }`.
-    pub(crate) each: Template,
-    /// `{ metadata.streamPosition, metadata.updatedAt }`.
-    pub(crate) set: Template,
-    /// `{ metadata.streamId, metadata.streamType, metadata.createdAt }`.
-    pub(crate) set_on_insert: Template,
 }
 
 impl Templates {
-    pub(crate) fn event_metadata(&self, layout: Layout) -> &Template {
+    fn event_metadata(&self, layout: Layout) -> &Template {
         &self.event_metadata[layout.index()]
-    }
-
-    pub(crate) fn push(&self, layout: Layout) -> &Template {
-        &self.push[layout.index()]
     }
 }
 
-pub(crate) fn templates() -> &'static Templates {
+fn templates() -> &'static Templates {
     static TEMPLATES: OnceLock<Templates> = OnceLock::new();
-    const LAYOUTS: [Layout; 2] = [Layout::Streamdoc, Layout::Emmett];
     TEMPLATES.get_or_init(|| Templates {
         event: Template::new(&[EVENT_TYPE, EVENT_DATA, EVENT_METADATA]),
-        event_metadata: LAYOUTS.map(|l| Template::new(&l.reserved_event_metadata())),
-        position_filter: Template::new(&[STREAM_NAME, STREAM_POSITION_PATH]),
-        name_filter: Template::new(&[STREAM_NAME]),
-        eq: Template::new(&["$eq"]),
-        update: Template::new(&["$push", "$set"]),
-        upsert: Template::new(&["$push", "$set", "$setOnInsert"]),
-        push: LAYOUTS.map(|l| Template::new(&[l.events_field()])),
-        each: Template::new(&["$each"]),
-        set: Template::new(&[STREAM_POSITION_PATH, UPDATED_AT_PATH]),
-        set_on_insert: Template::new(&[STREAM_ID_PATH, STREAM_TYPE_PATH, CREATED_AT_PATH]),
+        event_metadata: [Layout::Streamdoc, Layout::Emmett].map(|l| Template::new(&l.reserved_event_metadata())),
     })
 }
 

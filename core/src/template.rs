@@ -1,9 +1,9 @@
 //! Documents with fixed keys, cloned from a template and filled in key order.
 //!
-//! Every append builds the same few document shapes (the stored event, its metadata,
-//! the filter, the update). Inserting key by key hashes each key and grows the map as
-//! it goes; cloning a template allocates each part once at its final size, and filling
-//! the values in order hashes nothing.
+//! Every append builds a stored event and its metadata. Inserting key by key hashes each
+//! key and grows the map as it goes; cloning a template allocates each part once at its
+//! final size, and filling the values in order hashes nothing. (For documents of one or
+//! two keys, as in filters and updates, building them directly costs the same.)
 
 use bson::{Bson, Document};
 

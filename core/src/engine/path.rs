@@ -107,6 +107,13 @@ pub(crate) fn may_change_index(path: &str, indexed: &str) -> bool {
     fn canonical(path: &str) -> impl Iterator<Item = &str> {
         path.split('.').enumerate().filter(|(i, part)| *i == 0 || !is_all_digits(part)).map(|(_, part)| part)
     }
+    fn first(path: &str) -> &str {
+        path.split_once('.').map_or(path, |(first, _)| first)
+    }
+    if first(path) != first(indexed) {
+        // The first part is never left out: different first parts never overlap.
+        return false;
+    }
     let (mut a, mut b) = (canonical(path), canonical(indexed));
     loop {
         match (a.next(), b.next()) {

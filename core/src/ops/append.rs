@@ -8,7 +8,10 @@ use crate::error::{Error, InvalidEvent};
 use crate::event::{NewEvent, PreparedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::IdGenerator;
-use crate::layout::{document_position, position_to_bson, templates, Layout, STREAM_POSITION_PATH};
+use crate::layout::{
+    document_position, position_to_bson, Layout, CREATED_AT_PATH, STREAM_ID_PATH, STREAM_POSITION_PATH,
+    STREAM_TYPE_PATH, UPDATED_AT_PATH,
+};
 use crate::name::StreamName;
 use crate::ops::cache::{OpCache, StoreCache};
 use crate::ops::fetch::{stream_filter, Fetch, Fetched, Shape};
@@ -205,23 +208,22 @@ impl Append {
             .zip(base + 1..)
             .map(|(e, position)| Bson::Document(self.layout.event_document(stream, e, position, self.now)))
             .collect();
-        // { streamName: { $eq: name }, metadata.streamPosition: base }
-        let t = templates();
-        let name = Bson::Document(t.eq.fill([Bson::String(stream.as_str().to_owned())]));
-        let filter = t.position_filter.fill([name, position_to_bson(base)]);
-        // { $push: { events: { $each: events } }, $set: { position, updatedAt }, $setOnInsert? }
-        let push = Bson::Document(t.push(self.layout).fill([Bson::Document(t.each.fill([Bson::Array(events)]))]));
-        let set = Bson::Document(t.set.fill([position_to_bson(base + count), Bson::DateTime(self.now)]));
-        let update = if upsert {
-            let on_insert = t.set_on_insert.fill([
-                Bson::String(stream.stream_id().to_owned()),
-                Bson::String(stream.stream_type().to_owned()),
-                Bson::DateTime(self.now),
-            ]);
-            t.upsert.fill([push, set, Bson::Document(on_insert)])
-        } else {
-            t.update.fill([push, set])
+        let mut filter = stream_filter(stream);
+        filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
+        let mut update = doc! {
+            "$push": { self.layout.events_field(): { "$each": events } },
+            "$set": { STREAM_POSITION_PATH: position_to_bson(base + count), UPDATED_AT_PATH: self.now },
         };
+        if upsert {
+            update.insert(
+                "$setOnInsert",
+                doc! {
+                    STREAM_ID_PATH: stream.stream_id(),
+                    STREAM_TYPE_PATH: stream.stream_type(),
+                    CREATED_AT_PATH: self.now,
+                },
+            );
+        }
         let command = Command::UpdateOne { ns: ns.clone(), filter, update, upsert };
         self.state = State::Writing { base, guessed };
         self.outbox.send(command);

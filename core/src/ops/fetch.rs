@@ -5,7 +5,7 @@ use bson::{doc, Bson, Document};
 
 use crate::command::{codes, Command, Namespace, Reply};
 use crate::error::Error;
-use crate::layout::{templates, Layout, METADATA, STREAM_NAME};
+use crate::layout::{Layout, METADATA, STREAM_NAME};
 use crate::name::StreamName;
 
 /// Which part of the stream document to fetch.
@@ -49,8 +49,7 @@ fn slice_arg(n: u64) -> i32 {
 
 /// The filter selecting a stream's document.
 pub(crate) fn stream_filter(stream: &StreamName) -> Document {
-    let t = templates();
-    t.name_filter.fill([Bson::Document(t.eq.fill([Bson::String(stream.as_str().to_owned())]))])
+    doc! { STREAM_NAME: { "$eq": stream.as_str() } }
 }
 
 impl Fetch {

@@ -173,8 +173,8 @@ test("the playground page renders its browser half without errors", { skip, time
   const problems = [];
   try {
     // Chromium reports every 4xx response as a console error. Expected here: the API's
-    // 404s, and the one for /favicon.ico (the page names no icon; web/ has none).
-    const expected404 = [`${origin}/streams/`, `${origin}/favicon.ico`];
+    // 404s (the page names an empty icon, so the browser asks for no /favicon.ico).
+    const expected404 = [`${origin}/streams/`];
     const page = await openPage(problems, (text) => text.includes("404") && expected404.some((url) => text.includes(url)));
     await page.goto(`${origin}/index.html`);
     // Both halves shown: the browser's read and document, then the API's.

@@ -98,7 +98,8 @@ struct Client {
     script: Arc<Vec<OpSpec>>,
     next_op: usize,
     /// What this client's store remembers (indexes seen acknowledged, positions seen).
-    /// Ops get a snapshot, so cloned simulations never share it.
+    /// Its appends write to it. A cloned simulation's client and in-flight append each
+    /// get their own copy, so the client adopts its append's cache when it finishes.
     cache: StoreCache,
     current: Option<InFlight>,
 }
@@ -200,10 +201,10 @@ impl Simulation {
                 self.clients[client].current = Some(flight);
             }
             Step::Done(result) => {
-                // The client's store remembers what the append learned, as a real
-                // store's shared cache would.
+                // In a cloned simulation the append learned into its own copy of the
+                // cache (in the original one this is the client's cache already).
                 if let AnyOp::Append(append) = &flight.op {
-                    self.clients[client].cache = append.cache().snapshot();
+                    self.clients[client].cache = append.cache().clone();
                 }
                 self.record(client, flight.op_index, flight.event_ids, result);
                 self.advance(client);
@@ -271,10 +272,10 @@ impl Simulation {
                 self.clock_ms += 1;
             }
             let ids = ScriptIds { prefix: format!("{}{}", c.name, op_index), next: AtomicU64::new(0) };
-            let cache = c.cache.snapshot();
+            let cache = &c.cache;
             let built = StreamName::parse(spec.stream()).map_err(Error::from).map(|stream| match &spec {
                 OpSpec::Append { events, expected, .. } => {
-                    AnyOp::Append(Append::new(&self.config, &cache, stream, events.clone(), *expected, now, &ids))
+                    AnyOp::Append(Append::new(&self.config, cache, stream, events.clone(), *expected, now, &ids))
                 }
                 OpSpec::Read { range, .. } => AnyOp::Read(Read::new(&self.config, stream, *range)),
                 OpSpec::Exists { .. } => AnyOp::Exists(Exists::new(&self.config, stream)),

@@ -88,7 +88,8 @@ pub(crate) fn splitmix64(x: u64) -> u64 {
 fn uuid_from_words(hi: u64, lo: u64) -> String {
     let hi = (hi & !0xF000) | 0x4000; // version 4
     let lo = (lo & !(0b11 << 62)) | (0b10 << 62); // RFC 4122 variant
-                                                  // 8-4-4-4-12 hex digits; written directly, as ids are made once per event.
+
+    // 8-4-4-4-12 hex digits, written directly: an id is made for every event.
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(36);
     for digit in 0..32 {

@@ -175,7 +175,7 @@ impl Layout {
 }
 
 /// The shapes of a stored event, by layout where they differ.
-pub(crate) struct Templates {
+struct Templates {
     /// `{ type, data, metadata }`.
     event: Template,
     /// The reserved event metadata, by layout.

@@ -143,13 +143,13 @@ impl Append {
         op
     }
 
-    /// The expected version the append checks.
     /// What the operation has learned (its store's cache, or its own copy in a
     /// simulation branch).
     pub fn cache(&self) -> &StoreCache {
         &self.cache.0
     }
 
+    /// The expected version the append checks.
     pub fn expected(&self) -> ExpectedVersion {
         self.expected
     }

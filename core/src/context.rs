@@ -11,9 +11,10 @@ use crate::expected::ExpectedVersion;
 use crate::ids::{Clock, IdGenerator};
 use crate::layout::StoreConfig;
 use crate::name::StreamName;
-use crate::ops::{Aggregate, Append, Exists, FetchDocument, Read, ReadRange, StoreCache};
+use crate::ops::{Aggregate, AnyOp, Append, Exists, FetchDocument, OpSpec, Read, ReadRange, StoreCache};
 
-/// Builds operations for one store.
+/// Builds operations for one store: the one place that turns a request into an
+/// operation, for the facades, the simulator and the scenario runners alike.
 ///
 /// ```
 /// use streamdoc_core::{SeededIds, SteppingClock, StoreConfig, StoreContext};
@@ -63,10 +64,60 @@ impl StoreContext {
         &self.cache
     }
 
-    /// An append; `now` is read from the clock.
+    /// A copy that shares the configuration, the clock and the id generator but remembers
+    /// on its own: its cache starts as a copy of this one's (a simulation branching).
+    pub fn fork(&self) -> StoreContext {
+        self.with_cache(self.cache.snapshot())
+    }
+
+    /// This context with `cache` as what it remembers.
+    pub fn with_cache(&self, cache: StoreCache) -> StoreContext {
+        StoreContext { cache, ..self.clone() }
+    }
+
+    /// An append; `now` is read from the clock, missing event ids from the generator.
     pub fn append(&self, stream: &str, events: Vec<NewEvent>, expected: ExpectedVersion) -> Result<Append, Error> {
+        self.build_append(stream, events, expected, self.clock.as_ref(), self.ids.as_ref())
+    }
+
+    /// An operation described as data, with this store's clock and id generator.
+    ///
+    /// ```
+    /// use streamdoc_core::ops::AnyOp;
+    /// use streamdoc_core::{OpSpec, SeededIds, SteppingClock, StoreConfig, StoreContext};
+    ///
+    /// let ctx = StoreContext::new(StoreConfig::new("app"), SteppingClock::new(0, 1), SeededIds::new(1)).unwrap();
+    /// let op = ctx.prepare(&OpSpec::Exists { stream: "order:1".into() }).unwrap();
+    /// assert!(matches!(op, AnyOp::Exists(_)));
+    /// assert!(ctx.prepare(&OpSpec::Exists { stream: "order".into() }).is_err());
+    /// ```
+    pub fn prepare(&self, spec: &OpSpec) -> Result<AnyOp, Error> {
+        self.prepare_with(spec, self.clock.as_ref(), self.ids.as_ref())
+    }
+
+    /// As [`StoreContext::prepare`], reading the time (only an append does) from `clock`
+    /// and the ids of events given without one from `ids` (the simulator's, so that
+    /// every interleaving assigns the same).
+    pub fn prepare_with(&self, spec: &OpSpec, clock: &dyn Clock, ids: &dyn IdGenerator) -> Result<AnyOp, Error> {
+        Ok(match spec {
+            OpSpec::Append { stream, events, expected } => {
+                AnyOp::Append(self.build_append(stream, events.clone(), *expected, clock, ids)?)
+            }
+            OpSpec::Read { stream, range } => AnyOp::Read(self.read(stream, *range)?),
+            OpSpec::Exists { stream } => AnyOp::Exists(self.exists(stream)?),
+        })
+    }
+
+    fn build_append(
+        &self,
+        stream: &str,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+        clock: &dyn Clock,
+        ids: &dyn IdGenerator,
+    ) -> Result<Append, Error> {
         let stream = StreamName::parse(stream)?;
-        Ok(Append::new(&self.config, &self.cache, stream, events, expected, self.clock.now(), self.ids.as_ref()))
+        Ok(Append::new(&self.config, &self.cache, stream, events, expected, clock.now(), ids))
     }
 
     /// A read of `range`.

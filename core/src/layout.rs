@@ -15,7 +15,7 @@ use bson::{doc, Bson, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
 use crate::command::Namespace;
-use crate::event::{PreparedEvent, RecordedEvent};
+use crate::event::{PreparedEvent, RecordedEvent, RecordedMetadata};
 use crate::name::StreamName;
 use crate::template::Template;
 
@@ -141,37 +141,64 @@ impl Layout {
             None | Some(Bson::Null) => Document::new(),
             Some(_) => return Err("an event's `data` is not a document".into()),
         };
-        let mut metadata = match event.get(EVENT_METADATA) {
+        let mut custom = match event.get(EVENT_METADATA) {
             Some(Bson::Document(d)) => d.clone(),
             _ => return Err("an event has no `metadata` document".into()),
         };
-        let id = match metadata.remove(self.event_id_field()) {
+        let event_id = match custom.remove(self.event_id_field()) {
             Some(Bson::String(s)) => s,
             _ => return Err(format!("an event has no string `metadata.{}`", self.event_id_field())),
         };
-        let position = metadata
+        let stream_position = custom
             .remove(POSITION)
             .as_ref()
             .and_then(position_from_bson)
             .ok_or("an event has no integral `metadata.streamPosition`")?;
-        let stream_name = match metadata.remove(STREAM_NAME) {
+        let stream_name = match custom.remove(STREAM_NAME) {
             Some(Bson::String(s)) => s,
             _ => stream.to_owned(),
         };
-        let recorded_at = match metadata.remove(RECORDED_AT) {
+        let recorded_at = match custom.remove(RECORDED_AT) {
             Some(Bson::DateTime(dt)) => Some(dt),
             _ => None,
         };
         Ok(RecordedEvent {
-            id,
             event_type: event_type.to_owned(),
             data,
-            metadata,
-            stream_name,
-            stream_position: position,
-            recorded_at,
+            metadata: RecordedMetadata { event_id, stream_name, stream_position, recorded_at, custom, layout: self },
         })
     }
+
+    /// The stored shape of a read event: `{ type, data, metadata }`, the caller's metadata
+    /// first, then the system fields (as [`Layout::event_document`] writes them).
+    pub(crate) fn recorded_document(self, event: &RecordedEvent) -> Document {
+        let m = &event.metadata;
+        let mut metadata = m.custom.clone();
+        metadata.insert(self.event_id_field(), m.event_id.clone());
+        metadata.insert(STREAM_NAME, m.stream_name.clone());
+        metadata.insert(POSITION, position_to_bson(m.stream_position));
+        if let Some(at) = m.recorded_at {
+            metadata.insert(RECORDED_AT, at);
+        }
+        let mut doc = Document::new();
+        doc.insert(EVENT_TYPE, event.event_type.clone());
+        doc.insert(EVENT_DATA, event.data.clone());
+        doc.insert(EVENT_METADATA, metadata);
+        doc
+    }
+}
+
+/// Reads an event in its stored shape, in the layout whose id field its metadata holds.
+pub(crate) fn decode_stored_event(stored: &Document) -> Result<RecordedEvent, String> {
+    let metadata = stored.get_document(EVENT_METADATA).map_err(|_| "an event has no `metadata` document")?;
+    let emmett = Layout::Emmett.event_id_field();
+    let layout = if metadata.contains_key(emmett) && !metadata.contains_key(Layout::Streamdoc.event_id_field()) {
+        Layout::Emmett
+    } else {
+        Layout::Streamdoc
+    };
+    let stream = metadata.get_str(STREAM_NAME).unwrap_or_default().to_owned();
+    layout.decode_event(&stream, &Bson::Document(stored.clone()))
 }
 
 /// The shapes of a stored event, by layout where they differ.
@@ -418,10 +445,12 @@ mod tests {
         };
         let stored = Layout::Emmett.event_document(&stream, &event, 3, DateTime::from_millis(5));
         assert_eq!(stored.get_document("metadata").unwrap().get_str("messageId").unwrap(), "m-1");
-        let back = Layout::Emmett.decode_event("order:1", &Bson::Document(stored)).unwrap();
-        assert_eq!(back.stream_position, 3);
-        assert_eq!(back.metadata, doc! { "by": "me" });
+        let back = Layout::Emmett.decode_event("order:1", &Bson::Document(stored.clone())).unwrap();
+        assert_eq!(back.metadata.stream_position, 3);
+        assert_eq!(back.metadata.custom, doc! { "by": "me" });
         assert_eq!(back.data, doc! { "$weird.key": 1 });
-        assert_eq!(back.recorded_at, Some(DateTime::from_millis(5)));
+        assert_eq!(back.metadata.recorded_at, Some(DateTime::from_millis(5)));
+        assert_eq!(back.to_document(), stored, "the read shape is the stored shape");
+        assert_eq!(RecordedEvent::from_document(&stored), Ok(back));
     }
 }

@@ -56,7 +56,7 @@ proptest! {
     /// Random clients under a random schedule: every invariant holds at the end.
     #[test]
     fn invariants_hold_under_random_schedules(scripts in clients(), picks in prop::collection::vec(0usize..8, 0..40)) {
-        let mut sim = Simulation::new(StoreConfig::new("app"), scripts);
+        let mut sim = Simulation::new(StoreConfig::new("app"), scripts).expect("a valid configuration");
         for p in picks {
             let runnable = sim.runnable();
             if runnable.is_empty() {
@@ -80,7 +80,8 @@ fn racing_creations_one_wins_in_every_interleaving() {
     let sim = Simulation::new(
         StoreConfig::new("app"),
         (0..3).map(|i| script(&format!("c{i}"), vec![append("order:1", 1, ExpectedVersion::NoStream)])).collect(),
-    );
+    )
+    .expect("a valid configuration");
     let report = explore(&sim, 1_000_000);
     assert!(!report.truncated);
     assert!(report.violations.is_empty(), "{:?}", report.violations);
@@ -97,7 +98,8 @@ fn any_appends_all_succeed_with_distinct_positions() {
     let sim = Simulation::new(
         StoreConfig::new("app"),
         (0..3).map(|i| script(&format!("c{i}"), vec![append("order:1", 1, ExpectedVersion::Any)])).collect(),
-    );
+    )
+    .expect("a valid configuration");
     let report = explore(&sim, 1_000_000);
     assert!(!report.truncated && report.violations.is_empty(), "{:?}", report.violations);
     for summary in report.outcomes.keys() {
@@ -118,7 +120,8 @@ fn four_clients_two_steps_each_explore_exhaustively() {
                 script(&format!("c{i}"), vec![append(STREAMS[i % 2], 1, expected)])
             })
             .collect(),
-    );
+    )
+    .expect("a valid configuration");
     let report = explore(&sim, 1_000_000);
     assert!(report.violations.is_empty(), "{:?}", report.violations);
     assert!(!report.truncated);
@@ -142,7 +145,8 @@ fn a_failed_append_is_never_visible_and_conflicts_are_typed() {
                 ],
             ),
         ],
-    );
+    )
+    .expect("a valid configuration");
     let report = explore(&sim, 1_000_000);
     assert!(report.violations.is_empty(), "{:?}", report.violations);
     // Some interleaving lets b win position 3, some lets a: both outcomes are reachable.
@@ -162,12 +166,13 @@ fn the_checker_catches_a_lost_update() {
             script("a", vec![append("order:1", 1, ExpectedVersion::NoStream)]),
             script("b", vec![append("order:1", 1, ExpectedVersion::Exact(1))]),
         ],
-    );
+    )
+    .expect("a valid configuration");
     sim.run(&[]).expect("runs");
     assert!(invariants::check(&sim).is_empty());
     assert!(sim.outcomes().iter().all(|o| matches!(o.result, Ok(OpOutput::Append(_)))));
-    let ns = sim.engine().namespaces()[0].clone();
-    let mut engine = sim.engine().clone();
+    let ns = sim.executor().namespaces()[0].clone();
+    let mut engine = sim.executor().clone();
     let first = engine.documents(&ns)[0].get_array("events").expect("events")[0].clone();
     let update = doc! { "$set": { "events": [first], "metadata.streamPosition": 1_i64 } };
     let reply =

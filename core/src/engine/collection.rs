@@ -14,7 +14,7 @@ use super::compare::identical_documents;
 use super::error::{EngineError, EngineResult};
 use super::filter::Filter;
 use super::index::{Index, IndexKey, Records};
-use super::update::{depth_error, rollback, too_deep, Modifiers};
+use super::update::{depth_error, document_too_deep, rollback, Modifiers};
 use crate::command::{codes, Namespace};
 
 /// A stored document.
@@ -204,7 +204,7 @@ impl Collection {
         if identical_documents(&new_doc, &stored.doc) {
             return Ok(false);
         }
-        if new_doc.values().any(|v| too_deep(v, 1)) {
+        if document_too_deep(&new_doc) {
             return Err(depth_error());
         }
         let size = bson_size(&new_doc);

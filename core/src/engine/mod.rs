@@ -48,7 +48,7 @@ use self::error::{code, EngineError, EngineResult};
 use self::filter::Filter;
 use self::index::{check_new_index, validate_pattern, Index};
 use self::projection::Projection;
-use self::update::{depth_error, too_deep, UpdatePlan};
+use self::update::{depth_error, document_too_deep, UpdatePlan};
 use self::upsert::{document_from_filter, Fields};
 use crate::command::{codes, Command, Namespace, Reply};
 use crate::ids::ObjectIdGenerator;
@@ -66,7 +66,7 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self { slice_projection: true, max_document_size: 16 * 1024 * 1024 }
+        Self { slice_projection: true, max_document_size: crate::limits::MAX_DOCUMENT_BYTES }
     }
 }
 
@@ -285,7 +285,7 @@ impl Engine {
                 format!("The '_id' value cannot be of type {}", display::type_name(&id)),
             ));
         }
-        if doc.values().any(|v| too_deep(v, 1)) {
+        if document_too_deep(&doc) {
             return Err(depth_error());
         }
         let size = bson_size(&doc);
@@ -311,7 +311,7 @@ impl Engine {
             };
             return Err(EngineError::bad_value(format!("can't use {kind} for _id")));
         }
-        if doc.values().any(|v| too_deep(v, 1)) {
+        if document_too_deep(&doc) {
             return Err(depth_error());
         }
         let size = bson_size(&doc);

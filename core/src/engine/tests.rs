@@ -244,12 +244,18 @@ fn update_error_codes() {
 }
 
 #[test]
-fn nesting_deeper_than_100_fails() {
+fn nesting_deeper_than_the_storage_limit_fails() {
     let mut engine = Engine::new(0);
-    let mut deep = Bson::Int32(1);
-    for _ in 0..100 {
-        deep = Bson::Document(doc! { "d": deep });
-    }
+    // `x` is at level 1: a chain of `limit` documents puts the innermost field at `limit + 1`.
+    let chain = |levels: usize| {
+        let mut deep = Bson::Int32(1);
+        for _ in 0..levels {
+            deep = Bson::Document(doc! { "d": deep });
+        }
+        deep
+    };
+    let deep = chain(crate::limits::MAX_STORED_DEPTH);
+    let at_limit = chain(crate::limits::MAX_STORED_DEPTH - 1);
     assert_eq!(code_of(&insert(&mut engine, doc! { "_id": 1, "x": deep.clone() })), codes::OVERFLOW);
     insert(&mut engine, doc! { "_id": 1 });
     assert_eq!(
@@ -258,6 +264,9 @@ fn nesting_deeper_than_100_fails() {
     );
     assert_eq!(code_of(&update(&mut engine, doc! { "_id": 2 }, doc! { "$set": { "x": deep } }, true)), codes::OVERFLOW);
     assert_eq!(engine.documents(&ns()), vec![doc! { "_id": 1 }]);
+    // Exactly at the limit is stored; an empty subdocument adds no level.
+    let reply = update(&mut engine, doc! { "_id": 1 }, doc! { "$set": { "x": at_limit, "e": { "f": {} } } }, false);
+    assert!(matches!(reply, Reply::Updated { matched: 1, modified: 1, .. }), "{reply:?}");
 }
 
 /// A document `{_id: 1, pad: "…"}` of exactly `size` bytes.

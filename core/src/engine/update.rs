@@ -25,10 +25,7 @@ use super::path::{array_index, compare_update_parts, id_of, may_change_index, pr
 pub(crate) use super::undo::rollback;
 use super::undo::{PathRef, Undo};
 use crate::command::codes;
-
-/// The deepest a stored document may nest (`BSONDepth::getMaxDepthForUserStorage` on
-/// MongoDB 5.0–7.0; newer servers allow 180).
-pub(crate) const MAX_DEPTH: usize = 100;
+use crate::limits::{deeper_than, element_too_deep, MAX_STORED_DEPTH};
 
 /// The most `null`s a `$set` on a far array index may add (`kMaxPaddingAllowed`).
 const MAX_PADDING: usize = 1_500_000;
@@ -516,22 +513,20 @@ impl<'u> Cx<'u> {
     }
 }
 
-/// Whether `value`, held by an element at nesting `level` (1 for top-level fields), nests
-/// deeper than [`MAX_DEPTH`]. Stops descending at the limit.
-pub(crate) fn too_deep(value: &Bson, level: usize) -> bool {
-    if level > MAX_DEPTH {
-        return true;
-    }
-    match value {
-        Bson::Document(d) => d.values().any(|v| too_deep(v, level + 1)),
-        Bson::Array(items) => items.iter().any(|v| too_deep(v, level + 1)),
-        _ => false,
-    }
+/// Whether `value`, held by an element at nesting `level` (1 for top-level fields), is or
+/// holds an element deeper than a stored document may nest ([`MAX_STORED_DEPTH`]).
+fn too_deep(value: &Bson, level: usize) -> bool {
+    element_too_deep(value, level, MAX_STORED_DEPTH)
+}
+
+/// Whether a whole document nests deeper than a stored document may.
+pub(crate) fn document_too_deep(doc: &Document) -> bool {
+    deeper_than(doc, MAX_STORED_DEPTH)
 }
 
 /// 15 Overflow.
 pub(crate) fn depth_error() -> EngineError {
-    EngineError::new(codes::OVERFLOW, format!("Document exceeds maximum nesting depth of {MAX_DEPTH}"))
+    EngineError::new(codes::OVERFLOW, format!("Document exceeds maximum nesting depth of {MAX_STORED_DEPTH}"))
 }
 
 fn check_depth(value: &Bson, level: usize) -> EngineResult<()> {
@@ -720,7 +715,7 @@ fn create_value(leaf: &mut Leaf<'_>, level: usize, cx: &Cx<'_>) -> EngineResult<
         Op::SetOnInsert(_) | Op::Unset => return Ok(None),
         Op::Inc(n) => n,
         Op::Push(push) => {
-            if level > MAX_DEPTH {
+            if level > MAX_STORED_DEPTH {
                 return Err(depth_error());
             }
             for v in push.values.as_slice() {
@@ -1164,11 +1159,11 @@ mod tests {
     #[test]
     fn nesting_limit() {
         let mut deep = Bson::Int32(1);
-        for _ in 0..99 {
+        for _ in 0..MAX_STORED_DEPTH - 1 {
             deep = Bson::Document(doc! { "d": deep });
         }
-        // top-level field "x" at level 1 holding 99 nested documents: the innermost
-        // element is at level 100
+        // top-level field "x" at level 1 holding MAX - 1 nested documents: the innermost
+        // element is at level MAX
         let mut d = doc! { "_id": 1 };
         apply(&mut d, &doc! { "$set": { "x": deep.clone() } }).unwrap();
         let mut d = doc! { "_id": 1 };

@@ -31,7 +31,7 @@ pub struct Aggregate<S, F> {
 
 impl<S, F: FnMut(S, &RecordedEvent) -> S> Aggregate<S, F> {
     /// Prepares the fold.
-    pub fn new(config: &StoreConfig, stream: StreamName, initial: S, evolve: F) -> Self {
+    pub(crate) fn new(config: &StoreConfig, stream: StreamName, initial: S, evolve: F) -> Self {
         Self { read: Read::new(config, stream, ReadRange::all()), fold: Some((initial, evolve)) }
     }
 }

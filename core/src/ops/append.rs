@@ -12,6 +12,7 @@ use crate::layout::{
     document_position, position_to_bson, Layout, CREATED_AT_PATH, STREAM_ID_PATH, STREAM_POSITION_PATH,
     STREAM_TYPE_PATH, UPDATED_AT_PATH,
 };
+use crate::limits;
 use crate::name::StreamName;
 use crate::ops::cache::{OpCache, StoreCache};
 use crate::ops::fetch::{stream_filter, Fetch, Fetched, Shape};
@@ -63,21 +64,19 @@ enum State {
 ///    an append whose first outcome was unknown). `Any` and `StreamExists` go back to
 ///    step 2 instead, at most `max_attempts` times.
 ///
-/// ```
-/// use bson::{doc, DateTime};
-/// use streamdoc_core::ops::{Append, Operation, Step, StoreCache};
-/// use streamdoc_core::{Engine, ExpectedVersion, NewEvent, SeededIds, StoreConfig, StreamName};
+/// Built by [`StoreContext::append`](crate::StoreContext::append) (or
+/// [`StoreContext::prepare`](crate::StoreContext::prepare)), which validates the stream
+/// name and reads the clock:
 ///
+/// ```
+/// use bson::doc;
+/// use streamdoc_core::ops::{Operation, Step};
+/// use streamdoc_core::{Engine, ExpectedVersion, NewEvent, SeededIds, SteppingClock, StoreConfig, StoreContext};
+///
+/// let ctx = StoreContext::new(StoreConfig::new("app"), SteppingClock::new(0, 1), SeededIds::new(0)).unwrap();
 /// let mut engine = Engine::new(0);
-/// let mut op = Append::new(
-///     &StoreConfig::new("app"),
-///     &StoreCache::new(),
-///     StreamName::parse("order:1").unwrap(),
-///     vec![NewEvent::new("Placed", doc! {}).with_id("e1")],
-///     ExpectedVersion::NoStream,
-///     DateTime::from_millis(0),
-///     &SeededIds::new(0),
-/// );
+/// let events = vec![NewEvent::new("Placed", doc! {}).with_id("e1")];
+/// let mut op = ctx.append("order:1", events, ExpectedVersion::NoStream).unwrap();
 /// let result = loop {
 ///     match op.next() {
 ///         Step::Send(cmd) => op.feed(engine.execute(&cmd)),
@@ -105,7 +104,7 @@ pub struct Append {
 impl Append {
     /// Prepares an append. Invalid input does not fail here: the first `next()` returns
     /// the typed error and no command is ever sent.
-    pub fn new(
+    pub(crate) fn new(
         config: &crate::layout::StoreConfig,
         cache: &StoreCache,
         stream: StreamName,
@@ -268,9 +267,9 @@ impl Append {
         let ours = match doc.get(self.layout.events_field()) {
             Some(Bson::Array(stored)) if actual >= base + count && stored.len() == self.events.len() => {
                 stored.iter().zip(&self.events).enumerate().all(|(i, (stored, mine))| {
-                    self.layout
-                        .decode_event(self.stream.as_str(), stored)
-                        .is_ok_and(|e| e.id == mine.id && e.stream_position == base + 1 + i as u64)
+                    self.layout.decode_event(self.stream.as_str(), stored).is_ok_and(|e| {
+                        e.metadata.event_id == mine.id && e.metadata.stream_position == base + 1 + i as u64
+                    })
                 })
             }
             _ => false,
@@ -359,7 +358,7 @@ impl Operation for Append {
                 },
             ) => {
                 let stream = self.stream.as_str().to_owned();
-                self.finish(Err(Error::StreamTooLarge { stream, limit_bytes: 16 * 1024 * 1024 }));
+                self.finish(Err(Error::StreamTooLarge { stream, limit_bytes: limits::MAX_DOCUMENT_BYTES as u64 }));
             }
             (State::Verifying { base }, reply) => {
                 let Some(mut fetch) = self.verify.take() else { return };
@@ -413,6 +412,12 @@ fn validate(
         }
         if let Some(key) = e.metadata.keys().find(|k| reserved.contains(&k.as_str())) {
             return Err(invalid(index, InvalidEvent::ReservedMetadataKey { key: key.clone() }));
+        }
+        for (field, value) in [("data", &e.data), ("metadata", &e.metadata)] {
+            if limits::deeper_than(value, limits::MAX_VALUE_DEPTH) {
+                let (depth, limit) = (limits::depth(value), limits::MAX_VALUE_DEPTH);
+                return Err(invalid(index, InvalidEvent::TooDeep { field: field.to_owned(), depth, limit }));
+            }
         }
         let id = match e.id {
             Some(id) if id.is_empty() => return Err(invalid(index, InvalidEvent::EmptyId)),

@@ -24,7 +24,7 @@ pub struct FetchDocument {
 
 impl FetchDocument {
     /// Prepares the fetch; invalid input is returned by the first `next()`.
-    pub fn new(config: &StoreConfig, stream: StreamName) -> Self {
+    pub(crate) fn new(config: &StoreConfig, stream: StreamName) -> Self {
         let mut outbox = Outbox::Finished;
         match config.namespace(&stream) {
             Ok(ns) => outbox.send(Command::FindOne { ns, filter: stream_filter(&stream), projection: None }),

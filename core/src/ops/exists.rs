@@ -18,7 +18,7 @@ pub struct Exists {
 
 impl Exists {
     /// Prepares the check; invalid input is returned by the first `next()`.
-    pub fn new(config: &StoreConfig, stream: StreamName) -> Self {
+    pub(crate) fn new(config: &StoreConfig, stream: StreamName) -> Self {
         let mut outbox = Outbox::Finished;
         match config.namespace(&stream) {
             Ok(ns) => outbox.send(Command::FindOne {

@@ -117,7 +117,7 @@ pub struct Read {
 
 impl Read {
     /// Prepares a read; invalid input is returned by the first `next()`.
-    pub fn new(config: &StoreConfig, stream: StreamName, range: ReadRange) -> Self {
+    pub(crate) fn new(config: &StoreConfig, stream: StreamName, range: ReadRange) -> Self {
         let mut op =
             Self { stream: stream.as_str().to_owned(), layout: config.layout, fetch: None, outbox: Outbox::Finished };
         match range.shape().and_then(|shape| Ok((shape, config.namespace(&stream)?))) {

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::driver::Executor;
 use crate::sim::invariants::{self, Violation};
-use crate::sim::{Schedule, Simulation};
+use crate::sim::{Schedule, Simulation, StoredDocuments};
 
 /// What exploring every interleaving found.
 #[derive(Debug, Clone, Default)]
@@ -24,19 +25,23 @@ const MAX_VIOLATIONS_KEPT: usize = 32;
 
 /// Runs every schedule of `sim` (up to `limit` complete schedules), checking the
 /// [invariants](invariants::check) at the end of each.
-pub fn explore(sim: &Simulation, limit: u64) -> Exploration {
+pub fn explore<E: Executor + Clone + StoredDocuments>(sim: &Simulation<E>, limit: u64) -> Exploration {
     explore_with(sim, limit, invariants::check)
 }
 
 /// As [`explore`], with a custom check. Exploration records no trace: the simulations
 /// `check` receives hold only the trace `sim` already had.
-pub fn explore_with(sim: &Simulation, limit: u64, check: impl Fn(&Simulation) -> Vec<Violation>) -> Exploration {
+pub fn explore_with<E: Executor + Clone>(
+    sim: &Simulation<E>,
+    limit: u64,
+    check: impl Fn(&Simulation<E>) -> Vec<Violation>,
+) -> Exploration {
     let mut report = Exploration::default();
     let mut root = sim.clone();
     root.set_tracing(false);
     // Depth-first, on an explicit stack: a branch is a clone of the state before the step
     // (the lowest client's branch takes the state itself).
-    let mut stack: Vec<(Simulation, Schedule)> = vec![(root, Vec::new())];
+    let mut stack: Vec<(Simulation<E>, Schedule)> = vec![(root, Vec::new())];
     while let Some((state, schedule)) = stack.pop() {
         let runnable = state.runnable();
         if runnable.is_empty() {
@@ -73,7 +78,7 @@ pub fn explore_with(sim: &Simulation, limit: u64, check: impl Fn(&Simulation) ->
 }
 
 /// A one-line summary of every operation's result, in client and script order.
-pub(crate) fn summary(sim: &Simulation) -> String {
+pub(crate) fn summary<E>(sim: &Simulation<E>) -> String {
     let names = sim.client_names();
     let mut outcomes: Vec<_> = sim.outcomes().iter().collect();
     outcomes.sort_by_key(|o| (o.client, o.op_index));

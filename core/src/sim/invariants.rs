@@ -14,11 +14,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Engine;
 use crate::layout::StoreConfig;
 use crate::layout::STREAM_NAME;
 use crate::ops::{OpOutput, OpSpec, ReadResult};
-use crate::sim::{Outcome, Simulation};
+use crate::sim::{Outcome, Simulation, StoredDocuments};
 
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -51,20 +50,18 @@ pub enum Violation {
 }
 
 /// Checks every invariant against the simulation's engine and outcomes.
-pub fn check(sim: &Simulation) -> Vec<Violation> {
-    check_state(sim.config(), sim.engine(), sim.outcomes())
+pub fn check<E: StoredDocuments>(sim: &Simulation<E>) -> Vec<Violation> {
+    check_state(sim.config(), sim.executor(), sim.outcomes())
 }
 
-/// Checks every invariant of `outcomes` against the documents stored in `engine`.
-pub fn check_state(config: &StoreConfig, engine: &Engine, outcomes: &[Outcome]) -> Vec<Violation> {
+/// Checks every invariant of `outcomes` against the documents `store` holds.
+pub fn check_state(config: &StoreConfig, store: &impl StoredDocuments, outcomes: &[Outcome]) -> Vec<Violation> {
     let layout = config.layout;
     let mut violations = Vec::new();
     let mut streams: BTreeMap<String, Vec<bson::Document>> = BTreeMap::new();
-    for ns in engine.namespaces() {
-        for doc in engine.documents(&ns) {
-            if let Ok(name) = doc.get_str(STREAM_NAME) {
-                streams.entry(name.to_owned()).or_default().push(doc);
-            }
+    for doc in store.stored_documents() {
+        if let Ok(name) = doc.get_str(STREAM_NAME) {
+            streams.entry(name.to_owned()).or_default().push(doc);
         }
     }
     // stream -> position -> event id
@@ -81,7 +78,7 @@ pub fn check_state(config: &StoreConfig, engine: &Engine, outcomes: &[Outcome]) 
                 continue;
             }
         };
-        let positions: Vec<u64> = read.events.iter().map(|e| e.stream_position).collect();
+        let positions: Vec<u64> = read.events.iter().map(|e| e.metadata.stream_position).collect();
         let expected: Vec<u64> = (1..=read.current_stream_version).collect();
         if positions != expected {
             violations.push(Violation::PositionsNotContiguous {
@@ -93,10 +90,11 @@ pub fn check_state(config: &StoreConfig, engine: &Engine, outcomes: &[Outcome]) 
         let by_position = stored.entry(stream.clone()).or_default();
         let mut seen = std::collections::BTreeSet::new();
         for e in &read.events {
-            if !seen.insert(e.id.clone()) {
-                violations.push(Violation::DuplicatedEvent { stream: stream.clone(), event_id: e.id.clone() });
+            if !seen.insert(e.metadata.event_id.clone()) {
+                violations
+                    .push(Violation::DuplicatedEvent { stream: stream.clone(), event_id: e.metadata.event_id.clone() });
             }
-            by_position.insert(e.stream_position, e.id.clone());
+            by_position.insert(e.metadata.stream_position, e.metadata.event_id.clone());
         }
     }
     let empty = BTreeMap::new();
@@ -127,11 +125,11 @@ pub fn check_state(config: &StoreConfig, engine: &Engine, outcomes: &[Outcome]) 
             }
             (_, Ok(OpOutput::Read(r))) => {
                 for e in &r.events {
-                    if held.get(&e.stream_position) != Some(&e.id) {
+                    if held.get(&e.metadata.stream_position) != Some(&e.metadata.event_id) {
                         violations.push(Violation::PhantomRead {
                             stream: stream.to_owned(),
-                            event_id: e.id.clone(),
-                            position: e.stream_position,
+                            event_id: e.metadata.event_id.clone(),
+                            position: e.metadata.stream_position,
                         });
                     }
                 }

@@ -1,18 +1,19 @@
 //! One simulated run.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bson::DateTime;
 use serde::{Deserialize, Serialize};
 
 use crate::command::{Command, Reply};
+use crate::context::StoreContext;
+use crate::driver::Executor;
 use crate::engine::Engine;
-use crate::error::Error;
-use crate::ids::IdGenerator;
+use crate::error::{Error, ExecutorError};
+use crate::ids::{Clock, IdGenerator, SeededIds, SteppingClock};
 use crate::layout::StoreConfig;
-use crate::name::StreamName;
-use crate::ops::{AnyOp, Append, Exists, OpOutput, OpSpec, Operation, Read, Step, StoreCache};
+use crate::ops::{AnyOp, OpOutput, OpSpec, Operation, Step};
 use crate::store::DEFAULT_CLOCK_START_MS;
 
 /// A client and the operations it runs, in order.
@@ -54,8 +55,8 @@ pub struct TraceEntry {
     pub step: &'static str,
     /// The command.
     pub command: Command,
-    /// The engine's reply.
-    pub reply: Reply,
+    /// The executor's reply, or why there was none.
+    pub reply: Result<Reply, ExecutorError>,
 }
 
 /// Driving a simulation against its rules.
@@ -69,7 +70,7 @@ pub enum SimError {
     ClientFinished(usize),
 }
 
-/// Event ids of one simulated op: `{client}-{op}-{n}`, a pure function of position in
+/// Event ids of one simulated op: `{client}{op}-{n}`, a pure function of position in
 /// the scripts, so every interleaving assigns the same ids.
 #[derive(Debug)]
 struct ScriptIds {
@@ -83,12 +84,33 @@ impl IdGenerator for ScriptIds {
     }
 }
 
+/// The simulation's own clock, read by the operation being prepared: 1 ms per reading.
+#[derive(Debug)]
+struct SimClock(AtomicI64);
+
+impl Clock for SimClock {
+    fn now(&self) -> DateTime {
+        DateTime::from_millis(self.0.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Where the time of an append and the ids of its events come from.
+#[derive(Debug, Clone, Copy)]
+enum Sources {
+    /// The simulation's: a clock at this reading (in ms) and ids from the scripts, so
+    /// that a run depends on its schedule alone, and exploring branches is reproducible.
+    Simulated { now_ms: i64 },
+    /// Each client's store context's clock and id generator.
+    Contexts,
+}
+
 #[derive(Debug, Clone)]
 struct InFlight {
     op: AnyOp,
     op_index: usize,
     event_ids: Vec<String>,
-    pending: Command,
+    /// The command to send next (taken while it is out).
+    pending: Option<Command>,
 }
 
 #[derive(Debug)]
@@ -97,10 +119,11 @@ struct Client {
     /// Shared by every clone of the simulation: scripts never change.
     script: Arc<Vec<OpSpec>>,
     next_op: usize,
-    /// What this client's store remembers (indexes seen acknowledged, positions seen).
-    /// Its appends write to it. A cloned simulation's client and in-flight append each
-    /// get their own copy, so the client adopts its append's cache when it finishes.
-    cache: StoreCache,
+    /// The client's store: it builds the client's operations, and what it remembers
+    /// (indexes seen acknowledged, positions seen) its appends write to. A cloned
+    /// simulation's client and in-flight append each get their own copy, so the client
+    /// adopts its append's cache when it finishes.
+    ctx: StoreContext,
     current: Option<InFlight>,
 }
 
@@ -110,19 +133,27 @@ impl Clone for Client {
             name: self.name.clone(),
             script: self.script.clone(),
             next_op: self.next_op,
-            cache: self.cache.snapshot(),
+            ctx: self.ctx.fork(),
             current: self.current.clone(),
         }
     }
 }
 
-/// A run in progress: the engine, the clients, what has happened so far.
+/// A run in progress: the executor, the clients, what has happened so far.
+///
+/// Each client is a store (a [`StoreContext`]) running its script; a *step* lets one
+/// client send its next command to the executor and take the reply. The executor is
+/// any [`Executor`]: the in-memory [`Engine`] (the default, which [`explore`] can clone
+/// at every branch), or a live server. An asynchronous driver carries the commands
+/// itself with [`Simulation::pending`] and [`Simulation::deliver`].
+///
+/// [`explore`]: crate::sim::explore
 #[derive(Debug, Clone)]
-pub struct Simulation {
+pub struct Simulation<E = Engine> {
+    executor: E,
     config: StoreConfig,
-    engine: Engine,
     clients: Vec<Client>,
-    clock_ms: i64,
+    sources: Sources,
     trace: Vec<TraceEntry>,
     /// False during exploration, which never reads traces: cloning them at every branch
     /// was most of its cost.
@@ -130,32 +161,42 @@ pub struct Simulation {
     outcomes: Vec<Outcome>,
 }
 
-impl Simulation {
-    /// A simulation of `clients` on a fresh engine (seed 0).
-    pub fn new(config: StoreConfig, clients: Vec<ClientScript>) -> Self {
-        Self::with_engine(config, Engine::new(0), clients)
+impl Simulation<Engine> {
+    /// A simulation of `clients` on a fresh engine (seed 0), all with `config`.
+    ///
+    /// Appends read the simulation's clock (from [`DEFAULT_CLOCK_START_MS`], 1 ms per
+    /// append), and events given without an id get `{client}{op}-{n}`: a run depends on
+    /// its schedule alone.
+    pub fn new(config: StoreConfig, clients: Vec<ClientScript>) -> Result<Self, Error> {
+        Self::with_executor(Engine::new(0), config, clients)
+    }
+}
+
+impl<E> Simulation<E> {
+    /// As [`Simulation::new`], on `executor` (an engine in some state, or a server).
+    pub fn with_executor(executor: E, config: StoreConfig, clients: Vec<ClientScript>) -> Result<Self, Error> {
+        // The context's own clock and ids are never read: the simulation passes its own.
+        let ctx = StoreContext::new(config.clone(), SteppingClock::new(DEFAULT_CLOCK_START_MS, 0), SeededIds::new(0))?;
+        let clients = clients.into_iter().map(|c| (ctx.fork(), c)).collect();
+        Ok(Self::build(executor, config, clients, Sources::Simulated { now_ms: DEFAULT_CLOCK_START_MS }))
     }
 
-    /// A simulation starting from an existing engine state.
-    pub fn with_engine(config: StoreConfig, engine: Engine, clients: Vec<ClientScript>) -> Self {
-        let mut sim = Self {
-            config,
-            engine,
-            clients: clients
-                .into_iter()
-                .map(|c| Client {
-                    name: c.name,
-                    script: Arc::new(c.ops),
-                    next_op: 0,
-                    cache: StoreCache::new(),
-                    current: None,
-                })
-                .collect(),
-            clock_ms: DEFAULT_CLOCK_START_MS,
-            trace: Vec::new(),
-            tracing: true,
-            outcomes: Vec::new(),
-        };
+    /// A simulation whose clients are existing stores: each client's operations are
+    /// built by its context, with the context's clock and id generator, and what they
+    /// learn stays in the context (a race among the clients of a longer scenario).
+    /// Invariants are checked with the first context's layout.
+    pub fn from_contexts(executor: E, clients: Vec<(StoreContext, ClientScript)>) -> Self {
+        let config = clients.first().map(|(ctx, _)| ctx.config().clone()).unwrap_or_else(|| StoreConfig::new("app"));
+        Self::build(executor, config, clients, Sources::Contexts)
+    }
+
+    fn build(executor: E, config: StoreConfig, clients: Vec<(StoreContext, ClientScript)>, sources: Sources) -> Self {
+        let clients = clients
+            .into_iter()
+            .map(|(ctx, c)| Client { name: c.name, script: Arc::new(c.ops), next_op: 0, ctx, current: None })
+            .collect();
+        let mut sim =
+            Self { executor, config, clients, sources, trace: Vec::new(), tracing: true, outcomes: Vec::new() };
         for c in 0..sim.clients.len() {
             sim.advance(c);
         }
@@ -174,67 +215,30 @@ impl Simulation {
 
     /// The command `client` would send next.
     pub fn pending(&self, client: usize) -> Option<&Command> {
-        self.clients.get(client)?.current.as_ref().map(|f| &f.pending)
+        self.clients.get(client)?.current.as_ref()?.pending.as_ref()
     }
 
-    /// Lets `client` send its next command and take the reply.
-    pub fn step(&mut self, client: usize) -> Result<(), SimError> {
-        let c = self.clients.get_mut(client).ok_or(SimError::NoSuchClient(client))?;
-        let mut flight = c.current.take().ok_or(SimError::ClientFinished(client))?;
-        let reply = self.engine.execute(&flight.pending);
-        let step = flight.op.describe_step();
-        if self.tracing {
-            flight.op.feed(reply.clone());
-            self.trace.push(TraceEntry {
-                client,
-                op_index: flight.op_index,
-                step,
-                command: flight.pending.clone(),
-                reply,
-            });
-        } else {
-            flight.op.feed(reply);
-        }
-        match flight.op.next() {
-            Step::Send(cmd) => {
-                flight.pending = cmd;
-                self.clients[client].current = Some(flight);
-            }
-            Step::Done(result) => {
-                // In a cloned simulation the append learned into its own copy of the
-                // cache (in the original one this is the client's cache already).
-                if let AnyOp::Append(append) = &flight.op {
-                    self.clients[client].cache = append.cache().clone();
-                }
-                self.record(client, flight.op_index, flight.event_ids, result);
-                self.advance(client);
-            }
-        }
+    /// Gives `client` the reply to its [pending](Simulation::pending) command, obtained
+    /// by the caller (an asynchronous executor); an `Err` ends the client's operation
+    /// with [`Error::Unavailable`], as a driver does.
+    pub fn deliver(&mut self, client: usize, reply: Result<Reply, ExecutorError>) -> Result<(), SimError> {
+        let mut flight = self.take(client)?;
+        let command = flight.pending.take();
+        self.resume(client, flight, command, reply);
         Ok(())
     }
 
-    /// Runs `schedule`, then lets every client finish in client order.
-    pub fn run(&mut self, schedule: &[usize]) -> Result<(), SimError> {
-        for &c in schedule {
-            self.step(c)?;
-        }
-        self.run_to_end();
-        Ok(())
+    /// The executor.
+    pub fn executor(&self) -> &E {
+        &self.executor
     }
 
-    /// Lets every client finish, lowest index first.
-    pub fn run_to_end(&mut self) {
-        while let Some(&c) = self.runnable().first() {
-            let _ = self.step(c);
-        }
+    /// The executor, mutably (e.g. to change the engine behind the clients' backs).
+    pub fn executor_mut(&mut self) -> &mut E {
+        &mut self.executor
     }
 
-    /// The engine.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// The configuration every client uses.
+    /// The configuration of the clients (of the first, for [`Simulation::from_contexts`]).
     pub fn config(&self) -> &StoreConfig {
         &self.config
     }
@@ -259,28 +263,67 @@ impl Simulation {
         self.clients.iter().map(|c| c.name.clone()).collect()
     }
 
+    fn take(&mut self, client: usize) -> Result<InFlight, SimError> {
+        let c = self.clients.get_mut(client).ok_or(SimError::NoSuchClient(client))?;
+        c.current.take().ok_or(SimError::ClientFinished(client))
+    }
+
+    /// Feeds the reply to the command `flight` sent (`command`, for the trace) and moves
+    /// the client on.
+    fn resume(
+        &mut self,
+        client: usize,
+        mut flight: InFlight,
+        command: Option<Command>,
+        reply: Result<Reply, ExecutorError>,
+    ) {
+        let step = flight.op.describe_step();
+        let next = match &reply {
+            Ok(reply) => {
+                flight.op.feed(reply.clone());
+                flight.op.next()
+            }
+            Err(e) => Step::Done(Err(Error::Unavailable(e.clone()))),
+        };
+        if let (true, Some(command)) = (self.tracing, command) {
+            self.trace.push(TraceEntry { client, op_index: flight.op_index, step, command, reply });
+        }
+        match next {
+            Step::Send(cmd) => {
+                flight.pending = Some(cmd);
+                self.clients[client].current = Some(flight);
+            }
+            Step::Done(result) => {
+                // In a cloned simulation the append learned into its own copy of the
+                // cache (in the original one this is the client's cache already).
+                if let AnyOp::Append(append) = &flight.op {
+                    let c = &mut self.clients[client];
+                    c.ctx = c.ctx.with_cache(append.cache().clone());
+                }
+                self.record(client, flight.op_index, flight.event_ids, result);
+                self.advance(client);
+            }
+        }
+    }
+
     /// Starts the client's next operations until one has a command to send.
     fn advance(&mut self, client: usize) {
         loop {
-            let c = &mut self.clients[client];
-            let Some(spec) = c.script.get(c.next_op).cloned() else { return };
+            let c = &self.clients[client];
+            let Some(spec) = c.script.get(c.next_op) else { return };
             let op_index = c.next_op;
-            c.next_op += 1;
-            // As in `StoreContext`, only an append reads the clock.
-            let now = DateTime::from_millis(self.clock_ms);
-            if matches!(spec, OpSpec::Append { .. }) {
-                self.clock_ms += 1;
-            }
-            let ids = ScriptIds { prefix: format!("{}{}", c.name, op_index), next: AtomicU64::new(0) };
-            let cache = &c.cache;
-            let built = StreamName::parse(spec.stream()).map_err(Error::from).map(|stream| match &spec {
-                OpSpec::Append { events, expected, .. } => {
-                    AnyOp::Append(Append::new(&self.config, cache, stream, events.clone(), *expected, now, &ids))
+            let prepared = match self.sources {
+                Sources::Simulated { now_ms } => {
+                    let clock = SimClock(AtomicI64::new(now_ms));
+                    let ids = ScriptIds { prefix: format!("{}{op_index}", c.name), next: AtomicU64::new(0) };
+                    let prepared = c.ctx.prepare_with(spec, &clock, &ids);
+                    self.sources = Sources::Simulated { now_ms: clock.0.into_inner() };
+                    prepared
                 }
-                OpSpec::Read { range, .. } => AnyOp::Read(Read::new(&self.config, stream, *range)),
-                OpSpec::Exists { .. } => AnyOp::Exists(Exists::new(&self.config, stream)),
-            });
-            let mut op = match built {
+                Sources::Contexts => c.ctx.prepare(spec),
+            };
+            self.clients[client].next_op += 1;
+            let mut op = match prepared {
                 Ok(op) => op,
                 Err(e) => {
                     self.record(client, op_index, Vec::new(), Err(e));
@@ -293,6 +336,7 @@ impl Simulation {
             };
             match op.next() {
                 Step::Send(pending) => {
+                    let pending = Some(pending);
                     self.clients[client].current = Some(InFlight { op, op_index, event_ids, pending });
                     return;
                 }
@@ -304,5 +348,38 @@ impl Simulation {
     fn record(&mut self, client: usize, op_index: usize, event_ids: Vec<String>, result: Result<OpOutput, Error>) {
         let spec = self.clients[client].script[op_index].clone();
         self.outcomes.push(Outcome { client, op_index, spec, event_ids, result });
+    }
+}
+
+impl<E: Executor> Simulation<E> {
+    /// Lets `client` send its next command to the executor and take the reply.
+    pub fn step(&mut self, client: usize) -> Result<(), SimError> {
+        let mut flight = self.take(client)?;
+        let Some(command) = flight.pending.take() else { return Err(SimError::ClientFinished(client)) };
+        let (command, reply) = if self.tracing {
+            let reply = self.executor.execute(&command);
+            (Some(command), reply)
+        } else {
+            // Nobody reads the command again: the executor may consume it.
+            (None, self.executor.execute_owned(command))
+        };
+        self.resume(client, flight, command, reply);
+        Ok(())
+    }
+
+    /// Runs `schedule`, then lets every client finish in client order.
+    pub fn run(&mut self, schedule: &[usize]) -> Result<(), SimError> {
+        for &c in schedule {
+            self.step(c)?;
+        }
+        self.run_to_end();
+        Ok(())
+    }
+
+    /// Lets every client finish, lowest index first.
+    pub fn run_to_end(&mut self) {
+        while let Some(&c) = self.runnable().first() {
+            let _ = self.step(c);
+        }
     }
 }

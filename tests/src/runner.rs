@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use bson::Document;
 use serde_json::{json, Value};
+use streamdoc_core::driver::{self, Executor};
 use streamdoc_core::ops::{AnyOp, Operation, ReadRange, Step};
+use streamdoc_core::sim::{ClientScript, Simulation};
 use streamdoc_core::{
-    Clock, Command, Engine, Error, ExecutorError, IdGenerator, NewEvent, OpOutput, Reply, SeededIds, SteppingClock,
-    StoreContext,
+    Clock, Command, Engine, Error, ExecutorError, IdGenerator, NewEvent, OpOutput, OpSpec, Reply, SeededIds,
+    SteppingClock, StoreContext,
 };
 
-use crate::canonical::{doc_from_scenario_json, doc_to_json, normalise_stored, to_json};
-use crate::scenario::{Scenario, ScenarioOp, Step as ScenarioStep, StepOp};
+use crate::canonical::{doc_from_scenario_json, doc_to_json, normalise_stored};
+use crate::scenario::{Race, Scenario, ScenarioOp, Step as ScenarioStep, StepOp};
 
 /// Where a scenario runs: an executor, and a way to list what it stored.
 pub trait Target {
@@ -92,7 +94,9 @@ enum Prepared {
     Aggregate(streamdoc_core::ops::Aggregate<Value, fn(Value, &streamdoc_core::RecordedEvent) -> Value>),
 }
 
-impl Prepared {
+impl Operation for Prepared {
+    type Output = Value;
+
     fn next(&mut self) -> Step<Result<Value, Error>> {
         match self {
             Prepared::Any(op) => match op.next() {
@@ -114,6 +118,13 @@ impl Prepared {
             Prepared::Aggregate(op) => op.feed(reply),
         }
     }
+
+    fn describe_step(&self) -> &'static str {
+        match self {
+            Prepared::Any(op) => op.describe_step(),
+            Prepared::Aggregate(op) => op.describe_step(),
+        }
+    }
 }
 
 /// A result as canonical JSON.
@@ -123,18 +134,11 @@ pub fn output_json(output: &OpOutput) -> Value {
             "nextExpectedStreamVersion": a.next_expected_stream_version,
             "createdNewStream": a.created_new_stream,
         }),
+        // Events in core's recorded-event shape (its serde form), canonical Extended JSON.
         OpOutput::Read(r) => json!({
             "currentStreamVersion": r.current_stream_version,
             "streamExists": r.stream_exists,
-            "events": r.events.iter().map(|e| json!({
-                "id": e.id,
-                "type": e.event_type,
-                "data": doc_to_json(&e.data),
-                "metadata": doc_to_json(&e.metadata),
-                "streamName": e.stream_name,
-                "streamPosition": e.stream_position,
-                "recordedAt": e.recorded_at.map(|d| to_json(&bson::Bson::DateTime(d))),
-            })).collect::<Vec<_>>(),
+            "events": r.events.iter().map(|e| doc_to_json(&e.to_document())).collect::<Vec<_>>(),
         }),
         OpOutput::Exists { exists } => json!(exists),
     }
@@ -192,31 +196,55 @@ impl Clients {
             Err(e) => return Ok(Err(e)),
         };
         Ok(match &step.op {
-            ScenarioOp::Append { stream, events, expected } => {
-                ctx.append(stream, parse_events(events)?, *expected).map(|op| Prepared::Any(AnyOp::Append(op)))
-            }
-            ScenarioOp::Read { stream, from, to, max_count } => ctx
-                .read(stream, ReadRange { from: *from, to: *to, max_count: *max_count })
-                .map(|op| Prepared::Any(AnyOp::Read(op))),
-            ScenarioOp::Exists { stream } => ctx.exists(stream).map(|op| Prepared::Any(AnyOp::Exists(op))),
             ScenarioOp::Aggregate { stream, evolve } => {
                 let f = evolve_fn(evolve).ok_or(format!("unknown evolve {evolve:?}"))?;
                 ctx.aggregate(stream, initial_state(evolve), f).map(Prepared::Aggregate)
             }
+            other => ctx.prepare(&op_spec(other)?).map(Prepared::Any),
         })
     }
 }
 
-/// Where an operation of a race is (the pending operation boxed: it is large).
-enum Slot {
-    Pending(Box<Prepared>, Command),
-    Done(Result<Value, Error>),
+/// An operation of a scenario as core's operation data (aggregates have none: their
+/// fold is a function).
+fn op_spec(op: &ScenarioOp) -> Result<OpSpec, String> {
+    Ok(match op {
+        ScenarioOp::Append { stream, events, expected } => {
+            OpSpec::Append { stream: stream.clone(), events: parse_events(events)?, expected: *expected }
+        }
+        ScenarioOp::Read { stream, from, to, max_count } => {
+            OpSpec::Read { stream: stream.clone(), range: ReadRange { from: *from, to: *to, max_count: *max_count } }
+        }
+        ScenarioOp::Exists { stream } => OpSpec::Exists { stream: stream.clone() },
+        ScenarioOp::Aggregate { .. } => {
+            return Err("an aggregate cannot race: a race runs as a Simulation, whose clients append, read and \
+                        check existence (an aggregate is a read and a local fold)"
+                .into())
+        }
+    })
 }
 
-fn advance(mut op: Prepared) -> Slot {
-    match op.next() {
-        Step::Send(cmd) => Slot::Pending(Box::new(op), cmd),
-        Step::Done(r) => Slot::Done(r),
+/// A scenario target as core's executor.
+struct TargetExecutor<'t>(&'t mut dyn Target);
+
+impl Executor for TargetExecutor<'_> {
+    fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError> {
+        self.0.execute(command)
+    }
+}
+
+fn log_line(at: String, command: &Command, reply: &Result<Reply, ExecutorError>) -> String {
+    let reply = match reply {
+        Ok(r) => r.to_mongosh(),
+        Err(e) => format!("no reply: {e}"),
+    };
+    format!("[{at}] {} -> {reply}", command.to_mongosh())
+}
+
+fn result_json(result: Result<Value, Error>) -> Value {
+    match result {
+        Ok(v) => json!({ "ok": v }),
+        Err(e) => json!({ "error": error_json(&e) }),
     }
 }
 
@@ -250,6 +278,8 @@ impl Replay {
 
     /// Runs one step on `target`: its results (`{"ok": ...}` or `{"error": {...}}`, race
     /// members in listed order), and every command with its reply appended to `log`.
+    /// A single operation runs with core's driver; a race runs as a [`Simulation`] of the
+    /// members' clients under the race's schedule.
     pub fn step(
         &mut self,
         step: &ScenarioStep,
@@ -258,60 +288,47 @@ impl Replay {
     ) -> Result<Vec<Value>, RunError> {
         let index = self.steps_done;
         self.steps_done += 1;
-        let clients = &mut self.clients;
         let malformed = |message: String| RunError::Malformed { step: index, message };
-        let (ops, schedule): (Vec<&StepOp>, &[usize]) = match step {
-            ScenarioStep::Op(op) => (vec![op], &[]),
-            ScenarioStep::Race(race) => (race.race.iter().collect(), &race.schedule),
-        };
-        let mut slots = Vec::new();
-        for op in &ops {
-            slots.push(match clients.prepare(op).map_err(malformed)? {
-                Ok(prepared) => advance(prepared),
-                Err(e) => Slot::Done(Err(e)),
-            });
-        }
-        let order = schedule.iter().copied().chain((0..slots.len()).flat_map(|i| std::iter::repeat_n(i, 64)));
-        for (n, i) in order.enumerate() {
-            let scheduled = n < schedule.len();
-            let slot = slots.get_mut(i).ok_or_else(|| malformed(format!("schedule names operation {i}")))?;
-            let Slot::Pending(..) = slot else {
-                if scheduled {
-                    return Err(malformed(format!(
-                        "schedule entry {n} names operation {i}, which has already finished"
-                    )));
-                }
-                continue;
-            };
-            let Slot::Pending(mut op, cmd) = std::mem::replace(slot, Slot::Done(Ok(Value::Null))) else {
-                unreachable!()
-            };
-            let reply = target.execute(&cmd);
-            log.push(format!(
-                "[{index}.{i}] {} -> {}",
-                cmd.to_mongosh(),
-                match &reply {
-                    Ok(r) => r.to_mongosh(),
-                    Err(e) => format!("no reply: {e}"),
-                }
-            ));
-            *slot = match reply {
-                Ok(reply) => {
-                    op.feed(reply);
-                    advance(*op)
-                }
-                Err(e) => Slot::Done(Err(Error::Unavailable(e))),
-            };
-        }
-        let mut results = Vec::new();
-        for (i, slot) in slots.into_iter().enumerate() {
-            match slot {
-                Slot::Done(Ok(v)) => results.push(json!({ "ok": v })),
-                Slot::Done(Err(e)) => results.push(json!({ "error": error_json(&e) })),
-                Slot::Pending(..) => return Err(malformed(format!("operation {i} did not finish within 64 commands"))),
+        match step {
+            ScenarioStep::Op(op) => {
+                let result = match self.clients.prepare(op).map_err(malformed)? {
+                    Ok(mut prepared) => driver::run_logged(&mut prepared, &mut TargetExecutor(target), |x| {
+                        log.push(log_line(format!("{index}.0"), x.command, x.reply))
+                    }),
+                    Err(e) => Err(e),
+                };
+                Ok(vec![result_json(result)])
             }
+            ScenarioStep::Race(race) => self.race(index, race, target, log),
         }
-        Ok(results)
+    }
+
+    fn race(
+        &mut self,
+        index: usize,
+        race: &Race,
+        target: &mut dyn Target,
+        log: &mut Vec<String>,
+    ) -> Result<Vec<Value>, RunError> {
+        let malformed = |message: String| RunError::Malformed { step: index, message };
+        let mut clients = Vec::new();
+        for (i, member) in race.race.iter().enumerate() {
+            if race.race[..i].iter().any(|m| m.client == member.client) {
+                return Err(malformed(format!("client {:?} runs two operations of the race", member.client)));
+            }
+            let ctx = self.clients.get(&member.client).map_err(|e| malformed(e.to_string()))?;
+            let script = ClientScript { name: member.client.clone(), ops: vec![op_spec(&member.op).map_err(malformed)?] };
+            clients.push((ctx, script));
+        }
+        let mut sim = Simulation::from_contexts(TargetExecutor(target), clients);
+        for (n, &i) in race.schedule.iter().enumerate() {
+            sim.step(i).map_err(|e| malformed(format!("schedule entry {n}: {e}")))?;
+        }
+        sim.run_to_end();
+        log.extend(sim.trace().iter().map(|t| log_line(format!("{index}.{}", t.client), &t.command, &t.reply)));
+        let mut outcomes = sim.outcomes().to_vec();
+        outcomes.sort_by_key(|o| o.client);
+        Ok(outcomes.into_iter().map(|o| result_json(o.result.map(|out| output_json(&out)))).collect())
     }
 }
 

@@ -157,7 +157,7 @@ fn racing_exact_appends_lose_nothing_or_only_what_the_server_documents() {
         tasks.into_iter().flat_map(|t| live.block_on(t).expect("a writer task panicked")).collect();
 
     let read = live.block_on(store.read_stream(stream, ReadRange::all())).expect("the stream reads back");
-    let stored: Vec<(String, u64)> = read.events.iter().map(|e| (e.id.clone(), e.stream_position)).collect();
+    let stored: Vec<(String, u64)> = read.events.iter().map(|e| (e.metadata.event_id.clone(), e.metadata.stream_position)).collect();
     let anomalies = check(&history, &stored, read.current_stream_version);
     let acked = history.iter().filter(|h| matches!(h.told, Told::Acked { .. })).count();
     let conflicts = history.iter().filter(|h| matches!(h.told, Told::Conflict)).count();
@@ -224,7 +224,7 @@ fn racing_creations_are_caught_by_the_unique_index() {
             );
         }
         let read = live.block_on(store.read_stream(&stream, ReadRange::all())).expect("reads");
-        let ids: Vec<&str> = read.events.iter().map(|e| e.id.as_str()).collect();
+        let ids: Vec<&str> = read.events.iter().map(|e| e.metadata.event_id.as_str()).collect();
         assert_eq!(ids, [format!("r{round}-t{}", winners[0])], "round {round}: only the winner's event is stored");
     }
     let documents = live.dump(scratch.name()).expect("dump");

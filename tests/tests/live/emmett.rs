@@ -110,10 +110,10 @@ fn streamdoc_and_emmett_read_and_extend_each_others_streams() {
     assert_eq!(read.current_stream_version, 3);
     let types: Vec<&str> = read.events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, ["ProductItemAdded", "ProductItemAdded", "DiscountApplied"]);
-    assert_eq!(read.events.iter().map(|e| e.stream_position).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(read.events.iter().map(|e| e.metadata.stream_position).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(read.events[0].data, doc! { "productId": "p-1", "quantity": 2 });
     assert!(
-        read.events.iter().all(|e| e.id.len() == 36 && e.recorded_at.is_none()),
+        read.events.iter().all(|e| e.metadata.event_id.len() == 36 && e.metadata.recorded_at.is_none()),
         "Emmett's uuid message ids, no recordedAt"
     );
 

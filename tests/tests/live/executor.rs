@@ -46,7 +46,7 @@ fn event(id: &str) -> Vec<NewEvent> {
 
 fn ids(live: &Live, store: &EventStore, stream: &str) -> Vec<String> {
     let read = live.block_on(store.read_stream(stream, ReadRange::all())).expect("reads");
-    read.events.into_iter().map(|e| e.id).collect()
+    read.events.into_iter().map(|e| e.metadata.event_id).collect()
 }
 
 fn outcome_unknown(result: &Result<impl std::fmt::Debug, Error>) -> Option<bool> {

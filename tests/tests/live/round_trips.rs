@@ -74,7 +74,7 @@ fn known_positions_append_in_one_command_and_reads_take_one() {
     // read fetches the whole document and slices it itself.
     let range = ReadRange { from: Some(2), to: Some(2), max_count: None };
     let read = live.block_on(store.read_stream("order:1", range)).expect("reads a range");
-    assert_eq!(read.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["b"]);
+    assert_eq!(read.events.iter().map(|e| e.metadata.event_id.as_str()).collect::<Vec<_>>(), ["b"]);
     let expected: &[&str] = if live.server().is_ferretdb() { &["find", "find"] } else { &["find"] };
     assert_eq!(monitor.take(db), expected, "range read on {}", live.server());
 
@@ -91,7 +91,7 @@ fn known_positions_append_in_one_command_and_reads_take_one() {
     live.block_on(store.append_to_stream("order:1", event("h"), ExpectedVersion::Any)).expect("appends");
     assert_eq!(monitor.take(db), ["update", "find", "update"], "Any after another store appended");
     let read = live.block_on(store.read_stream("order:1", ReadRange::all())).expect("reads");
-    let ids: Vec<&str> = read.events.iter().map(|e| e.id.as_str()).collect();
+    let ids: Vec<&str> = read.events.iter().map(|e| e.metadata.event_id.as_str()).collect();
     assert_eq!(ids, ["a", "b", "e", "f", "g", "h"]);
     let _ = monitor.take(db);
 

@@ -52,9 +52,9 @@ enum State {
 /// Commands, in order:
 /// 1. [`Command::CreateIndex`] on the collection's first use by this store;
 /// 2. for `Any` and `StreamExists` only: [`Command::FindOne`] for the current position,
-///    unless the store remembers where it last saw the stream ([`PositionHints`]): then
-///    step 3 is tried at that position first, and the position is read only if the
-///    stream has moved since;
+///    unless the store remembers where it last saw the stream
+///    ([`PositionHints`](crate::ops::PositionHints)): then step 3 is tried at that
+///    position first, and the position is read only if the stream has moved since;
 /// 3. [`Command::UpdateOne`] filtered on `streamName` and `metadata.streamPosition`, which
 ///    `$push`es the events and `$set`s the new position; with `upsert` only when the
 ///    stream may not exist (expected position 0, or not found by step 2);

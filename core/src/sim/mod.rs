@@ -6,7 +6,7 @@
 //! through a script of [`OpSpec`]s; a *step* lets one client send its next command to
 //! the executor and take the reply. A [`Schedule`] fixes the order of steps, so a run is
 //! reproducible, and [`explore`] enumerates every order, checking the
-//! [invariants](invariants) after each. The executor is the in-memory engine by
+//! [invariants] after each. The executor is the in-memory engine by
 //! default, or any [`Executor`] (a live server, for one schedule at a time).
 //!
 //! ```

@@ -82,11 +82,29 @@ pub enum Error {
     #[error("server unavailable: {0}")]
     Unavailable(ExecutorError),
     /// An operation was driven against its contract (e.g. `next()` twice without `feed`).
-    #[error("operation misuse: {0}")]
-    Misuse(String),
+    #[error("operation misuse: {message}")]
+    Misuse { message: String },
 }
 
 impl Error {
+    /// Every kind of error, as [`Error::kind`] names them: the list the other layers
+    /// (the JavaScript classes, the HTTP problem types) are checked against.
+    pub const KINDS: [&'static str; 13] = [
+        "InvalidStreamName",
+        "InvalidConfig",
+        "EmptyAppend",
+        "InvalidEvent",
+        "ConcurrencyConflict",
+        "StreamTooLarge",
+        "InvalidRange",
+        "Contention",
+        "CorruptDocument",
+        "Server",
+        "UnexpectedReply",
+        "Unavailable",
+        "Misuse",
+    ];
+
     /// A stable name for the kind of error, as in the scenario corpus and the JS API.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -102,7 +120,7 @@ impl Error {
             Error::Server { .. } => "Server",
             Error::UnexpectedReply { .. } => "UnexpectedReply",
             Error::Unavailable(_) => "Unavailable",
-            Error::Misuse(_) => "Misuse",
+            Error::Misuse { .. } => "Misuse",
         }
     }
 
@@ -111,7 +129,7 @@ impl Error {
     pub fn is_expected_outcome(&self) -> bool {
         !matches!(
             self,
-            Error::CorruptDocument { .. } | Error::Server { .. } | Error::UnexpectedReply { .. } | Error::Misuse(_)
+            Error::CorruptDocument { .. } | Error::Server { .. } | Error::UnexpectedReply { .. } | Error::Misuse { .. }
         )
     }
 }
@@ -131,5 +149,36 @@ impl From<ConfigError> for Error {
 impl From<ExecutorError> for Error {
     fn from(e: ExecutorError) -> Self {
         Error::Unavailable(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_lists_every_variant_once() {
+        let s = || "s".to_owned();
+        let every = [
+            Error::InvalidStreamName(StreamNameError::EmptyType { name: s() }),
+            Error::InvalidConfig(ConfigError::InvalidDatabase { name: s(), why: s() }),
+            Error::EmptyAppend { stream: s() },
+            Error::InvalidEvent { stream: s(), index: 0, reason: InvalidEvent::EmptyType },
+            Error::ConcurrencyConflict { stream: s(), expected: ExpectedVersion::Any, actual: None },
+            Error::StreamTooLarge { stream: s(), limit_bytes: 1 },
+            Error::InvalidRange { from: 2, to: 1 },
+            Error::Contention { stream: s(), attempts: 1 },
+            Error::CorruptDocument { stream: s(), reason: s() },
+            Error::Server { code: 1, message: s() },
+            Error::UnexpectedReply { step: s(), reply: s() },
+            Error::Unavailable(ExecutorError { message: s(), outcome_unknown: false }),
+            Error::Misuse { message: s() },
+        ];
+        let kinds: Vec<&str> = every.iter().map(Error::kind).collect();
+        assert_eq!(kinds, Error::KINDS);
+        for e in &every {
+            // The serde form's tag is the kind too.
+            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
+        }
     }
 }

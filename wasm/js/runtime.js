@@ -1,7 +1,10 @@
 // The JavaScript half of the bindings: error classes, the expected-version constants,
-// and `drive`, which polls a Rust future from JavaScript so that every entry into the
-// WebAssembly module happens inside a try/catch. Nothing here makes a decision about
-// streams: the Rust side (wasm/src/error.rs) chooses the class and sets every field.
+// `drive`, which polls a Rust future from JavaScript so that every entry into the
+// WebAssembly module happens inside a try/catch, and `guard`, which gives the package's
+// entry points their API with every call turning a WebAssembly trap into an
+// InternalError. Nothing here makes a decision about streams: the Rust side
+// (wasm/src/error.rs) chooses the class and sets every field. `createError`, `drive` and
+// `guard` are internal: the entry points do not export them.
 
 /** `expectedStreamVersion`: the stream must not exist (no events yet). */
 export const STREAM_DOES_NOT_EXIST = "STREAM_DOES_NOT_EXIST";
@@ -71,6 +74,66 @@ export function createError(kind, message) {
   return new cls(message, kind);
 }
 
+/** The trap that made the module unusable, if one did. */
+let trapped = null;
+
+function trapError() {
+  return createError(
+    "Internal",
+    `internal error in streamdoc (a bug; please report it): the WebAssembly module trapped (${trapped.message}); ` +
+      "its state cannot be trusted, so it refuses every call: reload the page or restart the process",
+  );
+}
+
+/** A trap (`WebAssembly.RuntimeError`) as an InternalError, remembered; any other error as it is. */
+function converted(error) {
+  if (error instanceof WebAssembly.RuntimeError) {
+    trapped ??= error;
+    return trapError();
+  }
+  return error;
+}
+
+function guarded(fn) {
+  return function (...args) {
+    if (trapped) throw trapError();
+    try {
+      return fn.apply(this, args);
+    } catch (error) {
+      throw converted(error);
+    }
+  };
+}
+
+/**
+ * @internal The package's API from the raw bindings: `classes` with every prototype
+ * method guarded in place (instances made inside the bindings are guarded too) and
+ * their constructors guarded through a proxy, and `functions` guarded.
+ */
+export function guard(classes, functions) {
+  const api = {};
+  for (const [name, cls] of Object.entries(classes)) {
+    for (const key of Object.getOwnPropertyNames(cls.prototype)) {
+      const d = Object.getOwnPropertyDescriptor(cls.prototype, key);
+      if (key !== "constructor" && typeof d.value === "function") {
+        Object.defineProperty(cls.prototype, key, { ...d, value: guarded(d.value) });
+      }
+    }
+    api[name] = new Proxy(cls, {
+      construct(target, args, newTarget) {
+        if (trapped) throw trapError();
+        try {
+          return Reflect.construct(target, args, newTarget);
+        } catch (error) {
+          throw converted(error);
+        }
+      },
+    });
+  }
+  for (const [name, fn] of Object.entries(functions)) api[name] = guarded(fn);
+  return api;
+}
+
 /**
  * @internal Runs a Rust task to completion: every poll is a synchronous call made
  * here, under try/catch, so a panic (turned into an InternalError by the panic hook)
@@ -81,6 +144,10 @@ export function drive(task) {
     let queued = false;
     const step = () => {
       queued = false;
+      if (trapped) {
+        reject(trapError());
+        return;
+      }
       try {
         if (task.poll(wake)) {
           const output = task.output();
@@ -88,7 +155,7 @@ export function drive(task) {
           resolve(output);
         }
       } catch (error) {
-        reject(error);
+        reject(converted(error));
       }
     };
     const wake = () => {

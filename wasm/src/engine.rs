@@ -4,13 +4,13 @@
 use std::cell::RefCell;
 
 use js_sys::Array;
-use serde::Deserialize;
 use streamdoc_core::engine::EngineOptions;
 use streamdoc_core::Engine;
 use wasm_bindgen::prelude::*;
 
-use crate::convert;
-use crate::error::{self, type_error};
+use crate::error::{self, Guard};
+use crate::js::{check_options, get, is_absent, optional_u64, type_error};
+use crate::{values, wire};
 
 #[wasm_bindgen(typescript_custom_section)]
 const ENGINE_TYPES: &'static str = r#"
@@ -47,62 +47,53 @@ export class Engine {
 }
 "#;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Options {
-    slice_projection: Option<bool>,
-    max_document_size: Option<u32>,
-}
-
 /// The JavaScript `Engine` (types in `ENGINE_TYPES`).
 #[wasm_bindgen(js_name = Engine, skip_typescript)]
 #[derive(Debug)]
 pub struct JsEngine {
     engine: RefCell<Engine>,
+    guard: Guard,
 }
 
 #[wasm_bindgen(js_class = Engine)]
 impl JsEngine {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<JsEngine, JsValue> {
-        error::enter()?;
-        let o: Options = if options.is_undefined() || options.is_null() {
-            Options::default()
-        } else {
-            serde_wasm_bindgen::from_value(options.clone())
-                .map_err(|e| type_error(format!("invalid engine options: {e}")))?
-        };
-        let seed = crate::options::seed(&convert::get(&options, "seed"), "options.seed")?;
+        let _call = error::enter_free()?;
+        check_options(&options, &["seed", "sliceProjection", "maxDocumentSize"], "engine options")?;
+        let seed = crate::options::seed(&get(&options, "seed"), "options.seed")?;
         let mut engine_options = EngineOptions::default();
-        if let Some(slice) = o.slice_projection {
-            engine_options.slice_projection = slice;
+        let slice = get(&options, "sliceProjection");
+        if !is_absent(&slice) {
+            engine_options.slice_projection =
+                slice.as_bool().ok_or_else(|| type_error("options.sliceProjection must be a boolean"))?;
         }
-        if let Some(max) = o.max_document_size {
-            engine_options.max_document_size = max as usize;
+        if let Some(max) = optional_u64(&options, "maxDocumentSize", "options")? {
+            engine_options.max_document_size = usize::try_from(max).unwrap_or(usize::MAX);
         }
-        Ok(JsEngine { engine: RefCell::new(Engine::with_options(seed, engine_options)) })
+        Ok(JsEngine { engine: RefCell::new(Engine::with_options(seed, engine_options)), guard: Guard::new("Engine") })
     }
 
     pub fn execute(&self, command: JsValue) -> Result<JsValue, JsValue> {
-        error::enter()?;
-        let command = convert::command_from_js(&command).map_err(type_error)?;
+        let _call = error::enter(&self.guard)?;
+        let command = wire::command_from_js(&command).map_err(type_error)?;
         let reply = self.engine.borrow_mut().execute(&command);
-        Ok(convert::reply_to_js(&reply))
+        Ok(wire::reply_to_js(&reply))
     }
 
     pub fn namespaces(&self) -> Result<Array, JsValue> {
-        error::enter()?;
+        let _call = error::enter(&self.guard)?;
         Ok(self.engine.borrow().namespaces().iter().map(|ns| JsValue::from_str(&ns.to_string())).collect())
     }
 
     pub fn documents(&self) -> Result<JsValue, JsValue> {
-        error::enter()?;
-        Ok(convert::stored_documents(&self.engine.borrow()))
+        let _call = error::enter(&self.guard)?;
+        Ok(values::stored_documents(&self.engine.borrow()))
     }
 
     #[wasm_bindgen(js_name = clone)]
     pub fn duplicate(&self) -> Result<JsEngine, JsValue> {
-        error::enter()?;
-        Ok(JsEngine { engine: RefCell::new(self.engine.borrow().clone()) })
+        let _call = error::enter(&self.guard)?;
+        Ok(JsEngine { engine: RefCell::new(self.engine.borrow().clone()), guard: Guard::new("Engine") })
     }
 }

@@ -1,20 +1,26 @@
 //! Every mapping of an error to JavaScript: core's [`Error`] to the `Error` subclasses
-//! of `js/runtime.js`, bad arguments to `TypeError`, and panics to `InternalError`.
+//! of `js/runtime.js`, and panics to `InternalError`.
 //!
 //! A panic must never reach a caller as WebAssembly's `RuntimeError: unreachable`. The
 //! panic hook throws an `InternalError` (a JavaScript exception unwinds the module's
-//! stack like any `throw_str`), and remembers the message: the module's state can no
-//! longer be trusted, so every later entry point fails with an `InternalError` before
-//! touching it ([`enter`]). Asynchronous work is polled from JavaScript (`drive` in
-//! `js/runtime.js`) under try/catch, so a panic there rejects the caller's promise.
+//! stack like any `throw_str`). The object whose call panicked (its `RefCell`s may be
+//! left borrowed) can no longer be trusted: it is *poisoned*, and every later call on it
+//! fails with an `InternalError` saying to create a new one; other objects keep working.
+//! Every exported method enters through [`enter`] with its object's [`Guard`].
+//! Asynchronous work is polled from JavaScript (`drive` in `js/runtime.js`) under
+//! try/catch, entering with the guard of the object that started it, so a panic there
+//! rejects the caller's promise and poisons that object.
 
-use std::sync::{Once, OnceLock};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Once;
 
 use js_sys::Reflect;
 use streamdoc_core::{Error, ExecutorError, StreamNameError};
 use wasm_bindgen::prelude::*;
 
-use crate::convert;
+use crate::js::json_to_js;
+use crate::ops::expected_to_js;
 
 #[wasm_bindgen(module = "/js/runtime.js")]
 extern "C" {
@@ -23,37 +29,84 @@ extern "C" {
     fn create_error(kind: &str, message: &str) -> js_sys::Error;
 }
 
-/// The message of the first panic; once set, the module refuses every call.
-static PANICKED: OnceLock<String> = OnceLock::new();
 static HOOK: Once = Once::new();
 
-/// The guard at the top of every exported function: installs the panic hook on first
-/// use and refuses to run once a panic has happened.
-pub fn enter() -> Result<(), JsValue> {
+/// The poison flag of one exported object (a store, an engine, a simulation): the
+/// message of the panic that poisoned it. Clones share the flag.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    what: &'static str,
+    panicked: Rc<RefCell<Option<String>>>,
+}
+
+impl Guard {
+    /// The guard of a new object; `what` names its class in messages.
+    pub fn new(what: &'static str) -> Self {
+        Self { what, panicked: Rc::default() }
+    }
+}
+
+thread_local! {
+    /// The guards of the calls in progress, innermost last (a store's executor may call
+    /// an engine: the engine's call is the inner one).
+    static ACTIVE: RefCell<Vec<Guard>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A call in progress; ends when dropped. (A panic unwinds past it without dropping
+/// it: the hook clears the calls it interrupted.)
+#[derive(Debug)]
+#[must_use]
+pub struct Scope {
+    depth: usize,
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| a.borrow_mut().truncate(self.depth));
+    }
+}
+
+/// The guard at the top of every exported method: installs the panic hook on first
+/// use, refuses to run on a poisoned object, and marks the call as the object's.
+pub fn enter(guard: &Guard) -> Result<Scope, JsValue> {
     HOOK.call_once(|| std::panic::set_hook(Box::new(on_panic)));
     crate::heap::reserve_ahead();
-    match PANICKED.get() {
-        Some(first) => Err(internal(&format!("streamdoc is unusable after an internal error: {first}"))),
-        None => Ok(()),
+    if let Some(first) = guard.panicked.borrow().as_ref() {
+        return Err(internal(&format!(
+            "this {} can no longer be used after an internal error; create a new one: {first}",
+            guard.what
+        )));
     }
+    Ok(ACTIVE.with(|a| {
+        let mut active = a.borrow_mut();
+        active.push(guard.clone());
+        Scope { depth: active.len() - 1 }
+    }))
+}
+
+/// As [`enter`], for a call that belongs to no object yet (a constructor, a function).
+pub fn enter_free() -> Result<Scope, JsValue> {
+    enter(&Guard::new("call"))
 }
 
 fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
     let message = info.to_string();
-    let _ = PANICKED.set(message.clone());
-    wasm_bindgen::throw_val(internal(&format!("internal error in streamdoc (a bug; please report it): {message}")));
+    let interrupted = ACTIVE.with(|a| std::mem::take(&mut *a.borrow_mut()));
+    let what = match interrupted.last() {
+        Some(guard) => {
+            guard.panicked.borrow_mut().get_or_insert_with(|| message.clone());
+            format!("; this {} can no longer be used, create a new one", guard.what)
+        }
+        None => String::new(),
+    };
+    wasm_bindgen::throw_val(internal(&format!("internal error in streamdoc (a bug; please report it): {message}{what}")));
 }
 
 /// An `InternalError`.
 pub fn internal(message: &str) -> JsValue {
     let error = create_error("Internal", message);
-    set(&error, "details", &convert::json_to_js(&serde_json::json!({ "kind": "Internal", "message": message })));
+    set(&error, "details", &json_to_js(&serde_json::json!({ "kind": "Internal", "message": message })));
     error.into()
-}
-
-/// A `TypeError` for an argument of the wrong shape.
-pub fn type_error(message: impl std::fmt::Display) -> JsValue {
-    js_sys::TypeError::new(&message.to_string()).into()
 }
 
 /// core's error as an instance of its class, with typed fields and `details` (the
@@ -90,7 +143,7 @@ pub fn to_js(error: &Error) -> JsValue {
         }
         Error::ConcurrencyConflict { stream, expected, actual } => {
             set(&js, "streamName", &s(stream));
-            set(&js, "expected", &convert::expected_to_js(*expected));
+            set(&js, "expected", &expected_to_js(*expected));
             set(&js, "actual", &actual.map_or(JsValue::NULL, JsValue::from));
         }
         Error::StreamTooLarge { stream, limit_bytes } => {
@@ -120,7 +173,7 @@ pub fn to_js(error: &Error) -> JsValue {
         Error::Unavailable(ExecutorError { outcome_unknown, .. }) => {
             set(&js, "outcomeUnknown", &JsValue::from_bool(*outcome_unknown));
         }
-        Error::Misuse(_) => {}
+        Error::Misuse { .. } => {}
     }
     js.into()
 }
@@ -137,8 +190,8 @@ pub fn unavailable(error: ExecutorError, cause: Option<JsValue>) -> JsValue {
 
 fn details(error: &Error) -> JsValue {
     match serde_json::to_value(error) {
-        Ok(value) => convert::json_to_js(&value),
-        Err(_) => convert::json_to_js(&serde_json::json!({ "kind": error.kind() })),
+        Ok(value) => json_to_js(&value),
+        Err(_) => json_to_js(&serde_json::json!({ "kind": error.kind() })),
     }
 }
 
@@ -155,21 +208,55 @@ fn set(target: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-/// Panics, for the tests: the panic must surface as an `InternalError`. Not part of the
-/// published API (no TypeScript type); it poisons the module like any panic.
-#[wasm_bindgen(js_name = "__triggerPanic", skip_typescript)]
-pub fn trigger_panic(message: &str) -> Result<(), JsValue> {
-    enter()?;
-    panic!("{message}");
-}
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use std::collections::BTreeSet;
 
-/// As [`trigger_panic`], from inside a task polled after an `await`: the returned
-/// promise must reject with an `InternalError`.
-#[wasm_bindgen(js_name = "__triggerPanicInTask", skip_typescript)]
-pub fn trigger_panic_in_task(message: String) -> Result<js_sys::Promise, JsValue> {
-    enter()?;
-    Ok(crate::executor::spawn(async move {
-        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
-        panic!("{message}");
-    }))
+    use streamdoc_core::Error;
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect(path)
+    }
+
+    /// The words `before NAME after` in `text`, e.g. `define("NAME")`.
+    fn between(text: &str, before: &str, after: &str) -> BTreeSet<String> {
+        text.split(before)
+            .skip(1)
+            .filter_map(|rest| rest.find(after).map(|end| rest[..end].to_owned()))
+            .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()))
+            .collect()
+    }
+
+    /// core's kinds, the JavaScript classes, their declarations, the TypeScript union
+    /// and the package README name the same errors.
+    #[test]
+    fn every_layer_names_the_same_error_kinds() {
+        let core: BTreeSet<String> = Error::KINDS.iter().map(|k| k.to_string()).collect();
+        let mut with_internal = core.clone();
+        with_internal.insert("Internal".into());
+        assert_eq!(between(&read("js/runtime.js"), "define(\"", "\")"), with_internal, "js/runtime.js");
+        assert_eq!(
+            between(&read("js/runtime.d.ts"), "export declare class ", "Error extends StreamdocError"),
+            with_internal,
+            "js/runtime.d.ts"
+        );
+        let lib = read("src/lib.rs");
+        let union = lib.split("export type ErrorKind =").nth(1).and_then(|u| u.split(';').next()).expect("ErrorKind");
+        let quoted: BTreeSet<String> = union.split('"').skip(1).step_by(2).map(str::to_owned).collect();
+        assert_eq!(quoted, core, "the ErrorKind union in src/lib.rs");
+        let readme = read("npm/README.md");
+        let errors = readme.split("## Errors").nth(1).expect("the package README has an Errors section");
+        let errors = errors.split("\n## ").next().unwrap_or(errors);
+        let mut named: BTreeSet<String> = errors
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter_map(|code| code.strip_suffix("Error"))
+            .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()))
+            .map(str::to_owned)
+            .collect();
+        named.remove("Streamdoc");
+        named.remove("Type");
+        assert_eq!(named, with_internal, "the Errors section of npm/README.md");
+    }
 }

@@ -23,8 +23,8 @@ use streamdoc_core::{Command, ExecutorError, Reply};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::convert;
-use crate::error;
+use crate::error::{self, Guard};
+use crate::wire;
 
 #[wasm_bindgen(module = "/js/runtime.js")]
 extern "C" {
@@ -36,6 +36,8 @@ type TaskFuture = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
 /// A future polled from JavaScript. Internal: not part of the published types.
 #[wasm_bindgen(skip_typescript)]
 pub struct Task {
+    /// The guard of the object that started the task: each poll is a call on it.
+    guard: Guard,
     future: RefCell<Option<TaskFuture>>,
     output: RefCell<Option<Result<JsValue, JsValue>>>,
 }
@@ -60,7 +62,7 @@ impl Task {
     /// Polls the future once; true when it has finished (then call `output`).
     #[wasm_bindgen(skip_typescript)]
     pub fn poll(&self, wake: Function) -> Result<bool, JsValue> {
-        error::enter()?;
+        let _call = error::enter(&self.guard)?;
         let mut slot = self.future.borrow_mut();
         let Some(future) = slot.as_mut() else { return Ok(true) };
         let waker = Waker::from(Arc::new(JsWaker(SendWrapper::new(wake))));
@@ -81,9 +83,10 @@ impl Task {
     }
 }
 
-/// Runs `future` to completion; the promise settles with its result.
-pub fn spawn(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
-    drive(Task { future: RefCell::new(Some(Box::pin(future))), output: RefCell::new(None) })
+/// Runs `future`, a call on the object of `guard`, to completion; the promise settles
+/// with its result.
+pub fn spawn(guard: Guard, future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    drive(Task { guard, future: RefCell::new(Some(Box::pin(future))), output: RefCell::new(None) })
 }
 
 /// `(command) => reply | Promise<reply>`.
@@ -93,18 +96,18 @@ pub struct JsExecutor(pub Function);
 impl JsExecutor {
     /// Sends `command`; an exception, a rejection or a malformed reply is "no reply"
     /// (for a write, the outcome is unknown), with what was thrown kept as the cause.
-    async fn execute(&self, command: &Command) -> Result<Reply, (ExecutorError, Option<JsValue>)> {
+    pub(crate) async fn execute(&self, command: &Command) -> Result<Reply, (ExecutorError, Option<JsValue>)> {
         let outcome_unknown =
             matches!(command, Command::UpdateOne { .. } | Command::InsertOne { .. } | Command::DeleteOne { .. });
         let failed = |message: String, cause: Option<JsValue>| (ExecutorError { message, outcome_unknown }, cause);
         let returned = self
             .0
-            .call1(&JsValue::NULL, &convert::command_to_js(command))
+            .call1(&JsValue::NULL, &wire::command_to_js(command))
             .map_err(|e| failed(format!("the executor threw: {}", describe(&e)), Some(e)))?;
         let value = JsFuture::from(Promise::resolve(&returned))
             .await
             .map_err(|e| failed(format!("the executor's promise rejected: {}", describe(&e)), Some(e)))?;
-        convert::reply_from_js(&value).map_err(|e| failed(format!("the executor returned an invalid reply: {e}"), None))
+        wire::reply_from_js(&value).map_err(|e| failed(format!("the executor returned an invalid reply: {e}"), None))
     }
 }
 

@@ -1,8 +1,11 @@
 //! WebAssembly bindings of `streamdoc-core`, published to npm as `streamdoc`.
 //!
 //! The bindings translate; every decision lives in `streamdoc-core`. Each method of the
-//! JavaScript classes converts its arguments ([`convert`]), makes one core call and
-//! converts the result or the error ([`error`]):
+//! JavaScript classes converts its arguments, makes one core call and converts the
+//! result or the error ([`error`]). The conversions, by concern: [`js`] (plain
+//! JavaScript helpers), [`values`] (BSON ⇄ JavaScript, depth-limited), [`wire`]
+//! (commands and replies), [`ops`] (events, versions, ranges, results, operations as
+//! data) and [`encoded_append`] (the fast path of `appendToStream`'s arguments).
 //!
 //! - `EventStore` ([`store`]): core's store, shaped like Emmett's `EventStore`, on the
 //!   in-memory engine or on a JavaScript executor (an async function that runs
@@ -13,14 +16,19 @@
 //! The TypeScript declarations are written next to each class (`typescript_custom_section`)
 //! and checked by `tsc` against a typed example in the test suite.
 
-pub mod convert;
+pub mod encoded_append;
 pub mod engine;
 pub mod error;
 pub mod executor;
 mod heap;
+pub mod js;
+pub mod ops;
 pub mod options;
 pub mod sim;
 pub mod store;
+mod testing;
+pub mod values;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -65,18 +73,32 @@ export interface NewEvent<Type extends string = string, Data extends DefaultReco
   id?: string;
 }
 
-/** An event as stored. */
+/**
+ * The fields the store writes into every event's metadata. The id is `eventId` in the
+ * streamdoc layout and `messageId` in the Emmett layout (the other is absent).
+ */
+export interface RecordedEventMetadata {
+  /** The event id (streamdoc layout). */
+  eventId?: string;
+  /** The event id (Emmett layout). */
+  messageId?: string;
+  /** The stream the event belongs to. */
+  streamName: string;
+  /** The event's 1-based position in the stream (an Int64). */
+  streamPosition: bigint;
+  /** When the append was made (absent from events written by Emmett). */
+  recordedAt?: Date;
+}
+
+/**
+ * An event as stored and read back: the shape of the event in its stream document,
+ * and the one shape the package, the HTTP API and the scenario runners return. The
+ * system fields sit in `metadata`, beside the caller's metadata.
+ */
 export interface RecordedEvent<Type extends string = string, Data extends DefaultRecord = DefaultRecord, Metadata extends DefaultRecord = DefaultRecord> {
-  id: string;
   type: Type;
   data: Data;
-  /** Caller metadata, without the fields the store writes. */
-  metadata: Metadata;
-  streamName: string;
-  /** 1-based position in the stream. */
-  streamPosition: bigint;
-  /** When the append was made (`null` in streams written by Emmett). */
-  recordedAt: Date | null;
+  metadata: Metadata & RecordedEventMetadata;
 }
 
 /** The stable kinds of errors (each has a class named `${kind}Error`). */
@@ -130,7 +152,7 @@ export function seededEventIds(seed: number | bigint): () => string;
 /// `generateEventId` shared by several stores.
 #[wasm_bindgen(js_name = seededEventIds, skip_typescript)]
 pub fn seeded_event_ids(seed: JsValue) -> Result<JsValue, JsValue> {
-    error::enter()?;
+    let _call = error::enter_free()?;
     let ids = Arc::new(SeededIds::new(options::seed(&seed, "seed")?));
     Ok(Closure::<dyn FnMut() -> String>::new(move || ids.next_event_id()).into_js_value())
 }

@@ -11,10 +11,13 @@ use streamdoc_core::ops::Operation;
 use streamdoc_core::{driver, Clock, Engine, Error, IdGenerator, RecordedEvent, StoreConfig, StoreContext};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, get, set, Values};
-use crate::error::{self, type_error};
+use crate::error::{self, Guard};
 use crate::executor::{self, CommandLog, JsExecutor};
+use crate::js::{check_options, get, set, type_error};
+use crate::ops::{self, READ_OPTIONS};
 use crate::options::{self, Callbacks};
+use crate::values::{self, Values};
+use crate::encoded_append;
 
 #[wasm_bindgen(typescript_custom_section)]
 const STORE_TYPES: &'static str = r#"
@@ -184,6 +187,7 @@ struct Inner {
     log: CommandLog,
     values: Values,
     callbacks: Rc<Callbacks>,
+    guard: Guard,
 }
 
 /// The JavaScript `EventStore` (types in `STORE_TYPES`).
@@ -216,11 +220,39 @@ fn rejected(e: JsValue) -> Promise {
     Promise::reject(&e)
 }
 
+/// A second reference to a store, for Rust code handed the store as a JavaScript value
+/// (a simulation's client). Internal: no TypeScript type.
+#[wasm_bindgen(skip_typescript)]
+pub struct StoreHandle {
+    inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for StoreHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreHandle").finish_non_exhaustive()
+    }
+}
+
+impl StoreHandle {
+    /// What builds the store's operations (sharing what it remembers), and where its
+    /// JavaScript callbacks report failures.
+    pub(crate) fn context(&self) -> (StoreContext, Rc<Callbacks>) {
+        (self.inner.ctx.borrow().clone(), self.inner.callbacks.clone())
+    }
+}
+
 #[wasm_bindgen]
 impl EventStore {
+    /// Internal (no TypeScript type): a handle on this store for Rust code.
+    #[wasm_bindgen(js_name = "__handle", skip_typescript)]
+    pub fn handle(&self) -> Result<StoreHandle, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        Ok(StoreHandle { inner: self.inner.clone() })
+    }
+
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<EventStore, JsValue> {
-        error::enter()?;
+        let _call = error::enter_free()?;
         let o = options::store_options(&options)?;
         let ctx = StoreContext::with_shared(o.config.clone(), o.clock.clone(), o.ids.clone())
             .map_err(|e| error::to_js(&e))?;
@@ -238,41 +270,44 @@ impl EventStore {
                 log: CommandLog::new(o.log_capacity),
                 values: o.values,
                 callbacks: o.callbacks,
+                guard: Guard::new("EventStore"),
             }),
         })
     }
 
     #[wasm_bindgen(js_name = appendToStream)]
     pub fn append_to_stream(&self, stream: JsValue, events: JsValue, options: JsValue) -> Result<Promise, JsValue> {
-        error::enter()?;
-        let prepared = convert::append_arguments(&stream, &events, &options)
+        let _call = error::enter(&self.inner.guard)?;
+        let prepared = encoded_append::append_arguments(&stream, &events, &options)
             .map(|(stream, events, expected)| self.inner.ctx.borrow().append(&stream, events, expected));
         Ok(match prepared {
-            Ok(op) => self.run(op, |r, _| Ok(convert::append_result(&r))),
+            Ok(op) => self.run(op, |r, _| Ok(ops::append_result(&r))),
             Err(e) => rejected(e),
         })
     }
 
     #[wasm_bindgen(js_name = readStream)]
     pub fn read_stream(&self, stream: JsValue, options: JsValue) -> Result<Promise, JsValue> {
-        error::enter()?;
+        let _call = error::enter(&self.inner.guard)?;
         let prepared = (|| {
-            let stream = convert::stream_name(&stream)?;
-            let range = convert::read_range(&options)?;
+            let stream = ops::stream_name(&stream)?;
+            check_options(&options, &READ_OPTIONS, "readStream options")?;
+            let range = ops::read_range(&options, "readStream options")?;
             Ok(self.inner.ctx.borrow().read(&stream, range))
         })();
         Ok(match prepared {
-            Ok(op) => self.run(op, |r, values| Ok(convert::read_result(&r, values))),
+            Ok(op) => self.run(op, |r, values| Ok(ops::read_result(&r, values))),
             Err(e) => rejected(e),
         })
     }
 
     #[wasm_bindgen(js_name = aggregateStream)]
     pub fn aggregate_stream(&self, stream: JsValue, options: JsValue) -> Result<Promise, JsValue> {
-        error::enter()?;
+        let _call = error::enter(&self.inner.guard)?;
         let values = self.inner.values;
         let prepared = (|| {
-            let stream = convert::stream_name(&stream)?;
+            let stream = ops::stream_name(&stream)?;
+            check_options(&options, &["evolve", "initialState"], "aggregateStream options")?;
             let function = |key: &str| {
                 get(&options, key)
                     .dyn_into::<Function>()
@@ -281,7 +316,7 @@ impl EventStore {
             let evolve = function("evolve")?;
             let initial = function("initialState")?.call0(&JsValue::NULL);
             let fold = move |state: Result<JsValue, JsValue>, event: &RecordedEvent| {
-                state.and_then(|s| evolve.call2(&JsValue::NULL, &s, &convert::recorded_event(event, values)))
+                state.and_then(|s| evolve.call2(&JsValue::NULL, &s, &ops::recorded_event(event, values)))
             };
             Ok(self.inner.ctx.borrow().aggregate(&stream, initial, fold))
         })();
@@ -300,8 +335,8 @@ impl EventStore {
 
     #[wasm_bindgen(js_name = streamExists)]
     pub fn stream_exists(&self, stream: JsValue) -> Result<Promise, JsValue> {
-        error::enter()?;
-        Ok(match convert::stream_name(&stream) {
+        let _call = error::enter(&self.inner.guard)?;
+        Ok(match ops::stream_name(&stream) {
             Ok(stream) => {
                 let op = self.inner.ctx.borrow().exists(&stream);
                 self.run(op, |exists, _| Ok(JsValue::from_bool(exists)))
@@ -311,13 +346,13 @@ impl EventStore {
     }
 
     pub fn documents(&self) -> Result<JsValue, JsValue> {
-        error::enter()?;
-        Ok(convert::stored_documents(&self.engine("documents()")?.borrow()))
+        let _call = error::enter(&self.inner.guard)?;
+        Ok(values::stored_documents(&self.engine("documents()")?.borrow()))
     }
 
     #[wasm_bindgen(js_name = commandLog)]
     pub fn command_log(&self) -> Result<Array, JsValue> {
-        error::enter()?;
+        let _call = error::enter(&self.inner.guard)?;
         if !self.inner.log.enabled() {
             return Err(type_error("commandLog() needs the store to keep one: new EventStore({ commandLog: true })"));
         }
@@ -337,14 +372,14 @@ impl EventStore {
     }
 
     pub fn snapshot(&self) -> Result<StoreSnapshot, JsValue> {
-        error::enter()?;
+        let _call = error::enter(&self.inner.guard)?;
         Ok(StoreSnapshot { engine: self.engine("snapshot()")?.borrow().clone() })
     }
 
     /// Restores the engine; the store forgets which indexes it ensured (they may not
     /// exist in the restored state), so its next append re-creates them.
     pub fn restore(&self, snapshot: &StoreSnapshot) -> Result<(), JsValue> {
-        error::enter()?;
+        let _call = error::enter(&self.inner.guard)?;
         *self.engine("restore()")?.borrow_mut() = snapshot.engine.clone();
         let ctx =
             StoreContext::with_shared(self.inner.config.clone(), self.inner.clock.clone(), self.inner.ids.clone())
@@ -355,6 +390,18 @@ impl EventStore {
 }
 
 impl EventStore {
+    /// The guard of this store's calls.
+    pub(crate) fn guard(&self) -> &Guard {
+        &self.inner.guard
+    }
+
+    /// The store behind a JavaScript value, if it is an `EventStore` (through its
+    /// `__handle()`, which gives a handle up to Rust without giving up the store).
+    pub(crate) fn from_js(v: &JsValue) -> Option<StoreHandle> {
+        let handle = get(v, "__handle").dyn_into::<Function>().ok()?.call0(v).ok()?;
+        <StoreHandle as wasm_bindgen::convert::TryFromJsValue>::try_from_js_value(handle).ok()
+    }
+
     fn engine(&self, method: &str) -> Result<&RefCell<Engine>, JsValue> {
         match &self.inner.backend {
             Backend::Engine(engine) => Ok(engine),
@@ -396,7 +443,7 @@ impl EventStore {
             }
             Backend::Js(executor) => {
                 let executor = executor.clone();
-                executor::spawn(async move {
+                executor::spawn(inner.guard.clone(), async move {
                     let value = executor::run(&mut op, &executor, &inner.log).await?;
                     output(value, inner.values)
                 })

@@ -33,13 +33,16 @@ test("append, read, fold and check existence on the in-memory engine", async () 
   const read = await store.readStream("order:eu:42");
   assert.equal(read.currentStreamVersion, 3n);
   assert.equal(read.streamExists, true);
-  assert.deepEqual(read.events.map((e) => [e.type, e.streamPosition, e.streamName]), [
+  assert.deepEqual(read.events.map((e) => [e.type, e.metadata.streamPosition, e.metadata.streamName]), [
     ["OrderPlaced", 1n, "order:eu:42"],
     ["OrderPaid", 2n, "order:eu:42"],
     ["OrderShipped", 3n, "order:eu:42"],
   ]);
   assert.deepEqual(read.events[0].data, { total: 42 });
-  assert.ok(read.events[0].recordedAt instanceof Date);
+  assert.ok(read.events[0].metadata.recordedAt instanceof Date);
+  // Core's one event shape: the system fields in `metadata`, beside the caller's.
+  assert.deepEqual(Object.keys(read.events[0]), ["type", "data", "metadata"]);
+  assert.deepEqual(Object.keys(read.events[0].metadata), ["eventId", "streamName", "streamPosition", "recordedAt"]);
 
   const range = await store.readStream("order:eu:42", { from: 2n, maxCount: 1n });
   assert.deepEqual(range.events.map((e) => e.type), ["OrderPaid"]);
@@ -160,7 +163,10 @@ test("BSON values round-trip: native JavaScript values and Extended JSON in, nat
   assert.deepEqual(event.data.decimal, { $numberDecimal: "1.10" });
   assert.deepEqual(event.data.nested, [1, [2, "x"], { deep: null }]);
   assert.equal("skipped" in event.data, false);
-  assert.deepEqual(event.metadata, { by: "test" });
+  const { eventId, streamName, streamPosition, recordedAt, ...caller } = event.metadata;
+  assert.deepEqual(caller, { by: "test" });
+  assert.equal(typeof eventId, "string");
+  assert.deepEqual([streamName, streamPosition, recordedAt instanceof Date], ["m:1", 1n, true]);
 
   const stored = native.documents()["streamdoc.m"][0].events[0].data;
   assert.deepEqual(stored.int, { $numberInt: "42" });
@@ -228,9 +234,9 @@ test("an injected clock and seeded ids make a store deterministic", async () => 
     return d;
   })());
   const [first] = (await a.readStream("order:1")).events;
-  assert.equal(first.recordedAt.getTime(), Date.UTC(2026, 0, 1) + 1000);
-  const other = (await (await run({ idSeed: 8 })).readStream("order:1")).events[0].id;
-  assert.notEqual(first.id, other);
+  assert.equal(first.metadata.recordedAt.getTime(), Date.UTC(2026, 0, 1) + 1000);
+  const other = (await (await run({ idSeed: 8 })).readStream("order:1")).events[0].metadata.eventId;
+  assert.notEqual(first.metadata.eventId, other);
 
   // One generator shared by two stores gives one sequence, as core's SeededIds does.
   const ids = seededEventIds(3);
@@ -239,7 +245,7 @@ test("an injected clock and seeded ids make a store deterministic", async () => 
   const shared = [new EventStore({ generateEventId: ids }), new EventStore({ generateEventId: ids })];
   await shared[0].appendToStream("order:1", [placed(1)]);
   await shared[1].appendToStream("order:1", [placed(1)]);
-  const generated = await Promise.all(shared.map(async (s) => (await s.readStream("order:1")).events[0].id));
+  const generated = await Promise.all(shared.map(async (s) => (await s.readStream("order:1")).events[0].metadata.eventId));
   const sequence = seededEventIds(3);
   assert.deepEqual(generated, [sequence(), sequence()]);
 

@@ -5,8 +5,9 @@
 use bson::{doc, Bson};
 use js_sys::Reflect;
 use streamdoc_core::{Command, Error, ExpectedVersion, Namespace, Reply};
-use streamdoc_wasm::convert::{self, Values};
-use streamdoc_wasm::error;
+use streamdoc_core::limits::{MAX_STORED_DEPTH, MAX_VALUE_DEPTH};
+use streamdoc_wasm::values::{self, Values};
+use streamdoc_wasm::{encoded_append, error, ops, wire};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -21,14 +22,14 @@ fn get(v: &JsValue, key: &str) -> JsValue {
 }
 
 #[wasm_bindgen_test]
-fn javascript_values_become_the_bson_types_the_node_driver_would_write() {
+fn javascript_values_become_bson_by_cores_rules() {
     let value = js(r#"{ int: 42, negative: -7, big: 2147483648, half: 1.5, negZero: -0, long: 5n, s: "é", t: true,
         n: null, u: undefined, when: new Date(86400000), bytes: new Uint8Array([1, 2]), list: [1, [2]],
         long2: { $numberLong: "9" }, dbl: { $numberDouble: "2.0" }, set: { $set: 1, "a.b": 2 } }"#);
-    let doc = convert::to_document(&value, "value").expect("converts");
+    let doc = values::to_document(&value, "value", MAX_VALUE_DEPTH).expect("converts");
     assert_eq!(doc.get("int"), Some(&Bson::Int32(42)));
     assert_eq!(doc.get("negative"), Some(&Bson::Int32(-7)));
-    assert_eq!(doc.get("big"), Some(&Bson::Double(2_147_483_648.0)));
+    assert_eq!(doc.get("big"), Some(&Bson::Int64(2_147_483_648)), "core's number rule: an integer past Int32 is an Int64");
     assert_eq!(doc.get("half"), Some(&Bson::Double(1.5)));
     assert!(matches!(doc.get("negZero"), Some(Bson::Double(z)) if z.is_sign_negative()));
     assert_eq!(doc.get("long"), Some(&Bson::Int64(5)));
@@ -41,33 +42,33 @@ fn javascript_values_become_the_bson_types_the_node_driver_would_write() {
     assert_eq!(doc.get("long2"), Some(&Bson::Int64(9)));
     assert_eq!(doc.get("dbl"), Some(&Bson::Double(2.0)));
     assert_eq!(doc.get("set"), Some(&Bson::Document(doc! { "$set": 1, "a.b": 2 })), "operator-like keys stay data");
-    assert!(convert::to_bson(&js("() => 1")).is_err());
-    assert!(convert::to_bson(&js("2n ** 64n")).is_err());
+    assert!(values::to_bson(&js("() => 1"), MAX_VALUE_DEPTH).is_err());
+    assert!(values::to_bson(&js("2n ** 64n"), MAX_VALUE_DEPTH).is_err());
 }
 
 #[wasm_bindgen_test]
 fn long_strings_cross_in_one_piece_with_every_character_intact() {
     let value = js(r#""é😀x".repeat(40000)"#);
-    let Bson::String(s) = convert::to_bson(&value).expect("converts") else { panic!("not a string") };
+    let Bson::String(s) = values::to_bson(&value, MAX_VALUE_DEPTH).expect("converts") else { panic!("not a string") };
     assert_eq!(s, "é😀x".repeat(40_000));
 }
 
 #[wasm_bindgen_test]
 fn bson_comes_back_natively_or_as_canonical_extended_json() {
     let doc = doc! { "i": 42, "l": 5_i64, "d": 2.0, "when": bson::DateTime::from_millis(0), "s": "x", "a": [1, "y"] };
-    let native = convert::document_to_js(&doc, Values::Native);
+    let native = values::document_to_js(&doc, Values::Native);
     assert_eq!(get(&native, "i").as_f64(), Some(42.0));
     assert_eq!(get(&native, "l"), JsValue::from(5_i64));
     assert_eq!(get(&native, "d").as_f64(), Some(2.0));
     assert!(get(&native, "when").is_instance_of::<js_sys::Date>());
-    let canonical = convert::document_to_js(&doc, Values::Canonical);
+    let canonical = values::document_to_js(&doc, Values::Canonical);
     let json = js_sys::JSON::stringify(&canonical).expect("stringifies").as_string().unwrap_or_default();
     assert_eq!(
         json,
         r#"{"i":{"$numberInt":"42"},"l":{"$numberLong":"5"},"d":{"$numberDouble":"2.0"},"when":{"$date":{"$numberLong":"0"}},"s":"x","a":[{"$numberInt":"1"},"y"]}"#
     );
     // Canonical Extended JSON reads back to exactly the same document.
-    assert_eq!(convert::to_document(&canonical, "doc").expect("converts"), doc);
+    assert_eq!(values::to_document(&canonical, "doc", MAX_VALUE_DEPTH).expect("converts"), doc);
 }
 
 #[wasm_bindgen_test]
@@ -96,7 +97,7 @@ fn every_command_and_reply_round_trips_through_javascript() {
         Command::DeleteOne { ns, filter: doc! { "_id": 1 } },
     ];
     for command in commands {
-        let back = convert::command_from_js(&convert::command_to_js(&command)).expect("converts back");
+        let back = wire::command_from_js(&wire::command_to_js(&command)).expect("converts back");
         assert_eq!(back, command);
     }
     let replies = [
@@ -115,10 +116,10 @@ fn every_command_and_reply_round_trips_through_javascript() {
         Reply::ServerError { code: 238, message: "not implemented".into() },
     ];
     for reply in replies {
-        assert_eq!(convert::reply_from_js(&convert::reply_to_js(&reply)).expect("converts back"), reply);
+        assert_eq!(wire::reply_from_js(&wire::reply_to_js(&reply)).expect("converts back"), reply);
     }
-    assert!(convert::reply_from_js(&js(r#"{ kind: "updated", matchedCount: -1, modifiedCount: 0 }"#)).is_err());
-    assert!(convert::reply_from_js(&js(r#"{ kind: "teapot" }"#)).is_err());
+    assert!(wire::reply_from_js(&js(r#"{ kind: "updated", matchedCount: -1, modifiedCount: 0 }"#)).is_err());
+    assert!(wire::reply_from_js(&js(r#"{ kind: "teapot" }"#)).is_err());
 }
 
 #[wasm_bindgen_test]
@@ -131,12 +132,12 @@ fn expected_versions_map_to_the_emmett_constants() {
         ("7n", ExpectedVersion::Exact(7)),
         ("7", ExpectedVersion::Exact(7)),
     ] {
-        assert_eq!(convert::expected_version(&js(value)).expect(value), expected);
+        assert_eq!(ops::expected_version(&js(value)).expect(value), expected);
     }
     for bad in ["-1n", "1.5", r#""any""#, "{}"] {
-        assert!(convert::expected_version(&js(bad)).is_err(), "{bad} must be refused");
+        assert!(ops::expected_version(&js(bad)).is_err(), "{bad} must be refused");
     }
-    assert_eq!(convert::expected_to_js(ExpectedVersion::Exact(3)), JsValue::from(3_u64));
+    assert_eq!(ops::expected_to_js(ExpectedVersion::Exact(3)), JsValue::from(3_u64));
 }
 
 #[wasm_bindgen_test]
@@ -146,7 +147,7 @@ fn every_error_kind_becomes_its_class_with_its_fields() {
         Error::StreamTooLarge { stream: "order:1".into(), limit_bytes: 16 },
         Error::InvalidRange { from: 5, to: 3 },
         Error::EmptyAppend { stream: "order:1".into() },
-        Error::Misuse("twice".into()),
+        Error::Misuse { message: "twice".into() },
     ];
     for e in &errors {
         let js = error::to_js(e);
@@ -164,11 +165,11 @@ fn every_error_kind_becomes_its_class_with_its_fields() {
 }
 
 /// The arguments of `appendToStream` read both ways: `[stream, events, options]`.
-fn both_ways(args: &str) -> (Option<String>, Result<convert::AppendArguments, JsValue>) {
+fn both_ways(args: &str) -> (Option<String>, Result<ops::AppendArguments, JsValue>) {
     let args: js_sys::Array = js(args).unchecked_into();
     let (stream, events, options) = (args.get(0), args.get(1), args.get(2));
-    let fast = convert::encoded_append(&stream, &events, &options).map(|a| format!("{a:?}"));
-    (fast, convert::append_arguments_by_property(&stream, &events, &options))
+    let fast = encoded_append::decode(&stream, &events, &options).map(|a| format!("{a:?}"));
+    (fast, ops::append_arguments(&stream, &events, &options))
 }
 
 #[wasm_bindgen_test]
@@ -185,15 +186,13 @@ fn the_append_fast_path_reads_the_arguments_exactly_as_the_property_reads_do() {
             sparse: [, 1], "ключ": { "$set": 1, "a.b": 2, "$": 3, nested: { deeper: [{}] } } },
             metadata: { by: "test", at: new Date(0) } }], { expectedStreamVersion: "STREAM_EXISTS" }]"#,
         r#"["order:1", [{ type: "A", data: Object.assign(Object.create(null), { x: 1 }) }], { expectedStreamVersion: 7n }]"#,
-        r#"["order:1", [{ type: "A", data: new (class Point { constructor() { this.x = 1; } })() }], { expectedStreamVersion: 7 }]"#,
         r#"["order:1", [{ type: "A", data: Object.defineProperty({}, "hidden", { value: 1 }) }], { expectedStreamVersion: 0 }]"#,
         r#"["order:1", [{ type: "A", data: { get computed() { return 2; } } }], { expectedStreamVersion: 2n ** 64n - 1n }]"#,
         r#"["order:1", [], { expectedStreamVersion: "NO_CONCURRENCY_CHECK" }]"#,
         r#"["order:1", [{ type: "A" }], { expectedStreamVersion: "STREAM_DOES_NOT_EXIST" }]"#,
         r#"["order:1", [{ type: "A" }], { expectedStreamVersion: null }]"#,
-        r#"["order:1", [{ type: "A" }], 5]"#,
-        r#"["order:1", [{ type: "A" }], Object.assign(() => 1, { expectedStreamVersion: 3n })]"#,
-        r#"["order:1", [{ type: "A", data: new Number(5) }]]"#,
+        r#"["order:1", [{ type: "A", kind: "Event" }]]"#,
+        r#"["order:1", [{ type: "A", data: { x: 1 } }], {}]"#,
     ];
     for args in same {
         let (fast, slow) = both_ways(args);
@@ -223,12 +222,22 @@ fn the_append_fast_path_reads_the_arguments_exactly_as_the_property_reads_do() {
         r#"["order:1", [{ type: "A" }], { expectedStreamVersion: -1 }]"#,
         r#"["order:1", [{ type: "A" }], { expectedStreamVersion: 1.5 }]"#,
         r#"["order:1", [{ type: "A" }], { expectedStreamVersion: {} }]"#,
+        r#"["order:1", [{ type: "A" }], 5]"#,
+        r#"["order:1", [{ type: "A" }], Object.assign(() => 1, { expectedStreamVersion: 3n })]"#,
+        r#"["order:1", [{ type: "A", data: new Number(5) }]]"#,
+        r#"["order:1", [{ type: "A", metdata: {} }]]"#,
+        r#"["order:1", [{ type: "A", kind: "Command" }]]"#,
+        r#"["order:1", [{ type: "A" }], { expectedStreamVersion: 1n, expectedVersion: 1n }]"#,
+        r#"["order:1", [{ type: "A", data: { m: new Map([["a", 1]]) } }]]"#,
+        r#"["order:1", [{ type: "A", data: (() => { const o = {}; o.self = o; return o; })() }]]"#,
+        // Accepted, but by the slow path: an object that is not plain.
+        r#"["order:1", [{ type: "A", data: new (class Point { constructor() { this.x = 1; } })() }]]"#,
     ];
     for args in slow_only {
         let (fast, slow) = both_ways(args);
         assert_eq!(fast, None, "{args}: the fast path must leave it to the slow one ({slow:?})");
     }
-    for key in convert::EXTENDED_JSON_KEYS {
+    for key in values::EXTENDED_JSON_KEYS {
         let (fast, _) = both_ways(&format!(r#"["order:1", [{{ type: "A", data: {{ x: [{{ "{key}": 1 }}] }} }}]]"#));
         assert_eq!(fast, None, "{key} is Extended JSON: the slow path reads it");
     }
@@ -236,4 +245,41 @@ fn the_append_fast_path_reads_the_arguments_exactly_as_the_property_reads_do() {
     let (_, slow) = both_ways(r#"["order:1", [{ type: "A", data: { long: { $numberLong: "5" } } }]]"#);
     let (_, events, _) = slow.expect("converts");
     assert_eq!(events[0].data.get("long"), Some(&Bson::Int64(5)));
+}
+
+/// `depth` levels of `{ x: ... }` around `1`: the innermost field at level `depth`.
+fn nested(depth: usize) -> String {
+    format!("{}1{}", "{ x: ".repeat(depth), " }".repeat(depth))
+}
+
+#[wasm_bindgen_test]
+fn deep_cyclic_and_exotic_values_are_refused_with_their_reason() {
+    let at_limit = js(&nested(MAX_VALUE_DEPTH));
+    assert!(values::to_document(&at_limit, "data", MAX_VALUE_DEPTH).is_ok(), "exactly the limit is accepted");
+    for (source, reason) in [
+        (nested(MAX_VALUE_DEPTH + 1), "nests deeper than 100 levels"),
+        (nested(1000), "nests deeper than 100 levels"),
+        (format!("{{ a: {}1{} }}", "[".repeat(200), "]".repeat(200)), "nests deeper than 100 levels"),
+        ("(() => { const o = { a: {} }; o.a.b = o; return o; })()".into(), "cyclic"),
+        ("(() => { const a = []; a.push(a); return { a }; })()".into(), "cyclic"),
+        ("(() => { const o = {}; o.self = o; return { $numberLong: o }; })()".into(), "cyclic"),
+        ("{ m: new Map() }".into(), "a Map cannot be stored"),
+        ("{ s: new Set([1]) }".into(), "a Set cannot be stored"),
+        ("{ r: /x/g }".into(), "a RegExp cannot be stored"),
+        ("{ i: new Int32Array(2) }".into(), "a Int32Array cannot be stored"),
+        ("{ n: new Number(1) }".into(), "a Number cannot be stored"),
+        ("{ p: Promise.resolve(1) }".into(), "a Promise cannot be stored"),
+        ("{ f: function named() {} }".into(), "a function cannot be stored"),
+        ("{ s: Symbol.iterator }".into(), "a symbol cannot be stored"),
+    ] {
+        let error = values::to_document(&js(&source), "data", MAX_VALUE_DEPTH).expect_err(&source);
+        assert!(error.contains(reason), "{source}: {error}");
+    }
+    // Replies and commands take documents as deep as a stored document may be.
+    let stored = js(&nested(MAX_STORED_DEPTH));
+    assert!(values::to_document(&stored, "reply", MAX_STORED_DEPTH).is_ok());
+    assert!(values::to_document(&js(&nested(MAX_STORED_DEPTH + 1)), "reply", MAX_STORED_DEPTH).is_err());
+    // The path of the refused value is in the message.
+    let error = values::to_document(&js("{ a: { b: [1, new Map()] } }"), "data", MAX_VALUE_DEPTH).unwrap_err();
+    assert!(error.contains("at a.b.1"), "{error}");
 }

@@ -14,6 +14,9 @@
 //! - `cargo xtask wasm bench`: the corpus replayed natively and through the package,
 //!   and the package against Emmett's in-memory store, side by side.
 //!
+//! - `cargo xtask wasm tags [--check]`: writes (or checks) the tables of `js/append.js`
+//!   generated from `wasm/src/encoded_append.rs`; `cargo xtask test` checks them too.
+//!
 //! `STREAMDOC_WASM_NAMES=1 cargo xtask wasm` keeps the function names in the `.wasm`
 //! (the name section), so that `node --cpu-prof` profiles name Rust functions.
 
@@ -44,7 +47,8 @@ pub(crate) fn run_command(args: &[String]) -> Result<(), String> {
         None | Some("build") => build().map(|_| ()),
         Some("test") => test(),
         Some("bench") => bench(),
-        Some(other) => Err(format!("unknown `cargo xtask wasm` command {other:?}: use build, test or bench")),
+        Some("tags") => tags(args.get(1).map(String::as_str)),
+        Some(other) => Err(format!("unknown `cargo xtask wasm` command {other:?}: use build, test, bench or tags")),
     }
 }
 
@@ -121,16 +125,30 @@ pub(crate) fn build() -> Result<u64, String> {
         let runtime = find_runtime(&out)?;
         fs::write(runtime.with_extension("d.ts"), &runtime_types).map_err(|e| e.to_string())?;
         let relative = runtime.strip_prefix(&out).map_err(|e| e.to_string())?.to_string_lossy().replace('\\', "/");
+        // The entry point exports exactly what the declarations declare: the bindings'
+        // classes (guarded) and functions, and the runtime's constants and error classes.
+        let bindings = fs::read_to_string(out.join(format!("{OUT_NAME}.d.ts"))).map_err(|e| e.to_string())?;
+        let (classes, functions) = (declared(&bindings, "class"), declared(&bindings, "function"));
+        let runtime_names = [declared(&runtime_types, "const"), declared(&runtime_types, "class")].concat();
+        let api = [classes.clone(), functions.clone()].concat().join(", ");
+        let guarded = format!(
+            "import * as raw from \"./{OUT_NAME}.js\";\n\
+             import {{ guard }} from \"./{relative}\";\n\
+             // Every call of the API turns a trap of the module into an InternalError.\n\
+             export const {{ {api} }} = guard({{ {} }}, {{ {} }});\n\
+             export {{ {} }} from \"./{relative}\";\n",
+            classes.iter().map(|c| format!("{c}: raw.{c}")).collect::<Vec<_>>().join(", "),
+            functions.iter().map(|f| format!("{f}: raw.{f}")).collect::<Vec<_>>().join(", "),
+            runtime_names.join(", "),
+        );
         let entry = match mode {
             Mode::Web => format!(
-                "// The browser build: instantiates the module (top-level await), then re-exports the API.\n\
+                "// The browser build: instantiates the module (top-level await), then exports the API.\n\
                  import init from \"./{OUT_NAME}.js\";\n\
-                 await init({{ module_or_path: new URL(\"./{OUT_NAME}_bg.wasm\", import.meta.url) }});\n\
-                 export * from \"./{OUT_NAME}.js\";\nexport * from \"./{relative}\";\n"
+                 await init({{ module_or_path: new URL(\"./{OUT_NAME}_bg.wasm\", import.meta.url) }});\n{guarded}"
             ),
             Mode::Node => format!(
-                "// The Node build (synchronous instantiation, no top-level await, so `require` works too).\n\
-                 export * from \"./{OUT_NAME}.js\";\nexport * from \"./{relative}\";\n"
+                "// The Node build (synchronous instantiation, no top-level await, so `require` works too).\n{guarded}"
             ),
         };
         fs::write(out.join("index.js"), entry).map_err(|e| e.to_string())?;
@@ -171,6 +189,21 @@ pub(crate) fn build() -> Result<u64, String> {
         gzipped / 1024
     );
     Ok(gzipped)
+}
+
+/// The names declared as `export class NAME`, `export function NAME`, ... (also with
+/// `declare`) in TypeScript declarations, in order.
+fn declared(declarations: &str, kind: &str) -> Vec<String> {
+    declarations
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("export ")?;
+            let rest = rest.strip_prefix("declare ").unwrap_or(rest);
+            let name = rest.strip_prefix(kind)?.strip_prefix(' ')?;
+            let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(name.len());
+            Some(name[..end].to_owned())
+        })
+        .collect()
 }
 
 fn find_runtime(out: &Path) -> Result<PathBuf, String> {
@@ -332,6 +365,21 @@ pub(crate) fn test() -> Result<(), String> {
     node(&[], &["packaging.mjs"])?;
     eprintln!("xtask: the wasm package's suites passed in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Regenerates (or, with `--check`, checks) the tables of `js/append.js`: the test that
+/// compares them with `wasm/src/encoded_append.rs` writes them when asked to.
+fn tags(flag: Option<&str>) -> Result<(), String> {
+    let mut cmd = Command::new(crate::cargo_bin());
+    cmd.args(["test", "--locked", "--package", "streamdoc-wasm", "--lib", "the_javascript_tables_are_generated"]);
+    match flag {
+        None => {
+            cmd.env("STREAMDOC_UPDATE_GENERATED", "1");
+        }
+        Some("--check") => {}
+        Some(other) => return Err(format!("`cargo xtask wasm tags` takes only --check, not {other:?}")),
+    }
+    run(&mut cmd)
 }
 
 /// The side-by-side figures: corpus replay natively and through the package, and the

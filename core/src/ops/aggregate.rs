@@ -49,7 +49,7 @@ impl<S, F: FnMut(S, &RecordedEvent) -> S> Operation for Aggregate<S, F> {
                     current_stream_version: read.current_stream_version,
                     stream_exists: read.stream_exists,
                 })),
-                None => Step::Done(Err(Error::Misuse("next() called after the operation finished".into()))),
+                None => Step::Done(Err(Error::Misuse { message: "next() called after the operation finished".into() })),
             },
         }
     }

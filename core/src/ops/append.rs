@@ -467,7 +467,7 @@ mod tests {
             op.next(),
             Step::Done(Ok(AppendResult { next_expected_stream_version: 1, created_new_stream: true }))
         );
-        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse(_)))));
+        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse { .. }))));
     }
 
     #[test]
@@ -587,10 +587,10 @@ mod tests {
     fn misuse_is_reported_not_panicked() {
         let mut op = append(ExpectedVersion::Any, vec![ev("a")]);
         let _ = op.next();
-        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse(_)))));
+        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse { .. }))));
         let mut op = append(ExpectedVersion::Any, vec![ev("a")]);
         op.feed(Reply::Acknowledged);
-        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse(_)))));
+        assert!(matches!(op.next(), Step::Done(Err(Error::Misuse { .. }))));
     }
 
     #[test]

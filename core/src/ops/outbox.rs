@@ -26,10 +26,10 @@ impl<T> Outbox<T> {
                 Step::Send(cmd)
             }
             Outbox::AwaitingReply => {
-                Step::Done(Err(Error::Misuse("next() called while a reply is due; call feed() first".into())))
+                Step::Done(Err(Error::Misuse { message: "next() called while a reply is due; call feed() first".into() }))
             }
             Outbox::Done(result) => Step::Done(result),
-            Outbox::Finished => Step::Done(Err(Error::Misuse("next() called after the operation finished".into()))),
+            Outbox::Finished => Step::Done(Err(Error::Misuse { message: "next() called after the operation finished".into() })),
         }
     }
 
@@ -38,7 +38,7 @@ impl<T> Outbox<T> {
         if matches!(self, Outbox::AwaitingReply) {
             true
         } else {
-            *self = Outbox::Done(Err(Error::Misuse("feed() called with no command outstanding".into())));
+            *self = Outbox::Done(Err(Error::Misuse { message: "feed() called with no command outstanding".into() }));
             false
         }
     }

@@ -188,7 +188,7 @@ impl From<&Error> for Problem {
             Error::CorruptDocument { .. } => {
                 (S::INTERNAL_SERVER_ERROR, "corrupt-document", "The stored document is not a stream document")
             }
-            Error::UnexpectedReply { .. } | Error::Misuse(_) => {
+            Error::UnexpectedReply { .. } | Error::Misuse { .. } => {
                 (S::INTERNAL_SERVER_ERROR, "internal-error", "The store failed internally")
             }
         };
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn errors_that_do_not_serialize_as_objects_keep_their_kind() {
-        let body = Problem::from(&Error::Misuse("twice".into())).to_json();
+        let body = Problem::from(&Error::Misuse { message: "twice".into() }).to_json();
         assert_eq!(body["status"], 500);
         assert_eq!(body["kind"], "Misuse");
     }

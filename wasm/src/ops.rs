@@ -1,0 +1,220 @@
+//! The arguments and results of the store's and the simulator's operations, between
+//! JavaScript and core's types: events, expected versions, read ranges, results, and
+//! operations described as data.
+
+use js_sys::{Array, Object};
+use streamdoc_core::limits::MAX_VALUE_DEPTH;
+use streamdoc_core::ops::ReadRange;
+use streamdoc_core::{AppendResult, ExpectedVersion, NewEvent, OpOutput, OpSpec, ReadResult, RecordedEvent};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::js::{check_options, get, is_absent, optional_u64, set, string_field, to_u64, type_error};
+use crate::values::{document_to_js, to_document, Values};
+
+/// The keys an event to append may have. `kind` is Emmett's message kind: only
+/// `"Event"`, which says nothing more (every appended message is an event).
+pub(crate) const EVENT_KEYS: [&str; 5] = ["type", "data", "metadata", "id", "kind"];
+
+/// The options of `appendToStream`.
+pub(crate) const APPEND_OPTIONS: [&str; 1] = ["expectedStreamVersion"];
+
+fn optional_document(v: &JsValue, what: &str) -> Result<bson::Document, JsValue> {
+    if is_absent(v) {
+        Ok(bson::Document::new())
+    } else {
+        to_document(v, what, MAX_VALUE_DEPTH).map_err(type_error)
+    }
+}
+
+/// One event of an append: `{ type, data?, metadata?, id?, kind? }`.
+fn new_event(e: &JsValue, what: &str) -> Result<NewEvent, JsValue> {
+    if !e.is_object() || Array::is_array(e) {
+        return Err(type_error(format!("{what} must be an object {{ type, data?, metadata?, id? }}")));
+    }
+    check_options(e, &EVENT_KEYS, what)?;
+    let kind = get(e, "kind");
+    if !is_absent(&kind) && kind.as_string().as_deref() != Some("Event") {
+        return Err(type_error(format!("{what}: `kind` may only be \"Event\"")));
+    }
+    let event_type = string_field(e, "type", what).map_err(type_error)?;
+    let data = optional_document(&get(e, "data"), &format!("{what} data"))?;
+    let metadata = optional_document(&get(e, "metadata"), &format!("{what} metadata"))?;
+    let id = get(e, "id");
+    let id = if is_absent(&id) {
+        None
+    } else {
+        Some(id.as_string().ok_or_else(|| type_error(format!("{what}: `id` must be a string")))?)
+    };
+    Ok(NewEvent { id, event_type, data, metadata })
+}
+
+/// The events of an append.
+pub fn new_events(v: &JsValue) -> Result<Vec<NewEvent>, JsValue> {
+    if !Array::is_array(v) {
+        return Err(type_error("events must be an array"));
+    }
+    let array: &Array = v.unchecked_ref();
+    array.iter().enumerate().map(|(i, e)| new_event(&e, &format!("event {i}"))).collect()
+}
+
+/// A stream name argument.
+pub fn stream_name(v: &JsValue) -> Result<String, JsValue> {
+    v.as_string().ok_or_else(|| type_error("streamName must be a string"))
+}
+
+/// The arguments of `appendToStream`: stream name, events, expected version.
+pub type AppendArguments = (String, Vec<NewEvent>, ExpectedVersion);
+
+/// The arguments of `appendToStream`, read property by property (the path that reports
+/// every error; [`crate::encoded_append`] is the fast one).
+pub fn append_arguments(stream: &JsValue, events: &JsValue, options: &JsValue) -> Result<AppendArguments, JsValue> {
+    let stream = stream_name(stream)?;
+    let events = new_events(events)?;
+    check_options(options, &APPEND_OPTIONS, "appendToStream options")?;
+    let expected = expected_version(&get(options, "expectedStreamVersion"))?;
+    Ok((stream, events, expected))
+}
+
+/// `expectedStreamVersion`: a `bigint` (or integer `number`) position, or one of the
+/// constants; absent means `NO_CONCURRENCY_CHECK`.
+pub fn expected_version(v: &JsValue) -> Result<ExpectedVersion, JsValue> {
+    if is_absent(v) {
+        return Ok(ExpectedVersion::Any);
+    }
+    if let Some(s) = v.as_string() {
+        return match s.as_str() {
+            "NO_CONCURRENCY_CHECK" => Ok(ExpectedVersion::Any),
+            "STREAM_DOES_NOT_EXIST" => Ok(ExpectedVersion::NoStream),
+            "STREAM_EXISTS" => Ok(ExpectedVersion::StreamExists),
+            other => Err(type_error(format!(
+                "expectedStreamVersion must be a bigint, STREAM_DOES_NOT_EXIST, STREAM_EXISTS or NO_CONCURRENCY_CHECK, not {other:?}"
+            ))),
+        };
+    }
+    to_u64(v, "expectedStreamVersion").map(ExpectedVersion::Exact)
+}
+
+/// An expected version as JavaScript (the inverse of [`expected_version`]).
+pub fn expected_to_js(e: ExpectedVersion) -> JsValue {
+    match e {
+        ExpectedVersion::Any => JsValue::from_str("NO_CONCURRENCY_CHECK"),
+        ExpectedVersion::NoStream => JsValue::from_str("STREAM_DOES_NOT_EXIST"),
+        ExpectedVersion::StreamExists => JsValue::from_str("STREAM_EXISTS"),
+        ExpectedVersion::Exact(n) => JsValue::from(n),
+    }
+}
+
+/// The options of `readStream`.
+pub(crate) const READ_OPTIONS: [&str; 3] = ["from", "to", "maxCount"];
+
+/// `{ from?, to?, maxCount? }` of `readStream` (or a simulated read, whose other keys
+/// the caller checks).
+pub fn read_range(options: &JsValue, what: &str) -> Result<ReadRange, JsValue> {
+    Ok(ReadRange {
+        from: optional_u64(options, "from", what)?,
+        to: optional_u64(options, "to", what)?,
+        max_count: optional_u64(options, "maxCount", what)?,
+    })
+}
+
+// ---------------------------------------------------------------- results
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/append.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = appendResult)]
+    fn append_result_object(next_expected_stream_version: u64, created_new_stream: bool) -> JsValue;
+}
+
+/// `{ nextExpectedStreamVersion, createdNewStream }`, built in one call.
+pub fn append_result(r: &AppendResult) -> JsValue {
+    append_result_object(r.next_expected_stream_version, r.created_new_stream)
+}
+
+/// A recorded event in core's one shape: `{ type, data, metadata: { ...caller,
+/// eventId, streamName, streamPosition, recordedAt } }`.
+pub fn recorded_event(e: &RecordedEvent, mode: Values) -> JsValue {
+    document_to_js(&e.to_document(), mode)
+}
+
+/// `{ currentStreamVersion, streamExists, events }`.
+pub fn read_result(r: &ReadResult, mode: Values) -> JsValue {
+    let object = Object::new();
+    set(&object, "currentStreamVersion", &JsValue::from(r.current_stream_version));
+    set(&object, "streamExists", &JsValue::from_bool(r.stream_exists));
+    let events: Array = r.events.iter().map(|e| recorded_event(e, mode)).collect();
+    set(&object, "events", &events);
+    object.into()
+}
+
+/// Any operation's result, as the corresponding method returns it.
+pub fn op_output(output: &OpOutput, mode: Values) -> JsValue {
+    match output {
+        OpOutput::Append(a) => append_result(a),
+        OpOutput::Read(r) => read_result(r, mode),
+        OpOutput::Exists { exists } => JsValue::from_bool(*exists),
+    }
+}
+
+// ---------------------------------------------------------------- operations as data
+
+/// An operation of a simulated client: `{ op: "append" | "read" | "exists", stream, ... }`.
+pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
+    let op = string_field(v, "op", "operation").map_err(type_error)?;
+    let stream = string_field(v, "stream", "operation").map_err(type_error)?;
+    let what = format!("operation {op:?}");
+    Ok(match op.as_str() {
+        "append" => {
+            check_options(v, &["op", "stream", "events", "expected"], &what)?;
+            OpSpec::Append { stream, events: new_events(&get(v, "events"))?, expected: expected_version(&get(v, "expected"))? }
+        }
+        "read" => {
+            check_options(v, &["op", "stream", "from", "to", "maxCount"], &what)?;
+            OpSpec::Read { stream, range: read_range(v, &what)? }
+        }
+        "exists" => {
+            check_options(v, &["op", "stream"], &what)?;
+            OpSpec::Exists { stream }
+        }
+        other => return Err(type_error(format!("unknown operation {other:?}: expected append, read or exists"))),
+    })
+}
+
+/// An operation as JavaScript (the inverse of [`op_spec`]).
+pub fn op_spec_to_js(spec: &OpSpec, mode: Values) -> JsValue {
+    let object = Object::new();
+    match spec {
+        OpSpec::Append { stream, events, expected } => {
+            set(&object, "op", &JsValue::from_str("append"));
+            set(&object, "stream", &JsValue::from_str(stream));
+            let array: Array = events
+                .iter()
+                .map(|e| {
+                    let event = Object::new();
+                    if let Some(id) = &e.id {
+                        set(&event, "id", &JsValue::from_str(id));
+                    }
+                    set(&event, "type", &JsValue::from_str(&e.event_type));
+                    set(&event, "data", &document_to_js(&e.data, mode));
+                    set(&event, "metadata", &document_to_js(&e.metadata, mode));
+                    JsValue::from(event)
+                })
+                .collect();
+            set(&object, "events", &array);
+            set(&object, "expected", &expected_to_js(*expected));
+        }
+        OpSpec::Read { stream, range } => {
+            set(&object, "op", &JsValue::from_str("read"));
+            set(&object, "stream", &JsValue::from_str(stream));
+            for (key, value) in [("from", range.from), ("to", range.to), ("maxCount", range.max_count)] {
+                if let Some(n) = value {
+                    set(&object, key, &JsValue::from(n));
+                }
+            }
+        }
+        OpSpec::Exists { stream } => {
+            set(&object, "op", &JsValue::from_str("exists"));
+            set(&object, "stream", &JsValue::from_str(stream));
+        }
+    }
+    object.into()
+}

@@ -1,4 +1,5 @@
-//! streamdoc on a live MongoDB through the official driver.
+//! streamdoc on a live MongoDB through the official driver (on tokio), with the HTTP API
+//! ([`http`]) and the `streamdoc` command-line tool built on it.
 //!
 //! `streamdoc-core` decides everything: which command to send, what a reply means,
 //! when an append is a conflict. This crate executes: [`MongoExecutor`] turns each of
@@ -7,20 +8,32 @@
 //! loop between an operation and an executor; [`EventStore`] is core's store API,
 //! awaited.
 //!
-//! ```no_run
+//! ```
 //! use bson::doc;
 //! use streamdoc_core::{ExpectedVersion, NewEvent, ReadRange, StoreConfig};
 //! use streamdoc_host::EventStore;
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = EventStore::connect("mongodb://127.0.0.1:27017", StoreConfig::new("shop")).await?;
-//! println!("connected to {}", store.executor().server());
-//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = EventStore::in_memory(StoreConfig::new("shop"))?; // core's engine; MongoDB below
 //! let placed = NewEvent::new("OrderPlaced", doc! { "total": 42 });
 //! let r = store.append_to_stream("order:42", vec![placed], ExpectedVersion::NoStream).await?;
 //! assert_eq!(r.next_expected_stream_version, 1);
 //! let read = store.read_stream("order:42", ReadRange::all()).await?;
 //! assert_eq!(read.events.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! On MongoDB the store comes from [`EventStore::connect`], and the same calls follow:
+//!
+//! ```no_run
+//! # use streamdoc_core::StoreConfig;
+//! # use streamdoc_host::EventStore;
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = EventStore::connect("mongodb://127.0.0.1:27017", StoreConfig::new("shop")).await?;
+//! println!("connected to {}", store.executor().server());
+//! // append_to_stream, read_stream, ... as above
 //! store.close().await;
 //! # Ok(())
 //! # }

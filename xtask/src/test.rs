@@ -1,5 +1,7 @@
 //! `cargo xtask test`: every check and suite, in the order that fails fastest.
 
+use std::process::Command;
+
 use crate::cargo;
 
 pub(crate) fn run(extra: &[String]) -> Result<(), String> {
@@ -23,6 +25,12 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    // The API docs as a reader gets them: a broken or private intra-doc link fails.
+    crate::run(
+        Command::new(crate::cargo_bin())
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     // Every Rust suite: unit, property, corpus, doctests, and the sans-IO dependency check.
     // The live-server suites use MONGODB_URI, or a FerretDB started for them.
     // The npm package's suites (wasm-bindgen-test, Node, packaging) run with the same

@@ -14,12 +14,14 @@ use std::sync::Arc;
 use bson::DateTime;
 use js_sys::{Function, Object};
 use send_wrapper::SendWrapper;
-use serde::Deserialize;
 use streamdoc_core::{Clock, IdGenerator, Layout, Namespace, Resolver, SeededIds, Storage, StoreConfig};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{get, set, string_field, to_u64, Values};
-use crate::error::type_error;
+use crate::js::{
+    check_options, get, is_absent, optional_function, optional_string, optional_u64, set, string_field, to_u64,
+    type_error,
+};
+use crate::values::Values;
 
 /// The first failure of a JavaScript callback since the last [`Callbacks::take`].
 #[derive(Debug, Default)]
@@ -111,26 +113,25 @@ fn random_seed() -> u64 {
     (u64::from(words[0]) << 32) | u64::from(words[1])
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Data {
-    database: Option<String>,
-    layout: Option<Layout>,
-    max_attempts: Option<u32>,
-    id_seed: Option<u64>,
-    values: Option<Values>,
-    command_log: Option<LogOption>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum LogOption {
-    On(bool),
-    Capacity(u32),
-}
-
 /// How many entries the command log keeps when enabled with `true`.
 const DEFAULT_LOG_CAPACITY: usize = 1000;
+
+/// The options of `new EventStore(options)`.
+const STORE_OPTIONS: [&str; 10] = [
+    "database",
+    "layout",
+    "storage",
+    "maxAttempts",
+    "executor",
+    "clock",
+    "idSeed",
+    "generateEventId",
+    "values",
+    "commandLog",
+];
+
+/// The configuration options, shared by stores and simulations.
+pub(crate) const CONFIG_OPTIONS: [&str; 4] = ["database", "layout", "storage", "maxAttempts"];
 
 /// Everything an `EventStore` is built from.
 pub(crate) struct StoreOptions {
@@ -144,67 +145,54 @@ pub(crate) struct StoreOptions {
     pub callbacks: Rc<Callbacks>,
 }
 
-fn data(options: &JsValue) -> Result<Data, JsValue> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(Data::default());
-    }
-    if !options.is_object() {
-        return Err(type_error("options must be an object"));
-    }
-    serde_wasm_bindgen::from_value(options.clone()).map_err(|e| type_error(format!("invalid options: {e}")))
-}
-
-fn function(options: &JsValue, key: &str) -> Result<Option<Function>, JsValue> {
-    let v = get(options, key);
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    v.dyn_into::<Function>().map(Some).map_err(|_| type_error(format!("options.{key} must be a function")))
-}
-
-/// Reads the options of `new EventStore(options)`.
+/// Reads the options of `new EventStore(options)`; an unknown option is a `TypeError`.
 pub(crate) fn store_options(options: &JsValue) -> Result<StoreOptions, JsValue> {
-    let d = data(options)?;
+    check_options(options, &STORE_OPTIONS, "options")?;
     let callbacks = Rc::new(Callbacks::default());
-    let config = config(options, &d, &callbacks)?;
-    let clock: Arc<dyn Clock> = match function(options, "clock")? {
+    let config = store_config(options, &callbacks)?;
+    let clock: Arc<dyn Clock> = match optional_function(options, "clock", "options")? {
         Some(f) => Arc::new(JsClock(SendWrapper::new((f, callbacks.clone())))),
         None => Arc::new(SystemClock),
     };
-    let ids: Arc<dyn IdGenerator> = match (function(options, "generateEventId")?, d.id_seed) {
-        (Some(_), Some(_)) => return Err(type_error("give options.idSeed or options.generateEventId, not both")),
-        (Some(f), None) => Arc::new(JsIds(SendWrapper::new((f, callbacks.clone())))),
-        (None, Some(seed)) => Arc::new(SeededIds::new(seed)),
-        (None, None) => Arc::new(SeededIds::new(random_seed())),
+    let seed = get(options, "idSeed");
+    let ids: Arc<dyn IdGenerator> = match (optional_function(options, "generateEventId", "options")?, is_absent(&seed)) {
+        (Some(_), false) => return Err(type_error("give options.idSeed or options.generateEventId, not both")),
+        (Some(f), true) => Arc::new(JsIds(SendWrapper::new((f, callbacks.clone())))),
+        (None, false) => Arc::new(SeededIds::new(self::seed(&seed, "options.idSeed")?)),
+        (None, true) => Arc::new(SeededIds::new(random_seed())),
     };
-    let log_capacity = match d.command_log {
-        None | Some(LogOption::On(false)) => 0,
-        Some(LogOption::On(true)) => DEFAULT_LOG_CAPACITY,
-        Some(LogOption::Capacity(n)) => n as usize,
+    let log = get(options, "commandLog");
+    let log_capacity = match log.as_bool() {
+        _ if is_absent(&log) => 0,
+        Some(on) => if on { DEFAULT_LOG_CAPACITY } else { 0 },
+        None => usize::try_from(to_u64(&log, "options.commandLog (true, false or a number of entries)")?)
+            .unwrap_or(usize::MAX),
     };
     Ok(StoreOptions {
         config,
         clock,
         ids,
-        values: d.values.unwrap_or_default(),
+        values: Values::from_js(&get(options, "values"), "options.values")?,
         log_capacity,
-        executor: function(options, "executor")?,
+        executor: optional_function(options, "executor", "options")?,
         callbacks,
     })
 }
 
 /// The configuration part of store or simulation options: `database`, `layout`,
-/// `storage`, `maxAttempts`.
+/// `storage`, `maxAttempts` (the caller checks which keys the object may have).
 pub(crate) fn store_config(options: &JsValue, callbacks: &Rc<Callbacks>) -> Result<StoreConfig, JsValue> {
-    config(options, &data(options)?, callbacks)
-}
-
-fn config(options: &JsValue, d: &Data, callbacks: &Rc<Callbacks>) -> Result<StoreConfig, JsValue> {
-    let mut config = StoreConfig::new(d.database.clone().unwrap_or_else(|| "streamdoc".to_owned()))
-        .with_layout(d.layout.unwrap_or_default())
-        .with_storage(storage(&get(options, "storage"), callbacks)?);
-    if let Some(n) = d.max_attempts {
-        config.max_attempts = n;
+    let database = optional_string(options, "database", "options")?.unwrap_or_else(|| "streamdoc".to_owned());
+    let layout = match optional_string(options, "layout", "options")?.as_deref() {
+        None | Some("streamdoc") => Layout::Streamdoc,
+        Some("emmett") => Layout::Emmett,
+        Some(other) => return Err(type_error(format!("options.layout must be \"streamdoc\" or \"emmett\", not {other:?}"))),
+    };
+    let mut config = StoreConfig::new(database).with_layout(layout).with_storage(storage(&get(options, "storage"), callbacks)?);
+    if let Some(n) = optional_u64(options, "maxAttempts", "options")? {
+        config.max_attempts = u32::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+            type_error("options.maxAttempts must be a positive integer below 2^32")
+        })?;
     }
     Ok(config)
 }
@@ -212,26 +200,27 @@ fn config(options: &JsValue, d: &Data, callbacks: &Rc<Callbacks>) -> Result<Stor
 /// `storage`: `{ kind: "perStreamType", prefix? }`, `{ kind: "single", name? }` or
 /// `{ kind: "custom", resolve(stream) { return { database, collection } } }`.
 fn storage(v: &JsValue, callbacks: &Rc<Callbacks>) -> Result<Storage, JsValue> {
-    if v.is_undefined() || v.is_null() {
+    if is_absent(v) {
         return Ok(Storage::default());
     }
-    let kind = string_field(v, "kind", "options.storage").map_err(type_error)?;
-    let optional_string = |key: &str| -> Result<Option<String>, JsValue> {
-        let value = get(v, key);
-        if value.is_undefined() || value.is_null() {
-            return Ok(None);
-        }
-        value.as_string().map(Some).ok_or_else(|| type_error(format!("options.storage.{key} must be a string")))
-    };
+    let what = "options.storage";
+    let kind = string_field(v, "kind", what).map_err(type_error)?;
     Ok(match kind.as_str() {
-        "perStreamType" => match optional_string("prefix")? {
-            Some(prefix) => Storage::PrefixedCollectionPerStreamType { prefix },
-            None => Storage::CollectionPerStreamType,
-        },
-        "single" => Storage::SingleCollection { name: optional_string("name")? },
+        "perStreamType" => {
+            check_options(v, &["kind", "prefix"], what)?;
+            match optional_string(v, "prefix", what)? {
+                Some(prefix) => Storage::PrefixedCollectionPerStreamType { prefix },
+                None => Storage::CollectionPerStreamType,
+            }
+        }
+        "single" => {
+            check_options(v, &["kind", "name"], what)?;
+            Storage::SingleCollection { name: optional_string(v, "name", what)? }
+        }
         "custom" => {
-            let resolve =
-                function(v, "resolve")?.ok_or_else(|| type_error("options.storage.resolve must be a function"))?;
+            check_options(v, &["kind", "resolve"], what)?;
+            let resolve = optional_function(v, "resolve", what)?
+                .ok_or_else(|| type_error("options.storage.resolve must be a function"))?;
             let callback: Callback = SendWrapper::new((resolve, callbacks.clone()));
             Storage::Custom(Resolver::new(move |stream| {
                 let (f, callbacks) = &*callback;
@@ -260,7 +249,7 @@ fn storage(v: &JsValue, callbacks: &Rc<Callbacks>) -> Result<Storage, JsValue> {
 
 /// `seed` for an engine or a generator: a `bigint` or a non-negative integer.
 pub(crate) fn seed(v: &JsValue, what: &str) -> Result<u64, JsValue> {
-    if v.is_undefined() || v.is_null() {
+    if is_absent(v) {
         Ok(0)
     } else {
         to_u64(v, what)

@@ -531,7 +531,7 @@ impl JsSimulation {
         drive: impl FnOnce(Runner) -> F,
     ) -> Result<Promise, JsValue> {
         if self.busy.replace(true) {
-            return Err(type_error("another step of this simulation is running: await it first"));
+            return Ok(Promise::reject(&type_error("another step of this simulation is running: await it first")));
         }
         let runner = Runner {
             sim: self.sim.clone(),

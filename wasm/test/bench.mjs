@@ -1,6 +1,6 @@
 // `cargo xtask wasm bench`: the package's figures, each measured side by side in this
 // one run. Prints ratios; asserts nothing about time.
-import { corpusReplay, exploration, versusEmmett } from "./benchmarks.mjs";
+import { argumentPaths, corpusReplay, exploration, versusEmmett } from "./benchmarks.mjs";
 
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 const appends = 30_000;
@@ -8,6 +8,7 @@ const streams = 10_000;
 
 const rounds = 5;
 const vs = await versusEmmett({ appends, streams, rounds });
+const paths = await argumentPaths({ appends, streams, rounds });
 const corpus = await corpusReplay(5);
 const explored = exploration(5);
 const native = process.env.STREAMDOC_NATIVE_CORPUS ?? "";
@@ -18,6 +19,9 @@ console.log(`\n| measurement | streamdoc (wasm, Node ${process.version}) | basel
 console.log("|---|---|---|---|");
 console.log(
   `| ${fmt(appends)} one-event appends over ${fmt(streams)} streams (after a warm-up, median of ${rounds} alternating rounds) | ${fmt(vs.streamdoc)} appends/s | Emmett \`getInMemoryEventStore\`: ${fmt(vs.emmett)} appends/s | ${vs.ratio.toFixed(1)}× Emmett's appends/s |`,
+);
+console.log(
+  `| the same appends with richer event data (5 fields, a nested list), arguments read in one call (the encoded path) | ${fmt(paths.encoded)} appends/s | read property by property: ${fmt(paths.property)} appends/s | ${paths.ratio.toFixed(2)}× the property path's appends/s |`,
 );
 if (Number.isFinite(nativeMs)) {
   console.log(

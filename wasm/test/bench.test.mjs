@@ -3,7 +3,7 @@
 // exploration covers every schedule. Figures: `cargo xtask wasm bench`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { exploration, versusEmmett } from "./benchmarks.mjs";
+import { argumentPaths, exploration, versusEmmett } from "./benchmarks.mjs";
 
 test("the append benchmark runs both stores over the same load", async () => {
   const { stores, ratio } = await versusEmmett({ appends: 300, streams: 100, rounds: 1 });
@@ -19,4 +19,12 @@ test("the append benchmark runs both stores over the same load", async () => {
 
 test("the exploration benchmark covers every schedule", () => {
   assert.equal(exploration(1).schedules, 2520);
+});
+
+test("the argument-path benchmark stores the same events through both paths", async () => {
+  const { stores, ratio } = await argumentPaths({ appends: 200, streams: 50, rounds: 1 });
+  assert.ok(Number.isFinite(ratio) && ratio > 0);
+  const events = async (store) => (await store.readStream("counter:7")).events.map((e) => [e.type, e.data]);
+  assert.deepEqual(await events(stores.encoded), await events(stores.property));
+  assert.equal((await events(stores.encoded)).length, 4);
 });

@@ -40,6 +40,49 @@ export async function versusEmmett({ appends, streams, rounds }) {
   return { stores, streamdoc: rate(ms.streamdoc), emmett: rate(ms.emmett), ratio: ms.emmett / ms.streamdoc };
 }
 
+// The switch of the append fast path lives in the raw bindings (a test hook, not API).
+const raw = await import(new URL("./node_modules/streamdoc/node/streamdoc.js", import.meta.url));
+
+/** Event data with a few fields of each common kind, as applications append. */
+export const RICH_DATA = { by: 1, customer: "c-42", lines: [{ sku: "A-1", qty: 2, price: 9.5 }], paid: true, note: "née" };
+
+/**
+ * `appendToStream`'s arguments read through the byte-encoded fast path and property by
+ * property (the fast path switched off), side by side: a warm-up round each, then
+ * `rounds` alternating rounds on fresh stores; medians. Resolves to the appends/s of
+ * each and the last round's stores.
+ */
+export async function argumentPaths({ appends, streams, rounds, data = RICH_DATA }) {
+  const load = async (store) => {
+    const started = performance.now();
+    for (let i = 0; i < appends; i++) await store.appendToStream(`counter:${i % streams}`, [{ type: "Incremented", data }]);
+    return performance.now() - started;
+  };
+  const times = { encoded: [], property: [] };
+  let stores;
+  try {
+    for (let r = -1; r < rounds; r++) {
+      stores?.encoded.free();
+      stores?.property.free();
+      stores = { encoded: new EventStore(), property: new EventStore() };
+      raw.__useEncodedAppend(true);
+      const encoded = await load(stores.encoded);
+      raw.__useEncodedAppend(false);
+      const property = await load(stores.property);
+      if (r >= 0) {
+        times.encoded.push(encoded);
+        times.property.push(property);
+      }
+    }
+  } finally {
+    raw.__useEncodedAppend(true);
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rate = (ms) => (appends / ms) * 1000;
+  const [encoded, property] = [median(times.encoded), median(times.property)];
+  return { stores, encoded: rate(encoded), property: rate(property), ratio: property / encoded };
+}
+
 /** The median time of replaying the whole corpus through the package, in ms. */
 export async function corpusReplay(runs) {
   const corpus = loadCorpus();

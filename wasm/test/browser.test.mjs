@@ -133,8 +133,8 @@ test("the browser build runs the scenario in Chromium exactly as the Node build 
         actual: "2n",
       },
     );
-    assert.deepEqual(inBrowser.read.events.map((e) => [e.type, e.streamPosition]), [["OrderPlaced", "1n"], ["OrderPaid", "2n"]]);
-    assert.equal(inBrowser.read.events[0].recordedAt, "2026-01-01T00:00:01.000Z");
+    assert.deepEqual(inBrowser.read.events.map((e) => [e.type, e.metadata.streamPosition]), [["OrderPlaced", "1n"], ["OrderPaid", "2n"]]);
+    assert.equal(inBrowser.read.events[0].metadata.recordedAt, "2026-01-01T00:00:01.000Z");
     assert.deepEqual(inBrowser.read.events[1].data, { amount: 42.5, big: `${2n ** 40n}n` });
     assert.deepEqual(inBrowser.aggregated, { state: { total: 42, events: 2 }, currentStreamVersion: "2n", streamExists: true });
     assert.equal(inBrowser.documents["streamdoc.order"].length, 1);

@@ -3,14 +3,15 @@
 // produces: results and stored documents in canonical Extended JSON, normalised the
 // same way, compared the same way (subset for errors, exact for ok values).
 //
-// Every client of a scenario is its own `EventStore` whose executor forwards to ONE
-// shared `Engine` (or to a live server) and waits for its turn: a race's schedule is
-// replayed command by command through the public API, as the Rust runner does.
+// Every client of a scenario is its own `EventStore` on the target (ONE shared `Engine`,
+// or a live server). A single operation runs through the store's method; a race runs as
+// the package's `Simulation` of the members' stores under the race's schedule, as the
+// Rust runner runs it as core's.
 
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { EventStore, seededEventIds } from "streamdoc";
+import { EventStore, Simulation, seededEventIds } from "streamdoc";
 
 export const corpusDir = fileURLToPath(new URL("../../tests/scenarios/", import.meta.url));
 
@@ -129,7 +130,7 @@ function operation(raw) {
 export function loadScenario(file) {
   const raw = parseJson(readFileSync(file, "utf8"));
   const steps = raw.steps.map((s) =>
-    s.race ? { race: s.race.map(operation), schedule: plain(s.schedule) } : { race: [operation(s)], schedule: [] },
+    s.race ? { race: s.race.map(operation), schedule: plain(s.schedule) } : { race: [operation(s)], single: true },
   );
   return {
     name: path.basename(file, ".json"),
@@ -172,23 +173,14 @@ export function abbreviate(v) {
   return v;
 }
 
-const date = (d) => (d === null ? null : { $date: { $numberLong: String(d.getTime()) } });
+// Events come back in canonical Extended JSON (`values: "canonical"`), in core's one shape.
+const readJson = (r) => ({
+  currentStreamVersion: Number(r.currentStreamVersion),
+  streamExists: r.streamExists,
+  events: r.events.map(abbreviate),
+});
 
-function readJson(r) {
-  return {
-    currentStreamVersion: Number(r.currentStreamVersion),
-    streamExists: r.streamExists,
-    events: r.events.map((e) => ({
-      id: e.id,
-      type: e.type,
-      data: abbreviate(e.data),
-      metadata: abbreviate(e.metadata),
-      streamName: e.streamName,
-      streamPosition: Number(e.streamPosition),
-      recordedAt: date(e.recordedAt),
-    })),
-  };
-}
+const appendJson = (r) => ({ nextExpectedStreamVersion: Number(r.nextExpectedStreamVersion), createdNewStream: r.createdNewStream });
 
 const EVOLVE = {
   count: { initialState: () => 0, evolve: (n) => n + 1 },
@@ -196,6 +188,38 @@ const EVOLVE = {
 };
 
 const EXPECTED = { any: "NO_CONCURRENCY_CHECK", noStream: "STREAM_DOES_NOT_EXIST", streamExists: "STREAM_EXISTS" };
+
+const expectedOf = (op) => (op.expected === undefined ? undefined : EXPECTED[op.expected] ?? BigInt(op.expected));
+const big = (n) => (n === undefined ? undefined : BigInt(n));
+const range = (op) => ({ from: big(op.from), to: big(op.to), maxCount: big(op.maxCount) });
+
+/** A race member as the simulator's operation data. */
+function simOperation(op) {
+  switch (op.op) {
+    case "append":
+      return { op: "append", stream: op.stream, events: op.events, expected: expectedOf(op) };
+    case "read":
+      return { op: "read", stream: op.stream, ...range(op) };
+    case "exists":
+      return { op: "exists", stream: op.stream };
+    default:
+      throw new Error(`an ${op.op} cannot race: a race runs as a Simulation, whose clients append, read and check existence`);
+  }
+}
+
+/** A simulated outcome as the canonical result of its operation. */
+function outcomeJson(outcome) {
+  if ("error" in outcome.result) return { error: outcome.result.error.details };
+  const value = outcome.result.ok;
+  switch (outcome.op.op) {
+    case "append":
+      return { ok: appendJson(value) };
+    case "read":
+      return { ok: readJson(value) };
+    default:
+      return { ok: value };
+  }
+}
 
 /** Starts one operation on `store`; resolves to its canonical result. */
 function start(store, op) {
@@ -209,16 +233,11 @@ function start(store, op) {
     );
   switch (op.op) {
     case "append": {
-      const expected = op.expected === undefined ? undefined : EXPECTED[op.expected] ?? BigInt(op.expected);
-      return settle(store.appendToStream(op.stream, op.events, { expectedStreamVersion: expected }), (r) => ({
-        nextExpectedStreamVersion: Number(r.nextExpectedStreamVersion),
-        createdNewStream: r.createdNewStream,
-      }));
+      const expected = expectedOf(op);
+      return settle(store.appendToStream(op.stream, op.events, { expectedStreamVersion: expected }), appendJson);
     }
-    case "read": {
-      const big = (n) => (n === undefined ? undefined : BigInt(n));
-      return settle(store.readStream(op.stream, { from: big(op.from), to: big(op.to), maxCount: big(op.maxCount) }), readJson);
-    }
+    case "read":
+      return settle(store.readStream(op.stream, range(op)), readJson);
     case "exists":
       return settle(store.streamExists(op.stream), (r) => r);
     case "aggregate":
@@ -253,8 +272,6 @@ function storage(config) {
   }
 }
 
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
 /**
  * Replays `scenario`. `target.execute(command)` runs one command (an `Engine`, or an
  * adapter to a server); `target.dump(database)` lists the stored documents per
@@ -267,49 +284,46 @@ export async function replay(scenario, target) {
     now += scenario.clock.stepMs;
     return t;
   };
-  const generateEventId = seededEventIds(scenario.idSeed);
-  const waiting = new Map(); // client -> { command, resolve }
-  const stores = new Map();
+  const log = [];
+  let at = "";
+  const executor = async (command) => {
+    const reply = await target.execute(command);
+    log.push([at, command, reply]);
+    return reply;
+  };
   const options = {
     database: scenario.config.database ?? "streamdoc_test",
     layout: scenario.config.layout ?? "streamdoc",
     storage: storage(scenario.config),
     clock,
-    generateEventId,
+    generateEventId: seededEventIds(scenario.idSeed),
     values: "canonical",
+    executor,
   };
+  const stores = new Map();
   const client = (name) => {
-    if (!stores.has(name)) {
-      const executor = (command) => new Promise((resolve) => waiting.set(name, { command, resolve }));
-      stores.set(name, new EventStore({ ...options, executor }));
-    }
+    if (!stores.has(name)) stores.set(name, new EventStore(options));
     return stores.get(name);
   };
   const results = [];
-  const log = [];
   for (const [index, step] of scenario.steps.entries()) {
-    const members = step.race;
-    const done = new Array(members.length).fill(false);
-    const outcomes = members.map((op, i) => start(client(op.client), op).finally(() => (done[i] = true)));
-    const send = async (i) => {
-      await turn();
-      const pending = waiting.get(members[i].client);
-      if (!pending) return false;
-      waiting.delete(members[i].client);
-      const reply = await target.execute(pending.command);
-      log.push([`[${index}.${i}]`, pending.command, reply]);
-      pending.resolve(reply);
-      return true;
-    };
+    if (step.single) {
+      at = `[${index}.0]`;
+      results.push(await start(client(step.race[0].client), step.race[0]));
+      continue;
+    }
+    at = `[${index}.race]`;
+    const clients = step.race.map((op) => ({ name: op.client, store: client(op.client), ops: [simOperation(op)] }));
+    const sim = new Simulation({ clients, executor, values: "canonical" });
     for (const [n, i] of step.schedule.entries()) {
-      if (!(await send(i))) throw new Error(`step ${index}: schedule entry ${n} names operation ${i}, which has already finished`);
+      await sim.stepAsync(i).catch((e) => {
+        throw new Error(`step ${index}: schedule entry ${n}: ${e.message}`);
+      });
     }
-    for (let i = 0; i < members.length; i++) {
-      for (let k = 0; k < 64 && (await send(i)); k++);
-    }
-    await turn();
-    if (done.some((d) => !d)) throw new Error(`step ${index}: an operation did not finish within 64 commands`);
-    results.push(...(await Promise.all(outcomes)));
+    await sim.runToEndAsync();
+    const outcomes = sim.outcomes().sort((a, b) => a.client - b.client);
+    results.push(...outcomes.map(outcomeJson));
+    sim.free();
   }
   const dumped = await target.dump(options.database);
   const documents = {};

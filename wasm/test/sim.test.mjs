@@ -2,7 +2,7 @@
 // invariants and exhaustive exploration.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConcurrencyConflictError, STREAM_DOES_NOT_EXIST, Simulation } from "streamdoc";
+import { ConcurrencyConflictError, Engine, EventStore, STREAM_DOES_NOT_EXIST, Simulation } from "streamdoc";
 
 const create = (name, stream = "order:1") => ({
   name,
@@ -73,4 +73,45 @@ test("a clone runs independently, and reads see what the schedule allows", () =>
   assert.deepEqual(after.events[0].data, { by: "a" });
   assert.equal(copy.outcomes().find((o) => o.opIndex === 1).result.ok, true);
   assert.throws(() => new Simulation({ clients: [{ name: "x", ops: [{ op: "delete", stream: "a:1" }] }] }), TypeError);
+});
+
+test("on any executor: the same schedule gives the same run, driven asynchronously", async () => {
+  const onEngine = new Simulation({ clients: [create("a"), create("b")] });
+  onEngine.run([0, 1, 1, 0]);
+  const engine = new Engine();
+  const executor = async (command) => (await new Promise((r) => setTimeout(r, 0)), engine.execute(command));
+  const elsewhere = new Simulation({ clients: [create("a"), create("b")], executor });
+  assert.throws(() => elsewhere.step(0), TypeError);
+  assert.throws(() => elsewhere.explore(), TypeError);
+  assert.throws(() => elsewhere.documents(), TypeError);
+  await elsewhere.runAsync([0, 1, 1, 0]);
+  assert.equal(elsewhere.isFinished(), true);
+  const strip = (outcomes) => outcomes.map((o) => ({ ...o, result: "ok" in o.result ? o.result : o.result.error.details }));
+  assert.deepEqual(strip(elsewhere.outcomes()), strip(onEngine.outcomes()));
+  assert.deepEqual(elsewhere.trace(), onEngine.trace());
+  assert.deepEqual(engine.documents(), onEngine.documents());
+  assert.deepEqual(elsewhere.checkInvariants(engine.documents()), []);
+  // One asynchronous step at a time.
+  const sim = new Simulation({ clients: [create("a")], executor });
+  const first = sim.stepAsync(0);
+  await assert.rejects(sim.stepAsync(0), TypeError);
+  await first;
+  await assert.rejects(sim.stepAsync(5), RangeError);
+});
+
+test("clients can be existing stores: their configuration, ids and what they remember", async () => {
+  const engine = new Engine();
+  const executor = (command) => engine.execute(command);
+  const stores = ["a", "b"].map(() => new EventStore({ executor, database: "shop", idSeed: 1, commandLog: true }));
+  const clients = stores.map((store, i) => ({ name: `c${i}`, store, ops: create(`c${i}`).ops }));
+  assert.throws(() => new Simulation({ clients, executor, database: "other" }), TypeError, "config comes from the stores");
+  assert.throws(() => new Simulation({ clients: [clients[0], create("x")], executor }), TypeError, "all or none");
+  const sim = new Simulation({ clients, executor });
+  await sim.runAsync([1, 1, 0, 0]);
+  const winner = sim.outcomes().find((o) => o.client === 1);
+  assert.deepEqual(winner.result.ok, { nextExpectedStreamVersion: 1n, createdNewStream: true });
+  assert.deepEqual(Object.keys(engine.documents()), ["shop.order"]);
+  // The winning store learned the index and the position: its next append is one update.
+  await stores[1].appendToStream("order:1", [{ type: "Paid" }]);
+  assert.deepEqual(stores[1].commandLog().map((e) => e.step), ["conditional append at the position last seen"]);
 });

@@ -345,18 +345,27 @@ pub(crate) fn test() -> Result<(), String> {
     build()?;
     npm_dependencies()?;
     install_package()?;
-    node(
-        &["--test", "--test-reporter=spec"],
-        &[
-            "api.test.mjs",
-            "corpus.test.mjs",
-            "sim.test.mjs",
-            "mongodb.test.mjs",
-            "panic-sync.test.mjs",
-            "panic-async.test.mjs",
-            "bench.test.mjs",
-        ],
-    )?;
+    // The HTTP API's binary, for the suite comparing the package with it.
+    cargo(&["build", "--locked", "--package", "streamdoc-host", "--bin", "streamdoc"])?;
+    let server = target_dir().join(format!("debug/streamdoc{}", std::env::consts::EXE_SUFFIX));
+    run(Command::new("node")
+        .args(["--test", "--test-reporter=spec"])
+        .args(
+            [
+                "api.test.mjs",
+                "boundary.test.mjs",
+                "corpus.test.mjs",
+                "sim.test.mjs",
+                "mongodb.test.mjs",
+                "http-parity.test.mjs",
+                "panic-sync.test.mjs",
+                "panic-async.test.mjs",
+                "trap.test.mjs",
+                "bench.test.mjs",
+            ]
+            .map(|s| format!("wasm/test/{s}")),
+        )
+        .env("STREAMDOC_BIN", &server))?;
     // The browser build in headless Chromium (Debian's package, installed when missing).
     let chromium = crate::chromium::ensure()?;
     run(Command::new("node")

@@ -47,6 +47,26 @@ try {
   });
 
   await (async () => {
+    // The entry points export exactly the values the declarations declare: no test hook,
+    // no internal helper of the bindings.
+    const ts = (await import("typescript")).default;
+    const program = ts.createProgram([path.join(pkg, "index.d.ts")], { strict: true });
+    const checker = program.getTypeChecker();
+    const module = checker.getSymbolAtLocation(program.getSourceFile(path.join(pkg, "index.d.ts")));
+    const declared = checker
+      .getExportsOfModule(module)
+      .map((s) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s))
+      .filter((s) => (s.flags & ts.SymbolFlags.Value) !== 0)
+      .map((s) => s.name)
+      .sort();
+    const node = Object.keys(await import(path.join(pkg, "node/index.js"))).sort();
+    check("the Node entry point exports what index.d.ts declares", () => assert.deepEqual(node, declared));
+    const webEntry = readFileSync(path.join(pkg, "web/index.js"), "utf8");
+    const webNames = [...webEntry.matchAll(/export (?:const )?\{([^}]*)\}/g)].flatMap((m) => m[1].split(",").map((n) => n.trim())).sort();
+    check("the browser entry point exports the same names", () => assert.deepEqual(webNames, declared));
+  })();
+
+  await (async () => {
     // The browser build, instantiated from bytes (Node's fetch cannot read file: URLs,
     // which the browser entry's top-level `await init()` would use).
     const web = await import(path.join(pkg, "web/streamdoc.js"));

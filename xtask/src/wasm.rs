@@ -128,7 +128,9 @@ pub(crate) fn build() -> Result<u64, String> {
         // The entry point exports exactly what the declarations declare: the bindings'
         // classes (guarded) and functions, and the runtime's constants and error classes.
         let bindings = fs::read_to_string(out.join(format!("{OUT_NAME}.d.ts"))).map_err(|e| e.to_string())?;
-        let (classes, functions) = (declared(&bindings, "class"), declared(&bindings, "function"));
+        // (`initSync` is the web build's loader, which its entry point calls itself.)
+        let classes = declared(&bindings, "class");
+        let functions: Vec<String> = declared(&bindings, "function").into_iter().filter(|f| f != "initSync").collect();
         let runtime_names = [declared(&runtime_types, "const"), declared(&runtime_types, "class")].concat();
         let api = [classes.clone(), functions.clone()].concat().join(", ");
         let guarded = format!(

@@ -56,7 +56,11 @@ export async function main(): Promise<string> {
   const first = read.events[0];
   if (first && first.type === "OrderPlaced") {
     const total: number = first.data.total;
-    void total;
+    // The system fields are in `metadata`, beside the caller's.
+    const position: bigint = first.metadata.streamPosition;
+    const stream: string = first.metadata.streamName;
+    const id: string | undefined = first.metadata.eventId;
+    void [total, position, stream, id];
   }
 
   const order: AggregateStreamResult<Order> = await store.aggregateStream<Order, OrderEvent>("order:1", {

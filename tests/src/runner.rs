@@ -317,7 +317,8 @@ impl Replay {
                 return Err(malformed(format!("client {:?} runs two operations of the race", member.client)));
             }
             let ctx = self.clients.get(&member.client).map_err(|e| malformed(e.to_string()))?;
-            let script = ClientScript { name: member.client.clone(), ops: vec![op_spec(&member.op).map_err(malformed)?] };
+            let script =
+                ClientScript { name: member.client.clone(), ops: vec![op_spec(&member.op).map_err(malformed)?] };
             clients.push((ctx, script));
         }
         let mut sim = Simulation::from_contexts(TargetExecutor(target), clients);

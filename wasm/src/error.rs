@@ -99,7 +99,9 @@ fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
         }
         None => String::new(),
     };
-    wasm_bindgen::throw_val(internal(&format!("internal error in streamdoc (a bug; please report it): {message}{what}")));
+    wasm_bindgen::throw_val(internal(&format!(
+        "internal error in streamdoc (a bug; please report it): {message}{what}"
+    )));
 }
 
 /// An `InternalError`.

@@ -165,7 +165,11 @@ pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
     Ok(match op.as_str() {
         "append" => {
             check_options(v, &["op", "stream", "events", "expected"], &what)?;
-            OpSpec::Append { stream, events: new_events(&get(v, "events"))?, expected: expected_version(&get(v, "expected"))? }
+            OpSpec::Append {
+                stream,
+                events: new_events(&get(v, "events"))?,
+                expected: expected_version(&get(v, "expected"))?,
+            }
         }
         "read" => {
             check_options(v, &["op", "stream", "from", "to", "maxCount"], &what)?;

@@ -155,7 +155,8 @@ pub(crate) fn store_options(options: &JsValue) -> Result<StoreOptions, JsValue> 
         None => Arc::new(SystemClock),
     };
     let seed = get(options, "idSeed");
-    let ids: Arc<dyn IdGenerator> = match (optional_function(options, "generateEventId", "options")?, is_absent(&seed)) {
+    let ids: Arc<dyn IdGenerator> = match (optional_function(options, "generateEventId", "options")?, is_absent(&seed))
+    {
         (Some(_), false) => return Err(type_error("give options.idSeed or options.generateEventId, not both")),
         (Some(f), true) => Arc::new(JsIds(SendWrapper::new((f, callbacks.clone())))),
         (None, false) => Arc::new(SeededIds::new(self::seed(&seed, "options.idSeed")?)),
@@ -164,7 +165,13 @@ pub(crate) fn store_options(options: &JsValue) -> Result<StoreOptions, JsValue> 
     let log = get(options, "commandLog");
     let log_capacity = match log.as_bool() {
         _ if is_absent(&log) => 0,
-        Some(on) => if on { DEFAULT_LOG_CAPACITY } else { 0 },
+        Some(on) => {
+            if on {
+                DEFAULT_LOG_CAPACITY
+            } else {
+                0
+            }
+        }
         None => usize::try_from(to_u64(&log, "options.commandLog (true, false or a number of entries)")?)
             .unwrap_or(usize::MAX),
     };
@@ -186,13 +193,17 @@ pub(crate) fn store_config(options: &JsValue, callbacks: &Rc<Callbacks>) -> Resu
     let layout = match optional_string(options, "layout", "options")?.as_deref() {
         None | Some("streamdoc") => Layout::Streamdoc,
         Some("emmett") => Layout::Emmett,
-        Some(other) => return Err(type_error(format!("options.layout must be \"streamdoc\" or \"emmett\", not {other:?}"))),
+        Some(other) => {
+            return Err(type_error(format!("options.layout must be \"streamdoc\" or \"emmett\", not {other:?}")))
+        }
     };
-    let mut config = StoreConfig::new(database).with_layout(layout).with_storage(storage(&get(options, "storage"), callbacks)?);
+    let mut config =
+        StoreConfig::new(database).with_layout(layout).with_storage(storage(&get(options, "storage"), callbacks)?);
     if let Some(n) = optional_u64(options, "maxAttempts", "options")? {
-        config.max_attempts = u32::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
-            type_error("options.maxAttempts must be a positive integer below 2^32")
-        })?;
+        config.max_attempts = u32::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| type_error("options.maxAttempts must be a positive integer below 2^32"))?;
     }
     Ok(config)
 }

@@ -169,7 +169,9 @@ impl streamdoc_core::Executor for Target {
     fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError> {
         match self {
             Target::Engine(engine) => Ok(engine.execute(command)),
-            Target::Elsewhere => Err(ExecutorError { message: "the simulation runs on options.executor".into(), outcome_unknown: false }),
+            Target::Elsewhere => {
+                Err(ExecutorError { message: "the simulation runs on options.executor".into(), outcome_unknown: false })
+            }
         }
     }
 
@@ -231,7 +233,8 @@ fn client(c: &JsValue, index: usize) -> Result<(ClientScript, Option<ClientStore
     let context = if store.is_undefined() {
         None
     } else {
-        let store = EventStore::from_js(&store).ok_or_else(|| type_error(format!("{what}.store must be an EventStore")))?;
+        let store =
+            EventStore::from_js(&store).ok_or_else(|| type_error(format!("{what}.store must be an EventStore")))?;
         Some(store.context())
     };
     Ok((ClientScript { name, ops }, context))
@@ -283,8 +286,12 @@ impl JsSimulation {
         if !Array::is_array(&list) {
             return Err(type_error("options.clients must be an array"));
         }
-        let clients =
-            list.unchecked_into::<Array>().iter().enumerate().map(|(i, c)| client(&c, i)).collect::<Result<Vec<_>, _>>()?;
+        let clients = list
+            .unchecked_into::<Array>()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| client(&c, i))
+            .collect::<Result<Vec<_>, _>>()?;
         let values = Values::from_js(&get(&options, "values"), "options.values")?;
         let executor = optional_function(&options, "executor", "options")?.map(JsExecutor);
         let target = if executor.is_some() { Target::Elsewhere } else { Target::Engine(Engine::new(0)) };
@@ -440,7 +447,9 @@ impl JsSimulation {
         let _call = error::enter(&self.guard)?;
         match self.sim.borrow().executor() {
             Target::Engine(engine) => Ok(values::stored_documents(engine)),
-            Target::Elsewhere => Err(type_error("documents() needs the in-memory engine; this simulation runs on options.executor")),
+            Target::Elsewhere => {
+                Err(type_error("documents() needs the in-memory engine; this simulation runs on options.executor"))
+            }
         }
     }
 
@@ -450,7 +459,9 @@ impl JsSimulation {
         let sim = self.sim.borrow();
         if documents.is_undefined() {
             if let Target::Elsewhere = sim.executor() {
-                return Err(type_error("checkInvariants() on options.executor needs the stored documents: checkInvariants(documents)"));
+                return Err(type_error(
+                    "checkInvariants() on options.executor needs the stored documents: checkInvariants(documents)",
+                ));
             }
             return Ok(violations(invariants::check(&sim)));
         }
@@ -533,11 +544,8 @@ impl JsSimulation {
         if self.busy.replace(true) {
             return Ok(Promise::reject(&type_error("another step of this simulation is running: await it first")));
         }
-        let runner = Runner {
-            sim: self.sim.clone(),
-            executor: self.executor.clone(),
-            callbacks: self.callbacks.clone(),
-        };
+        let runner =
+            Runner { sim: self.sim.clone(), executor: self.executor.clone(), callbacks: self.callbacks.clone() };
         let future = drive(runner);
         let busy = self.busy.clone();
         Ok(executor::spawn(self.guard.clone(), async move {

@@ -11,13 +11,13 @@ use streamdoc_core::ops::Operation;
 use streamdoc_core::{driver, Clock, Engine, Error, IdGenerator, RecordedEvent, StoreConfig, StoreContext};
 use wasm_bindgen::prelude::*;
 
+use crate::encoded_append;
 use crate::error::{self, Guard};
 use crate::executor::{self, CommandLog, JsExecutor};
 use crate::js::{check_options, get, set, type_error};
 use crate::ops::{self, READ_OPTIONS};
 use crate::options::{self, Callbacks};
 use crate::values::{self, Values};
-use crate::encoded_append;
 
 #[wasm_bindgen(typescript_custom_section)]
 const STORE_TYPES: &'static str = r#"

@@ -158,7 +158,9 @@ impl Reader {
             return Ok(Bson::Null);
         }
         if v.is_bigint() {
-            return i64::try_from(v.clone()).map(Bson::Int64).map_err(|_| self.fail("a bigint outside the Int64 range"));
+            return i64::try_from(v.clone())
+                .map(Bson::Int64)
+                .map_err(|_| self.fail("a bigint outside the Int64 range"));
         }
         if v.is_function() {
             return Err(self.fail("a function cannot be stored"));
@@ -252,7 +254,8 @@ impl Reader {
         }
         if let Some(n) = v.as_f64() {
             let integer = n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0;
-            let number = if integer { Some(serde_json::Number::from(n as i64)) } else { serde_json::Number::from_f64(n) };
+            let number =
+                if integer { Some(serde_json::Number::from(n as i64)) } else { serde_json::Number::from_f64(n) };
             return number.map(Value::Number).ok_or_else(|| self.fail("a non-finite number in Extended JSON"));
         }
         if let Some(b) = v.as_bool() {
@@ -263,12 +266,18 @@ impl Reader {
         }
         let array = Array::is_array(v);
         if !array && !is_plain_object(v) {
-            return Err(self.fail("invalid Extended JSON: only strings, numbers, booleans, null, arrays and plain objects"));
+            return Err(
+                self.fail("invalid Extended JSON: only strings, numbers, booleans, null, arrays and plain objects")
+            );
         }
         self.enter(v)?;
         let result = if array {
             let items: &Array = v.unchecked_ref();
-            items.iter().map(|item| self.json(&item, self.child(level)?)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+            items
+                .iter()
+                .map(|item| self.json(&item, self.child(level)?))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
         } else {
             let mut map = serde_json::Map::new();
             for key in crate::js::keys(v).iter() {
@@ -308,8 +317,8 @@ fn refuse_exotic(v: &JsValue) -> Result<(), String> {
         "Map" => "; convert it to an object (Object.fromEntries(map))",
         "Set" => "; convert it to an array ([...set])",
         "RegExp" => "; give { $regularExpression: { pattern, options } }",
-        "ArrayBuffer" | "DataView" | "Int8Array" | "Uint8ClampedArray" | "Int16Array" | "Uint16Array" | "Int32Array"
-        | "Uint32Array" | "Float32Array" | "Float64Array" | "BigInt64Array" | "BigUint64Array" => {
+        "ArrayBuffer" | "DataView" | "Int8Array" | "Uint8ClampedArray" | "Int16Array" | "Uint16Array"
+        | "Int32Array" | "Uint32Array" | "Float32Array" | "Float64Array" | "BigInt64Array" | "BigUint64Array" => {
             "; give a Uint8Array for binary data"
         }
         _ => "",

@@ -118,17 +118,24 @@ pub fn reply_from_js(v: &JsValue) -> Result<Reply, String> {
         "acknowledged" => Reply::Acknowledged,
         "found" => {
             let doc = get(v, "document");
-            Reply::Found(if is_absent(&doc) { None } else { Some(to_document(&doc, "reply `document`", MAX_STORED_DEPTH)?) })
+            Reply::Found(if is_absent(&doc) {
+                None
+            } else {
+                Some(to_document(&doc, "reply `document`", MAX_STORED_DEPTH)?)
+            })
         }
         "updated" => {
             let id = get(v, "upsertedId");
-            let upserted_id =
-                if is_absent(&id) { None } else { Some(to_bson(&id, MAX_STORED_DEPTH).map_err(|e| format!("reply `upsertedId`: {e}"))?) };
+            let upserted_id = if is_absent(&id) {
+                None
+            } else {
+                Some(to_bson(&id, MAX_STORED_DEPTH).map_err(|e| format!("reply `upsertedId`: {e}"))?)
+            };
             Reply::Updated { matched: count(v, "matchedCount")?, modified: count(v, "modifiedCount")?, upserted_id }
         }
-        "inserted" => {
-            Reply::Inserted { id: to_bson(&get(v, "insertedId"), MAX_STORED_DEPTH).map_err(|e| format!("reply `insertedId`: {e}"))? }
-        }
+        "inserted" => Reply::Inserted {
+            id: to_bson(&get(v, "insertedId"), MAX_STORED_DEPTH).map_err(|e| format!("reply `insertedId`: {e}"))?,
+        },
         "deleted" => Reply::Deleted { count: count(v, "deletedCount")? },
         "duplicateKey" => Reply::DuplicateKey { message: message() },
         "serverError" => {

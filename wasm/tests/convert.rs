@@ -4,8 +4,8 @@
 
 use bson::{doc, Bson};
 use js_sys::Reflect;
-use streamdoc_core::{Command, Error, ExpectedVersion, Namespace, Reply};
 use streamdoc_core::limits::{MAX_STORED_DEPTH, MAX_VALUE_DEPTH};
+use streamdoc_core::{Command, Error, ExpectedVersion, Namespace, Reply};
 use streamdoc_wasm::values::{self, Values};
 use streamdoc_wasm::{encoded_append, error, ops, wire};
 use wasm_bindgen::{JsCast, JsValue};
@@ -29,7 +29,11 @@ fn javascript_values_become_bson_by_cores_rules() {
     let doc = values::to_document(&value, "value", MAX_VALUE_DEPTH).expect("converts");
     assert_eq!(doc.get("int"), Some(&Bson::Int32(42)));
     assert_eq!(doc.get("negative"), Some(&Bson::Int32(-7)));
-    assert_eq!(doc.get("big"), Some(&Bson::Int64(2_147_483_648)), "core's number rule: an integer past Int32 is an Int64");
+    assert_eq!(
+        doc.get("big"),
+        Some(&Bson::Int64(2_147_483_648)),
+        "core's number rule: an integer past Int32 is an Int64"
+    );
     assert_eq!(doc.get("half"), Some(&Bson::Double(1.5)));
     assert!(matches!(doc.get("negZero"), Some(Bson::Double(z)) if z.is_sign_negative()));
     assert_eq!(doc.get("long"), Some(&Bson::Int64(5)));

@@ -25,11 +25,13 @@ impl<T> Outbox<T> {
                 *self = Outbox::AwaitingReply;
                 Step::Send(cmd)
             }
-            Outbox::AwaitingReply => {
-                Step::Done(Err(Error::Misuse { message: "next() called while a reply is due; call feed() first".into() }))
-            }
+            Outbox::AwaitingReply => Step::Done(Err(Error::Misuse {
+                message: "next() called while a reply is due; call feed() first".into(),
+            })),
             Outbox::Done(result) => Step::Done(result),
-            Outbox::Finished => Step::Done(Err(Error::Misuse { message: "next() called after the operation finished".into() })),
+            Outbox::Finished => {
+                Step::Done(Err(Error::Misuse { message: "next() called after the operation finished".into() }))
+            }
         }
     }
 

@@ -157,7 +157,8 @@ fn racing_exact_appends_lose_nothing_or_only_what_the_server_documents() {
         tasks.into_iter().flat_map(|t| live.block_on(t).expect("a writer task panicked")).collect();
 
     let read = live.block_on(store.read_stream(stream, ReadRange::all())).expect("the stream reads back");
-    let stored: Vec<(String, u64)> = read.events.iter().map(|e| (e.metadata.event_id.clone(), e.metadata.stream_position)).collect();
+    let stored: Vec<(String, u64)> =
+        read.events.iter().map(|e| (e.metadata.event_id.clone(), e.metadata.stream_position)).collect();
     let anomalies = check(&history, &stored, read.current_stream_version);
     let acked = history.iter().filter(|h| matches!(h.told, Told::Acked { .. })).count();
     let conflicts = history.iter().filter(|h| matches!(h.told, Told::Conflict)).count();

@@ -23,8 +23,8 @@ pub enum InvalidEvent {
     #[error("metadata key {key:?} is written by the store and cannot be set by the caller")]
     ReservedMetadataKey { key: String },
     /// The event's `data` or `metadata` nests deeper than [`crate::limits::MAX_VALUE_DEPTH`].
-    #[error("the event's {field} nests {depth} levels deep; the limit is {limit}")]
-    TooDeep { field: String, depth: usize, limit: usize },
+    #[error("the event's {field} nests deeper than {limit} levels")]
+    TooDeep { field: String, limit: usize },
 }
 
 /// A failure reported by an executor instead of a server reply: the command may or

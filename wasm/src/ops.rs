@@ -5,11 +5,13 @@
 use js_sys::{Array, Object};
 use streamdoc_core::limits::MAX_VALUE_DEPTH;
 use streamdoc_core::ops::ReadRange;
-use streamdoc_core::{AppendResult, ExpectedVersion, NewEvent, OpOutput, OpSpec, ReadResult, RecordedEvent};
+use streamdoc_core::{
+    AppendResult, Error, ExpectedVersion, InvalidEvent, NewEvent, OpOutput, OpSpec, ReadResult, RecordedEvent,
+};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js::{check_options, get, is_absent, optional_u64, set, string_field, to_u64, type_error};
-use crate::values::{document_to_js, to_document, Values};
+use crate::values::{document_to_js, to_document, ValueError, Values};
 
 /// The keys an event to append may have. `kind` is Emmett's message kind: only
 /// `"Event"`, which says nothing more (every appended message is an event).
@@ -18,16 +20,26 @@ pub(crate) const EVENT_KEYS: [&str; 5] = ["type", "data", "metadata", "id", "kin
 /// The options of `appendToStream`.
 pub(crate) const APPEND_OPTIONS: [&str; 1] = ["expectedStreamVersion"];
 
-fn optional_document(v: &JsValue, what: &str) -> Result<bson::Document, JsValue> {
+/// Event `data` or `metadata` (`field`). Past the depth limit it is core's own refusal,
+/// as core's validation would give it (so every layer reports the same error); a value
+/// that cannot be stored at all is a `TypeError`.
+fn optional_document(v: &JsValue, field: &str, at: (&str, usize)) -> Result<bson::Document, JsValue> {
     if is_absent(v) {
-        Ok(bson::Document::new())
-    } else {
-        to_document(v, what, MAX_VALUE_DEPTH).map_err(type_error)
+        return Ok(bson::Document::new());
     }
+    let (stream, index) = at;
+    to_document(v, &format!("event {index} {field}"), MAX_VALUE_DEPTH).map_err(|e| match e {
+        ValueError::TooDeep { limit, .. } => {
+            let reason = InvalidEvent::TooDeep { field: field.to_owned(), limit };
+            crate::error::to_js(&Error::InvalidEvent { stream: stream.to_owned(), index, reason })
+        }
+        invalid => type_error(invalid),
+    })
 }
 
-/// One event of an append: `{ type, data?, metadata?, id?, kind? }`.
-fn new_event(e: &JsValue, what: &str) -> Result<NewEvent, JsValue> {
+/// One event of an append to `stream`: `{ type, data?, metadata?, id?, kind? }`.
+fn new_event(e: &JsValue, stream: &str, index: usize) -> Result<NewEvent, JsValue> {
+    let what = &format!("event {index}");
     if !e.is_object() || Array::is_array(e) {
         return Err(type_error(format!("{what} must be an object {{ type, data?, metadata?, id? }}")));
     }
@@ -37,8 +49,8 @@ fn new_event(e: &JsValue, what: &str) -> Result<NewEvent, JsValue> {
         return Err(type_error(format!("{what}: `kind` may only be \"Event\"")));
     }
     let event_type = string_field(e, "type", what).map_err(type_error)?;
-    let data = optional_document(&get(e, "data"), &format!("{what} data"))?;
-    let metadata = optional_document(&get(e, "metadata"), &format!("{what} metadata"))?;
+    let data = optional_document(&get(e, "data"), "data", (stream, index))?;
+    let metadata = optional_document(&get(e, "metadata"), "metadata", (stream, index))?;
     let id = get(e, "id");
     let id = if is_absent(&id) {
         None
@@ -48,13 +60,13 @@ fn new_event(e: &JsValue, what: &str) -> Result<NewEvent, JsValue> {
     Ok(NewEvent { id, event_type, data, metadata })
 }
 
-/// The events of an append.
-pub fn new_events(v: &JsValue) -> Result<Vec<NewEvent>, JsValue> {
+/// The events of an append to `stream`.
+pub fn new_events(v: &JsValue, stream: &str) -> Result<Vec<NewEvent>, JsValue> {
     if !Array::is_array(v) {
         return Err(type_error("events must be an array"));
     }
     let array: &Array = v.unchecked_ref();
-    array.iter().enumerate().map(|(i, e)| new_event(&e, &format!("event {i}"))).collect()
+    array.iter().enumerate().map(|(i, e)| new_event(&e, stream, i)).collect()
 }
 
 /// A stream name argument.
@@ -69,7 +81,7 @@ pub type AppendArguments = (String, Vec<NewEvent>, ExpectedVersion);
 /// every error; [`crate::encoded_append`] is the fast one).
 pub fn append_arguments(stream: &JsValue, events: &JsValue, options: &JsValue) -> Result<AppendArguments, JsValue> {
     let stream = stream_name(stream)?;
-    let events = new_events(events)?;
+    let events = new_events(events, &stream)?;
     check_options(options, &APPEND_OPTIONS, "appendToStream options")?;
     let expected = expected_version(&get(options, "expectedStreamVersion"))?;
     Ok((stream, events, expected))
@@ -165,11 +177,8 @@ pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
     Ok(match op.as_str() {
         "append" => {
             check_options(v, &["op", "stream", "events", "expected"], &what)?;
-            OpSpec::Append {
-                stream,
-                events: new_events(&get(v, "events"))?,
-                expected: expected_version(&get(v, "expected"))?,
-            }
+            let events = new_events(&get(v, "events"), &stream)?;
+            OpSpec::Append { stream, events, expected: expected_version(&get(v, "expected"))? }
         }
         "read" => {
             check_options(v, &["op", "stream", "from", "to", "maxCount"], &what)?;

@@ -52,6 +52,9 @@ impl Values {
     }
 }
 
+/// How deep an Extended JSON value may nest within itself.
+const MAX_EXTENDED_JSON_DEPTH: usize = 4;
+
 /// Extended JSON keys that make an object a typed value rather than a document.
 pub const EXTENDED_JSON_KEYS: [&str; 17] = [
     "$oid",
@@ -97,19 +100,53 @@ fn to_string(s: &js_sys::JsString) -> Option<String> {
     }
 }
 
+/// Why a JavaScript value cannot be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueError {
+    /// It nests deeper than the limit (a cyclic value is refused as [`ValueError::Invalid`]).
+    TooDeep { limit: usize, message: String },
+    /// It is not a storable value (a function, a `Map`, a cycle, invalid Extended JSON, ...).
+    Invalid(String),
+}
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueError::TooDeep { message, .. } | ValueError::Invalid(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<ValueError> for String {
+    fn from(e: ValueError) -> String {
+        e.to_string()
+    }
+}
+
+impl ValueError {
+    fn prefixed(self, what: &str) -> ValueError {
+        match self {
+            ValueError::TooDeep { limit, message } => {
+                ValueError::TooDeep { limit, message: format!("{what}: {message}") }
+            }
+            ValueError::Invalid(message) => ValueError::Invalid(format!("{what}: {message}")),
+        }
+    }
+}
+
 /// A JavaScript value as BSON, its elements nesting at most `max_depth` levels below it
 /// (see the module documentation).
-pub fn to_bson(v: &JsValue, max_depth: usize) -> Result<Bson, String> {
+pub fn to_bson(v: &JsValue, max_depth: usize) -> Result<Bson, ValueError> {
     Reader::new(max_depth).value(v, 0)
 }
 
 /// A JavaScript object as a BSON document whose fields nest at most `max_depth` levels
 /// (its own fields are level 1).
-pub fn to_document(v: &JsValue, what: &str, max_depth: usize) -> Result<Document, String> {
+pub fn to_document(v: &JsValue, what: &str, max_depth: usize) -> Result<Document, ValueError> {
     match Reader::new(max_depth).value(v, 0) {
         Ok(Bson::Document(d)) => Ok(d),
-        Ok(_) => Err(format!("{what} must be an object")),
-        Err(e) => Err(format!("{what}: {e}")),
+        Ok(_) => Err(ValueError::Invalid(format!("{what} must be an object"))),
+        Err(e) => Err(e.prefixed(what)),
     }
 }
 
@@ -139,12 +176,12 @@ impl Reader {
         format!(" at {parts}")
     }
 
-    fn fail(&self, what: impl std::fmt::Display) -> String {
-        format!("{what}{}", self.at())
+    fn fail(&self, what: impl std::fmt::Display) -> ValueError {
+        ValueError::Invalid(format!("{what}{}", self.at()))
     }
 
     /// `v`, held by an element at nesting `level` (0: the value itself).
-    fn value(&mut self, v: &JsValue, level: usize) -> Result<Bson, String> {
+    fn value(&mut self, v: &JsValue, level: usize) -> Result<Bson, ValueError> {
         if let Some(s) = v.dyn_ref::<js_sys::JsString>() {
             return to_string(s).map(Bson::String).ok_or_else(|| self.fail("an unreadable string"));
         }
@@ -186,7 +223,8 @@ impl Reader {
             refuse_exotic(v).map_err(|e| self.fail(e))?;
             let keys = Object::keys(v.unchecked_ref::<Object>());
             if keys.iter().any(|k| k.as_string().is_some_and(|k| EXTENDED_JSON_KEYS.contains(&k.as_str()))) {
-                let json = self.json(v, level)?;
+                // A typed value is a scalar: it adds no level to the document.
+                let json = self.json(v, 0)?;
                 return Bson::try_from(json).map_err(|e| self.fail(format!("invalid Extended JSON: {e}")));
             }
             Some(keys)
@@ -212,7 +250,7 @@ impl Reader {
     }
 
     /// Before descending into the object or array `v`: refuses a cycle.
-    fn enter(&mut self, v: &JsValue) -> Result<(), String> {
+    fn enter(&mut self, v: &JsValue) -> Result<(), ValueError> {
         if self.ancestors.iter().any(|a| a == v) {
             return Err(self.fail("a cyclic value (an object that contains itself) cannot be stored"));
         }
@@ -221,14 +259,15 @@ impl Reader {
     }
 
     /// Before reading a child of a container at `level`: refuses one past the limit.
-    fn child(&self, level: usize) -> Result<usize, String> {
+    fn child(&self, level: usize) -> Result<usize, ValueError> {
         if level + 1 > self.max_depth {
-            return Err(self.fail(format!("the value nests deeper than {} levels", self.max_depth)));
+            let message = format!("the value nests deeper than {} levels{}", self.max_depth, self.at());
+            return Err(ValueError::TooDeep { limit: self.max_depth, message });
         }
         Ok(level + 1)
     }
 
-    fn document(&mut self, object: &Object, keys: &Array, level: usize) -> Result<Bson, String> {
+    fn document(&mut self, object: &Object, keys: &Array, level: usize) -> Result<Bson, ValueError> {
         let mut doc = Document::new();
         for key in keys.iter() {
             let value = Reflect::get(object, &key).map_err(|_| self.fail("an unreadable property"))?;
@@ -245,9 +284,18 @@ impl Reader {
         Ok(Bson::Document(doc))
     }
 
-    /// An Extended JSON object as JSON (for the `bson` crate's parser), under the same
-    /// limits.
-    fn json(&mut self, v: &JsValue, level: usize) -> Result<serde_json::Value, String> {
+    /// Inside an Extended JSON value, at nesting `level` within it (the deepest form,
+    /// `$dbPointer`, nests 3 levels).
+    fn extended_child(&self, level: usize) -> Result<usize, ValueError> {
+        if level + 1 > MAX_EXTENDED_JSON_DEPTH {
+            return Err(self.fail("invalid Extended JSON: it nests too deep"));
+        }
+        Ok(level + 1)
+    }
+
+    /// An Extended JSON object as JSON (for the `bson` crate's parser), refusing cycles
+    /// and nesting no deeper than any Extended JSON type does.
+    fn json(&mut self, v: &JsValue, level: usize) -> Result<serde_json::Value, ValueError> {
         use serde_json::Value;
         if let Some(s) = v.as_string() {
             return Ok(Value::String(s));
@@ -275,7 +323,7 @@ impl Reader {
             let items: &Array = v.unchecked_ref();
             items
                 .iter()
-                .map(|item| self.json(&item, self.child(level)?))
+                .map(|item| self.json(&item, self.extended_child(level)?))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         } else {
@@ -285,7 +333,7 @@ impl Reader {
                 if value.is_undefined() {
                     continue;
                 }
-                let child = self.child(level)?;
+                let child = self.extended_child(level)?;
                 map.insert(key.as_string().unwrap_or_default(), self.json(&value, child)?);
             }
             Ok(Value::Object(map))

@@ -3,7 +3,7 @@
 // the module keeps working.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine, EventStore, Simulation, UnavailableError, seededEventIds } from "streamdoc";
+import { Engine, EventStore, InvalidEventError, Simulation, UnavailableError, seededEventIds } from "streamdoc";
 
 const nested = (levels) => {
   let value = 1;
@@ -50,19 +50,23 @@ const hostileValues = {
   "a Float64Array": { f: new Float64Array(2) },
 };
 
-test("hostile event data and metadata are TypeErrors that write nothing, through both argument paths", async () => {
+test("hostile event data and metadata are typed errors that write nothing, through both argument paths", async () => {
   const store = new EventStore();
   await store.appendToStream("order:1", [{ type: "Placed" }]);
   const before = JSON.stringify(store.documents());
   for (const [what, value] of Object.entries(hostileValues)) {
     for (const event of [{ type: "E", data: value }, { type: "E", metadata: { custom: value } }, { type: "E", data: { list: [value] } }]) {
       const error = await store.appendToStream("order:1", [event]).catch((e) => e);
-      assert.ok(error instanceof TypeError, `${what}: ${error}`);
+      // Too deep is core's refusal (as in every layer); a value that cannot be stored is a TypeError.
+      const expected = /levels/.test(what) ? InvalidEventError : TypeError;
+      assert.ok(error instanceof expected, `${what}: ${error}`);
       assert.doesNotMatch(String(error), /RuntimeError|memory access/);
     }
   }
   const reason = (value) => store.appendToStream("order:1", [{ type: "E", data: value }]).catch((e) => e.message);
   assert.match(await reason(nested(1000)), /nests deeper than 100 levels/);
+  const deep = await store.appendToStream("order:1", [{ type: "E" }, { type: "E", metadata: { m: nested(100) } }]).catch((e) => e);
+  assert.deepEqual([deep.index, deep.reason, deep.details.reason], [1, "tooDeep", { reason: "tooDeep", field: "metadata", limit: 100 }]);
   assert.match(await reason(cyclic()), /cyclic/);
   assert.match(await reason({ m: new Map() }), /a Map cannot be stored.*Object\.fromEntries/);
   assert.match(await reason({ s: new Set() }), /a Set cannot be stored/);
@@ -105,9 +109,9 @@ test("the engine, the simulator, executors and seeded ids refuse hostile input a
   }
   assert.equal(engine.execute({ kind: "findOne", database: "d", collection: "c", filter: {}, projection: null }).kind, "found");
 
-  for (const value of Object.values(hostileValues)) {
+  for (const [what, value] of Object.entries(hostileValues)) {
     const ops = [{ op: "append", stream: "order:1", events: [{ type: "E", data: value }] }];
-    assert.throws(() => new Simulation({ clients: [{ name: "a", ops }] }), TypeError);
+    assert.throws(() => new Simulation({ clients: [{ name: "a", ops }] }), /levels/.test(what) ? InvalidEventError : TypeError);
   }
 
   // An executor that answers with a deep or cyclic document gave no usable reply.

@@ -415,8 +415,8 @@ fn validate(
         }
         for (field, value) in [("data", &e.data), ("metadata", &e.metadata)] {
             if limits::deeper_than(value, limits::MAX_VALUE_DEPTH) {
-                let (depth, limit) = (limits::depth(value), limits::MAX_VALUE_DEPTH);
-                return Err(invalid(index, InvalidEvent::TooDeep { field: field.to_owned(), depth, limit }));
+                let (field, limit) = (field.to_owned(), limits::MAX_VALUE_DEPTH);
+                return Err(invalid(index, InvalidEvent::TooDeep { field, limit }));
             }
         }
         let id = match e.id {

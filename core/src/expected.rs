@@ -11,10 +11,18 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// | variant | round trips to an existing stream | check |
 /// |---|---|---|
-/// | `Any` | 2 (read position, conditional write; retried on a race) | none |
+/// | `Any` | 1 if the store last saw the stream where it still is, else 2 (see below) | none |
 /// | `NoStream` | 1 | the stream has no events (no document, or position 0) |
-/// | `StreamExists` | 2 (retried on a race) | the stream document exists |
+/// | `StreamExists` | 1 if the store last saw the stream where it still is, else 2 (see below) | the stream document exists |
 /// | `Exact(n)` | 1 | the stream's position is `n`; `Exact(0)` is `NoStream` |
+///
+/// `Any` and `StreamExists` name no position, so the append finds one. When the store
+/// remembers where it last saw the stream ([`crate::ops::PositionHints`]), it first
+/// sends the conditional update at that position: if the stream is still there, that
+/// is the only round trip. Otherwise it reads the position, then writes: 2 round trips
+/// for a stream the store has not seen (one more, the update that matched nothing, when
+/// another writer moved it since), and a read and a write again for each race lost, up
+/// to [`crate::StoreConfig::max_attempts`] times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ExpectedVersion {
     /// No check.

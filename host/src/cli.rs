@@ -46,9 +46,15 @@ pub struct ServeArgs {
     #[arg(long, default_value = "streamdoc", value_name = "NAME")]
     pub database: String,
 
-    /// Where streams live: `per-type` (one collection per stream type), `single` (every
-    /// stream in `streams`), `single:NAME`, or `emmett` (the layout of
-    /// @event-driven-io/emmett-mongodb: collections `emt:{type}`, `messages`).
+    /// The shape of the stream documents: `streamdoc` (events in `events`), or `emmett`
+    /// (the layout of @event-driven-io/emmett-mongodb: events in `messages`, collections
+    /// `emt:{type}`, single collection `emt:streams`).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Streamdoc)]
+    pub layout: LayoutArg,
+
+    /// Which collections hold the streams: `per-type` (one collection per stream type,
+    /// prefixed as the layout says), `single` (every stream in the layout's single
+    /// collection: `streams`, or `emt:streams`), or `single:NAME`.
     #[arg(long, default_value = "per-type", value_name = "STORAGE", value_parser = parse_storage)]
     pub storage: StorageArg,
 
@@ -84,6 +90,36 @@ pub enum LogFormat {
     Json,
 }
 
+impl ServeArgs {
+    /// The store configuration the flags describe: `--database`, `--layout`, `--storage`.
+    pub fn store_config(&self) -> StoreConfig {
+        let config = StoreConfig::new(&self.database).with_layout(self.layout.layout());
+        match &self.storage {
+            StorageArg::PerType => config,
+            StorageArg::Single(name) => config.with_storage(Storage::SingleCollection { name: name.clone() }),
+        }
+    }
+}
+
+/// A `--layout` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// streamdoc's own layout.
+    Streamdoc,
+    /// The layout of @event-driven-io/emmett-mongodb.
+    Emmett,
+}
+
+impl LayoutArg {
+    /// Core's layout.
+    pub fn layout(self) -> Layout {
+        match self {
+            LayoutArg::Streamdoc => Layout::Streamdoc,
+            LayoutArg::Emmett => Layout::Emmett,
+        }
+    }
+}
+
 /// A `--storage` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageArg {
@@ -91,30 +127,19 @@ pub enum StorageArg {
     PerType,
     /// One collection, optionally named.
     Single(Option<String>),
-    /// The Emmett layout.
-    Emmett,
-}
-
-impl StorageArg {
-    /// The store configuration for `database`.
-    pub fn config(&self, database: &str) -> StoreConfig {
-        let config = StoreConfig::new(database);
-        match self {
-            StorageArg::PerType => config,
-            StorageArg::Single(name) => config.with_storage(Storage::SingleCollection { name: name.clone() }),
-            StorageArg::Emmett => config.with_layout(Layout::Emmett),
-        }
-    }
 }
 
 fn parse_storage(text: &str) -> Result<StorageArg, String> {
     match text {
         "per-type" => Ok(StorageArg::PerType),
         "single" => Ok(StorageArg::Single(None)),
-        "emmett" => Ok(StorageArg::Emmett),
+        // It was a `--storage` value once; say where it went.
+        "emmett" => Err("`emmett` is a layout, not a storage: use `--layout emmett` (with `--storage per-type`, \
+                         the default, or `single`)"
+            .into()),
         other => match other.strip_prefix("single:") {
             Some(name) if !name.is_empty() => Ok(StorageArg::Single(Some(name.to_owned()))),
-            _ => Err("expected per-type, single, single:NAME or emmett".into()),
+            _ => Err("expected per-type, single or single:NAME".into()),
         },
     }
 }
@@ -152,16 +177,58 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("1GB").is_err());
         assert_eq!(parse_storage("single:events"), Ok(StorageArg::Single(Some("events".into()))));
+        assert_eq!(parse_storage("single"), Ok(StorageArg::Single(None)));
+        assert_eq!(parse_storage("per-type"), Ok(StorageArg::PerType));
         assert!(parse_storage("single:").is_err());
         assert!(parse_storage("sharded").is_err());
     }
 
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["streamdoc", "serve"].iter().chain(args))?;
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        Ok(args)
+    }
+
+    /// Where a configuration puts `order:1`, and in which layout.
+    fn placement(config: &StoreConfig) -> (Layout, String, String) {
+        let ns = config.namespace(&streamdoc_core::StreamName::parse("order:1").unwrap()).unwrap();
+        (config.layout, ns.db, ns.collection)
+    }
+
+    fn placed(layout: Layout, db: &str, collection: &str) -> (Layout, String, String) {
+        (layout, db.to_owned(), collection.to_owned())
+    }
+
     #[test]
     fn serve_needs_no_flag() {
-        let cli = Cli::try_parse_from(["streamdoc", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        let args = serve(&[]).unwrap();
         assert_eq!(args.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(args.max_body, 1024 * 1024);
         assert_eq!(args.storage, StorageArg::PerType);
+        assert_eq!(args.layout, LayoutArg::Streamdoc);
+        assert_eq!(placement(&args.store_config()), placed(Layout::Streamdoc, "streamdoc", "order"));
+    }
+
+    #[test]
+    fn layout_and_storage_are_separate_flags() {
+        let args = serve(&["--layout", "emmett", "--storage", "single", "--database", "shop"]).unwrap();
+        assert_eq!(args.layout, LayoutArg::Emmett);
+        assert_eq!(placement(&args.store_config()), placed(Layout::Emmett, "shop", "emt:streams"));
+        let emmett = serve(&["--layout", "emmett"]).unwrap().store_config();
+        assert_eq!(placement(&emmett), placed(Layout::Emmett, "streamdoc", "emt:order"));
+        let named = serve(&["--layout=streamdoc", "--storage=single:events"]).unwrap().store_config();
+        assert_eq!(placement(&named), placed(Layout::Streamdoc, "streamdoc", "events"));
+        let unknown = serve(&["--layout", "mongoose"]).unwrap_err();
+        assert_eq!(unknown.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(unknown.to_string().contains("streamdoc, emmett"), "{unknown}");
+    }
+
+    #[test]
+    fn storage_emmett_is_refused_and_points_to_the_layout() {
+        let refused = serve(&["--storage", "emmett"]).unwrap_err();
+        assert_eq!(refused.kind(), clap::error::ErrorKind::ValueValidation);
+        let message = refused.to_string();
+        assert!(message.contains("`emmett` is a layout, not a storage"), "{message}");
+        assert!(message.contains("--layout emmett"), "{message}");
     }
 }

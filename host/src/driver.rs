@@ -13,7 +13,8 @@ use streamdoc_core::ops::{Operation, Step};
 use streamdoc_core::{Command, Engine, Error, ExecutorError, Reply};
 
 /// Anything that answers core's commands asynchronously: [`crate::MongoExecutor`] (a
-/// live server), or [`SharedEngine`] (core's in-memory engine).
+/// live server), [`SharedEngine`] (core's in-memory engine), or
+/// [`crate::StoreExecutor`] (either, chosen at run time).
 ///
 /// `execute` takes `&self` so one executor serves many concurrent operations, and its
 /// future is `Send` so operations can run on any tokio worker.
@@ -21,17 +22,32 @@ pub trait AsyncExecutor: Send + Sync {
     /// Runs one command. An `Err` means no reply was obtained: the server could not be
     /// reached, or a write's outcome is unknown ([`ExecutorError::outcome_unknown`]).
     fn execute(&self, command: &Command) -> impl Future<Output = Result<Reply, ExecutorError>> + Send;
+
+    /// Whether whatever answers the commands answers now (a health check). The default
+    /// always answers, as an executor in this process does; [`crate::MongoExecutor`]
+    /// sends the server a `ping`, and gives it a bounded time to answer.
+    fn ping(&self) -> impl Future<Output = Result<(), ExecutorError>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 impl<E: AsyncExecutor + ?Sized> AsyncExecutor for &E {
     fn execute(&self, command: &Command) -> impl Future<Output = Result<Reply, ExecutorError>> + Send {
         (**self).execute(command)
     }
+
+    fn ping(&self) -> impl Future<Output = Result<(), ExecutorError>> + Send {
+        (**self).ping()
+    }
 }
 
 impl<E: AsyncExecutor + ?Sized> AsyncExecutor for Arc<E> {
     fn execute(&self, command: &Command) -> impl Future<Output = Result<Reply, ExecutorError>> + Send {
         (**self).execute(command)
+    }
+
+    fn ping(&self) -> impl Future<Output = Result<(), ExecutorError>> + Send {
+        (**self).ping()
     }
 }
 
@@ -73,6 +89,7 @@ pub async fn run_logged<O: Operation + ?Sized>(
 
 /// Core's in-memory engine behind a mutex, as an [`AsyncExecutor`]: the same async
 /// store API with no server (e.g. for tests, or a host started without a MongoDB URI).
+/// Its [`ping`](AsyncExecutor::ping) always answers.
 ///
 /// Cloning shares the engine.
 #[derive(Debug, Clone)]

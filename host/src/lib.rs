@@ -40,9 +40,13 @@
 //! ```
 //!
 //! To share a client with the rest of an application, use
-//! [`EventStore::with_client`]; the store then never closes it. Storage layouts,
-//! the database and the Emmett-compatible layout are chosen with core's
-//! [`StoreConfig`](streamdoc_core::StoreConfig).
+//! [`EventStore::with_client`]; the store then never closes it. The database, the
+//! layout (streamdoc's, or Emmett-compatible) and the storage (which collections hold
+//! the streams) are chosen with core's [`StoreConfig`](streamdoc_core::StoreConfig).
+//!
+//! A program that picks the in-memory engine or MongoDB from its configuration holds an
+//! [`AnyEventStore`] (an [`EventStore`] on a [`StoreExecutor`]), as `streamdoc serve`
+//! does; `examples/service.rs` is a small order service that runs on either.
 //!
 //! On a server that identifies itself as FerretDB, connecting logs a warning
 //! ([`ServerInfo::concurrency_warning`]): FerretDB does not apply conditional updates
@@ -52,8 +56,9 @@ mod clock;
 pub mod driver;
 pub mod http;
 mod mongo;
-mod server;
+mod server_info;
 mod store;
+mod store_executor;
 
 pub use clock::{RandomIds, SystemClock};
 pub use driver::{AsyncExecutor, SharedEngine};
@@ -61,8 +66,9 @@ pub use mongo::MongoExecutor;
 /// The driver this crate is built on, re-exported so that clients and options passed
 /// in come from the same version.
 pub use mongodb;
-pub use server::ServerInfo;
+pub use server_info::ServerInfo;
 pub use store::EventStore;
+pub use store_executor::{AnyEventStore, StoreExecutor};
 pub use streamdoc_core as core_logic;
 
 /// Why a store or executor could not be set up.

@@ -6,8 +6,8 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
-use streamdoc_host::http::{self, AnyStore, ApiOptions};
-use streamdoc_host::{EventStore, MongoExecutor};
+use streamdoc_host::http::{self, ApiOptions};
+use streamdoc_host::{AnyEventStore, EventStore, MongoExecutor};
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat, ServeArgs};
@@ -38,16 +38,16 @@ fn init_logging(format: LogFormat) {
 
 async fn serve(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
-    let config = args.storage.config(&args.database);
-    let (store, described) = match &args.mongodb_uri {
+    let config = args.store_config();
+    let (store, described): (AnyEventStore, _) = match &args.mongodb_uri {
         None => match EventStore::in_memory(config) {
-            Ok(store) => (AnyStore::Memory(store), "the in-memory engine (embedded; nothing is kept)".to_owned()),
+            Ok(store) => (store.into(), "the in-memory engine (embedded; nothing is kept)".to_owned()),
             Err(e) => return fail(&e.to_string()),
         },
         Some(uri) => match EventStore::connect(uri, config).await {
             Ok(store) => {
                 let server = store.executor().server().to_string();
-                (AnyStore::Mongo(store), format!("{server}, database {}", args.database))
+                (store.into(), format!("{server}, database {}", args.database))
             }
             Err(e) => return fail(&e.to_string()),
         },
@@ -70,11 +70,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let what = if args.web_dir.is_some() { "the playground and the API" } else { "the API" };
     // Printed whatever the log level: it is what the person who started us waits for.
     println!("streamdoc: serving {what} on http://{address}/ (store: {described})");
-    tracing::info!(%address, store = store.kind(), auth = args.token.is_some(), "listening");
+    tracing::info!(%address, store = store.executor().kind(), auth = args.token.is_some(), "listening");
     let served = http::serve(listener, app, http::shutdown_signal()).await;
-    if let AnyStore::Mongo(store) = store {
-        store.close().await;
-    }
+    store.close().await;
     match served {
         Ok(()) => {
             tracing::info!("stopped");

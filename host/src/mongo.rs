@@ -14,7 +14,7 @@ use streamdoc_core::command::codes;
 use streamdoc_core::{Command, ExecutorError, Namespace, Reply};
 
 use crate::driver::AsyncExecutor;
-use crate::server::ServerInfo;
+use crate::server_info::ServerInfo;
 use crate::ConnectError;
 
 /// Runs core's commands on a MongoDB (or MongoDB-compatible) server.
@@ -24,6 +24,9 @@ use crate::ConnectError;
 /// answer was obtained (the server could not be selected, the connection dropped, the
 /// [command timeout](MongoExecutor::with_command_timeout) elapsed) the result is an
 /// [`ExecutorError`] whose `outcome_unknown` says whether a write may have been applied.
+///
+/// Its [`ping`](AsyncExecutor::ping) sends `{ ping: 1 }` to the `admin` database and
+/// waits at most [`MongoExecutor::PING_TIMEOUT`] (or the command timeout, when shorter).
 ///
 /// Cloning is cheap and shares the client.
 ///
@@ -49,6 +52,9 @@ pub struct MongoExecutor {
 }
 
 impl MongoExecutor {
+    /// The longest a [`ping`](AsyncExecutor::ping) waits for the server's answer.
+    pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
     /// Connects to `uri`, asks the server what it is (`buildInfo`), and logs a warning
     /// when it does not guarantee atomic conditional updates (FerretDB). The client is
     /// owned: [`MongoExecutor::close`] shuts it down.
@@ -154,6 +160,18 @@ impl AsyncExecutor for MongoExecutor {
             })?,
         };
         result.or_else(|e| reply_for_error(&e, command))
+    }
+
+    async fn ping(&self) -> Result<(), ExecutorError> {
+        let limit = self.command_timeout.map_or(Self::PING_TIMEOUT, |t| t.min(Self::PING_TIMEOUT));
+        let admin = self.client.database("admin");
+        let ping = admin.run_command(doc! { "ping": 1 });
+        let no_answer = |message: String| ExecutorError { message, outcome_unknown: false };
+        match tokio::time::timeout(limit, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(no_answer(format!("ping failed: {e}"))),
+            Err(_) => Err(no_answer(format!("no answer to ping within {limit:?}"))),
+        }
     }
 }
 
@@ -265,5 +283,44 @@ mod connect_tests {
         assert!(matches!(result, Err(ConnectError::Unreachable { .. })), "{result:?}");
         let bad = runtime.block_on(MongoExecutor::connect("postgres://nope"));
         assert!(matches!(bad, Err(ConnectError::InvalidUri { .. })), "{bad:?}");
+    }
+
+    /// An executor whose server has gone away since it connected (nothing listens on its
+    /// port any more).
+    fn gone(server_selection: Duration, command_timeout: Option<Duration>) -> MongoExecutor {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut options = mongodb::options::ClientOptions::default();
+        options.hosts = vec![mongodb::options::ServerAddress::Tcp { host: "127.0.0.1".into(), port: Some(port) }];
+        options.server_selection_timeout = Some(server_selection);
+        options.connect_timeout = Some(Duration::from_millis(100));
+        let client = Client::with_options(options).unwrap();
+        let server = ServerInfo::from_build_info(&doc! { "version": "8.0.4" });
+        MongoExecutor { client, owns_client: true, server, command_timeout }
+    }
+
+    #[test]
+    fn a_ping_to_a_server_that_went_away_fails_and_writes_nothing() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let executor = gone(Duration::from_millis(100), None);
+            let failed = executor.ping().await.unwrap_err();
+            assert!(failed.message.starts_with("ping failed: "), "{failed}");
+            assert!(!failed.outcome_unknown, "{failed}");
+            executor.close().await;
+        });
+    }
+
+    #[test]
+    fn a_ping_waits_no_longer_than_the_command_timeout() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            // The driver would look for the server for a minute; the ping gives up first.
+            let executor = gone(Duration::from_secs(60), Some(Duration::from_millis(200)));
+            let started = std::time::Instant::now();
+            let failed = executor.ping().await.unwrap_err();
+            assert_eq!(failed.message, "no answer to ping within 200ms");
+            assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+            executor.close().await;
+        });
     }
 }

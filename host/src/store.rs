@@ -1,23 +1,28 @@
 //! The asynchronous event store facade: core's [`streamdoc_core::EventStore`] API,
 //! awaited.
 
+use bson::Document;
 use streamdoc_core::{
-    AggregateResult, AppendResult, Error, ExpectedVersion, NewEvent, ReadRange, ReadResult, RecordedEvent, StoreConfig,
-    StoreContext,
+    AggregateResult, AppendResult, Error, ExecutorError, ExpectedVersion, NewEvent, ReadRange, ReadResult,
+    RecordedEvent, StoreConfig, StoreContext,
 };
 
 use crate::clock::{RandomIds, SystemClock};
 use crate::driver::{self, AsyncExecutor, SharedEngine};
 use crate::mongo::MongoExecutor;
+use crate::store_executor::StoreExecutor;
 use crate::ConnectError;
 
 /// An event store over an [`AsyncExecutor`]: a live MongoDB ([`MongoExecutor`], the
-/// default) or core's in-memory engine ([`SharedEngine`]).
+/// default), core's in-memory engine ([`SharedEngine`]), or either one chosen at run
+/// time ([`StoreExecutor`], see [`EventStore::into_any`]).
 ///
 /// Every operation is built by core (a [`StoreContext`]) and driven by
 /// [`driver::run`]; the store adds nothing but the `await`. Cloning is cheap, and clones
-/// share the connection and the record of which collections have their unique index
-/// (created once per collection per store, on its first append).
+/// share the connection and the store's cache: which collections have their unique
+/// index (created once per collection per store, on its first append), and where the
+/// store last saw each stream (so that an `Any` or `StreamExists` append to a stream
+/// still where this store left it is one round trip, not two).
 ///
 /// ```no_run
 /// use bson::doc;
@@ -132,7 +137,52 @@ impl<E: AsyncExecutor> EventStore<E> {
         driver::run(&mut self.ctx.exists(stream)?, &self.executor).await
     }
 
-    /// The operation builder (configuration, index registry, clock, ids).
+    /// The stream's document exactly as stored (identity, metadata, events, projections;
+    /// nothing decoded), or `None` when the stream does not exist.
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::{ExpectedVersion, NewEvent, StoreConfig};
+    /// use streamdoc_host::EventStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = EventStore::in_memory(StoreConfig::new("shop")).unwrap();
+    /// assert_eq!(store.stream_document("order:7").await.unwrap(), None);
+    /// store.append_to_stream("order:7", vec![NewEvent::new("Placed", doc! {})], ExpectedVersion::NoStream).await.unwrap();
+    /// let stored = store.stream_document("order:7").await.unwrap().unwrap();
+    /// assert_eq!(stored.get_str("streamName").unwrap(), "order:7");
+    /// assert_eq!(stored.get_document("metadata").unwrap().get_i64("streamPosition").unwrap(), 1);
+    /// # });
+    /// ```
+    pub async fn stream_document(&self, stream: &str) -> Result<Option<Document>, Error> {
+        driver::run(&mut self.ctx.document(stream)?, &self.executor).await
+    }
+
+    /// Whether the executor answers now ([`AsyncExecutor::ping`]): always on the
+    /// in-memory engine; on MongoDB, whether the server answers a `ping` in time.
+    pub async fn ping(&self) -> Result<(), ExecutorError> {
+        self.executor.ping().await
+    }
+
+    /// The same store on an executor chosen at run time ([`StoreExecutor`]), keeping its
+    /// context (configuration, cache, clock, ids). `From` does the same:
+    /// `let any: EventStore<StoreExecutor> = store.into();`.
+    ///
+    /// ```
+    /// use streamdoc_core::StoreConfig;
+    /// use streamdoc_host::{EventStore, StoreExecutor};
+    ///
+    /// let store: EventStore<StoreExecutor> = EventStore::in_memory(StoreConfig::new("shop")).unwrap().into_any();
+    /// assert_eq!(store.executor().kind(), "memory");
+    /// ```
+    pub fn into_any(self) -> EventStore<StoreExecutor>
+    where
+        E: Into<StoreExecutor>,
+    {
+        EventStore { ctx: self.ctx, executor: self.executor.into() }
+    }
+
+    /// The operation builder (configuration, cache, clock, ids).
     pub fn context(&self) -> &StoreContext {
         &self.ctx
     }
@@ -140,6 +190,11 @@ impl<E: AsyncExecutor> EventStore<E> {
     /// The executor.
     pub fn executor(&self) -> &E {
         &self.executor
+    }
+
+    /// The executor, giving the store up.
+    pub fn into_executor(self) -> E {
+        self.executor
     }
 }
 
@@ -185,6 +240,31 @@ mod tests {
         let ns = streamdoc_core::Namespace::new("app", "order");
         assert_eq!(engine.with_engine(|e| e.documents(&ns)), sync.executor().documents(&ns));
         assert_eq!(sync.executor().documents(&ns).len(), 2);
+    }
+
+    /// The document is the one the engine holds, byte for byte; an unknown stream has
+    /// none, and an invalid name is refused before any command.
+    #[test]
+    fn the_stream_document_is_the_stored_one() {
+        let engine = SharedEngine::new(0);
+        let store = EventStore::new(context(), engine.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            assert_eq!(store.stream_document("order:1").await, Ok(None));
+            let events = vec![NewEvent::new("Placed", doc! { "total": 42 }), NewEvent::new("Paid", doc! {})];
+            store.append_to_stream("order:1", events, ExpectedVersion::NoStream).await.unwrap();
+            store
+                .append_to_stream("order:2", vec![NewEvent::new("Placed", doc! {})], ExpectedVersion::NoStream)
+                .await
+                .unwrap();
+            let stored = engine.with_engine(|e| e.documents(&streamdoc_core::Namespace::new("app", "order")));
+            let first = stored.iter().find(|d| d.get_str("streamName").ok() == Some("order:1")).unwrap();
+            let fetched = store.stream_document("order:1").await.unwrap().unwrap();
+            assert_eq!(fetched.to_vec().unwrap(), first.to_vec().unwrap());
+            assert_eq!(fetched.get_array("events").unwrap().len(), 2);
+            assert!(matches!(store.stream_document("no-colon").await, Err(Error::InvalidStreamName(_))));
+            assert_eq!(store.ping().await, Ok(()));
+        });
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
     // server: its MongoDB adapter is tested against it.
     crate::ferretdb::with_server(|| {
         cargo(&["test", "--workspace", "--locked"])?;
+        // The example service, run once on the same server (it checks what it prints).
+        cargo(&["run", "--locked", "--package", "streamdoc-host", "--example", "service"])?;
         crate::wasm::test()
     })?;
     // The benchmark binary must keep running (one quick iteration; figures via `cargo xtask bench`).

@@ -1,11 +1,12 @@
-//! The HTTP API of `streamdoc serve`, over either store.
+//! The HTTP API of `streamdoc serve`, over one [`AnyEventStore`]: core's in-memory
+//! engine or MongoDB, behind the same store API.
 //!
 //! | route | |
 //! |---|---|
 //! | `POST /streams/{streamName}` | append; preconditions `If-Match: "<n>"`, `If-Match: *`, `If-None-Match: *` |
 //! | `GET /streams/{streamName}?from=&to=&maxCount=` | read; `ETag: "<version>"` |
 //! | `GET /streams/{streamName}/document` | the stored document, canonical Extended JSON |
-//! | `GET /health` | the store kind; for MongoDB whether the server answers (503 if not) |
+//! | `GET /health` | the store kind, and whether its executor answers a ping (503 if not) |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document ([`openapi::document`]) |
 //! | `/` and below | the playground's files (`--web-dir`) |
 //!
@@ -16,11 +17,12 @@
 //!
 //! ```
 //! use streamdoc_core::StoreConfig;
-//! use streamdoc_host::http::{self, AnyStore, ApiOptions};
+//! use streamdoc_host::http::{self, ApiOptions};
 //! use streamdoc_host::EventStore;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let store = AnyStore::Memory(EventStore::in_memory(StoreConfig::new("streamdoc")).unwrap());
+//! // A store on either executor: `router` takes anything that converts to an `AnyEventStore`.
+//! let store = EventStore::in_memory(StoreConfig::new("streamdoc")).unwrap();
 //! let app = http::router(store, &ApiOptions::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 //! // Serve until the future completes (here at once); in-flight requests finish first.
@@ -43,7 +45,6 @@ use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use streamdoc_core::{AppendResult, Error, ExpectedVersion, NewEvent, ReadRange, ReadResult};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -51,7 +52,7 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 pub use auth::Token;
 use problem::Problem;
 
-use crate::{driver, EventStore, MongoExecutor, SharedEngine};
+use crate::AnyEventStore;
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
@@ -66,54 +67,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/health"),
     ("GET", "/openapi.json"),
 ];
-
-/// The store behind the API: core's in-memory engine (the embedded default) or MongoDB.
-#[derive(Debug, Clone)]
-pub enum AnyStore {
-    /// Core's in-memory engine.
-    Memory(EventStore<SharedEngine>),
-    /// A MongoDB server.
-    Mongo(EventStore<MongoExecutor>),
-}
-
-impl AnyStore {
-    /// `"memory"` or `"mongodb"`, as `/health` reports it.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AnyStore::Memory(_) => "memory",
-            AnyStore::Mongo(_) => "mongodb",
-        }
-    }
-
-    /// Appends `events`.
-    pub async fn append(
-        &self,
-        stream: &str,
-        events: Vec<NewEvent>,
-        expected: ExpectedVersion,
-    ) -> Result<AppendResult, Error> {
-        match self {
-            AnyStore::Memory(s) => s.append_to_stream(stream, events, expected).await,
-            AnyStore::Mongo(s) => s.append_to_stream(stream, events, expected).await,
-        }
-    }
-
-    /// Reads `range`.
-    pub async fn read(&self, stream: &str, range: ReadRange) -> Result<ReadResult, Error> {
-        match self {
-            AnyStore::Memory(s) => s.read_stream(stream, range).await,
-            AnyStore::Mongo(s) => s.read_stream(stream, range).await,
-        }
-    }
-
-    /// The stream's document as stored, `None` when the stream does not exist.
-    pub async fn document(&self, stream: &str) -> Result<Option<bson::Document>, Error> {
-        match self {
-            AnyStore::Memory(s) => driver::run(&mut s.context().document(stream)?, s.executor()).await,
-            AnyStore::Mongo(s) => driver::run(&mut s.context().document(stream)?, s.executor()).await,
-        }
-    }
-}
 
 /// How the API is served (the `serve` flags other than the store's).
 #[derive(Debug, Clone)]
@@ -142,16 +95,16 @@ pub enum ApiError {
     InvalidCorsOrigin(String),
 }
 
-/// What the handlers share.
+/// What the handlers share: the store, and the body limit.
 #[derive(Debug, Clone)]
 struct Store {
-    inner: AnyStore,
+    inner: AnyEventStore,
     max_body: usize,
 }
 
 impl std::ops::Deref for Store {
-    type Target = AnyStore;
-    fn deref(&self) -> &AnyStore {
+    type Target = AnyEventStore;
+    fn deref(&self) -> &AnyEventStore {
         &self.inner
     }
 }
@@ -162,11 +115,12 @@ impl Store {
     }
 }
 
-/// The API's router.
+/// The API's router, on `store`: an [`AnyEventStore`], or an `EventStore` on the
+/// engine or on MongoDB (converted).
 ///
 /// # Panics
 /// Never for valid options; see [`try_router`] for CORS origins read from input.
-pub fn router(store: AnyStore, options: &ApiOptions) -> Router {
+pub fn router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Router {
     match try_router(store, options) {
         Ok(router) => router,
         Err(e) => panic!("{e}"),
@@ -174,8 +128,8 @@ pub fn router(store: AnyStore, options: &ApiOptions) -> Router {
 }
 
 /// The API's router, or why the options are invalid.
-pub fn try_router(store: AnyStore, options: &ApiOptions) -> Result<Router, ApiError> {
-    let state = Store { inner: store, max_body: options.max_body };
+pub fn try_router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Result<Router, ApiError> {
+    let state = Store { inner: store.into(), max_body: options.max_body };
     let mut streams = Router::new()
         .route(ROUTES[0].1, post(routes::append).get(routes::read))
         .route(ROUTES[2].1, get(routes::document));

@@ -1,7 +1,5 @@
 //! The handlers of the stream routes and `/health`.
 
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -15,7 +13,7 @@ use streamdoc_core::{NewEvent, ReadRange};
 use super::json;
 use super::preconditions::{self, etag};
 use super::problem::Problem;
-use super::{AnyStore, Store};
+use super::Store;
 
 /// The body of an append.
 #[derive(Debug, Deserialize)]
@@ -101,7 +99,7 @@ pub(super) async fn append(
         _ => Problem::invalid_body(e.body_text()),
     })?;
     let events = parse_append(&bytes)?;
-    let result = store.append(&stream, events, expected).await?;
+    let result = store.append_to_stream(&stream, events, expected).await?;
     let body = json!({
         "nextExpectedStreamVersion": result.next_expected_stream_version,
         "createdNewStream": result.created_new_stream,
@@ -118,7 +116,7 @@ pub(super) async fn read(
     let stream = stream_name(path)?;
     let Query(query) = query.map_err(|e| Problem::invalid_query(e.body_text()))?;
     let range = ReadRange { from: query.from, to: query.to, max_count: query.max_count };
-    let read = store.read(&stream, range).await?;
+    let read = store.read_stream(&stream, range).await?;
     if !read.stream_exists {
         return Err(Problem::stream_not_found(&stream));
     }
@@ -131,32 +129,25 @@ pub(super) async fn document(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     let stream = stream_name(path)?;
-    match store.document(&stream).await? {
+    match store.stream_document(&stream).await? {
         Some(doc) => Ok(Json(json::canonical(&doc)).into_response()),
         None => Err(Problem::stream_not_found(&stream)),
     }
 }
 
-/// How long `/health` waits for the MongoDB server.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// `GET /health`.
+/// `GET /health`: `{"status": "ok", "store": "memory" | "mongodb"}`, plus for MongoDB the
+/// `server` and, when it does not guarantee optimistic concurrency, a `warning`; a 503
+/// problem when the executor does not answer its ping ([`crate::AsyncExecutor::ping`]).
 pub(super) async fn health(State(store): State<Store>) -> Result<Response, Problem> {
-    let mut body = json!({ "status": "ok", "store": store.kind() });
-    if let AnyStore::Mongo(mongo) = &store.inner {
-        let server = mongo.executor().server();
+    let executor = store.executor();
+    if let Err(e) = store.ping().await {
+        let what = if executor.server().is_some() { "the MongoDB server" } else { "the store" };
+        return Err(Problem::server_unavailable(format!("{what} does not answer: {}", e.message))
+            .with("store", executor.kind()));
+    }
+    let mut body = json!({ "status": "ok", "store": executor.kind() });
+    if let Some(server) = executor.server() {
         body["server"] = server.to_string().into();
-        let admin = mongo.executor().client().database("admin");
-        let ping = admin.run_command(bson::doc! { "ping": 1 });
-        let answer = match tokio::time::timeout(HEALTH_TIMEOUT, ping).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer to ping within {}s", HEALTH_TIMEOUT.as_secs())),
-        };
-        if let Err(why) = answer {
-            return Err(Problem::server_unavailable(format!("the MongoDB server does not answer: {why}"))
-                .with("store", store.kind()));
-        }
         if let Some(warning) = server.concurrency_warning() {
             body["warning"] = warning.into();
         }

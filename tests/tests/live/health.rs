@@ -1,9 +1,10 @@
 //! `GET /health` on a MongoDB store: 200 while the server answers its ping, a 503
-//! problem as soon as it does not.
+//! problem as soon as it does not; and the store's own `ping`, which `/health` asks.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use streamdoc_host::http::{router, serve, AnyStore, ApiOptions};
+use streamdoc_host::http::{router, serve, ApiOptions};
 use streamdoc_tests::live;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -27,7 +28,7 @@ fn health_is_a_503_problem_when_the_server_stops_answering() {
     let Some(live) = live::connect("health") else { return };
     let scratch = live.scratch("health");
     let Some((proxy, store)) = proxied(&live, scratch.name(), None) else { return };
-    let app = router(AnyStore::Mongo(store), &ApiOptions::default());
+    let app = router(store, &ApiOptions::default());
     let listener = live.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("binds");
     let addr = listener.local_addr().expect("an address");
     live.runtime().spawn(serve(listener, app, std::future::pending()));
@@ -49,4 +50,32 @@ fn health_is_a_503_problem_when_the_server_stops_answering() {
     // The server answers again: healthy again.
     let (status, body) = live.block_on(get(addr, "/health"));
     assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn the_store_ping_fails_while_the_server_does_not_answer() {
+    let Some(live) = live::connect("health") else { return };
+    let scratch = live.scratch("health_ping");
+    let limit = Duration::from_secs(1);
+    let Some((proxy, store)) = proxied(&live, scratch.name(), Some(limit)) else { return };
+    assert_eq!(live.block_on(store.ping()), Ok(()));
+
+    // The connection drops before the server's answer arrives.
+    proxy.arm("ping", Lose::Drop);
+    let dropped = live.block_on(store.ping()).expect_err("no answer, no health");
+    assert!(dropped.message.starts_with("ping failed: "), "{dropped}");
+    assert!(!dropped.outcome_unknown, "a ping writes nothing: {dropped}");
+    assert_eq!(proxy.lost(), 1);
+
+    // The answer never comes: the ping gives up after the command timeout.
+    proxy.arm("ping", Lose::Stall);
+    let started = std::time::Instant::now();
+    let stalled = live.block_on(store.ping()).expect_err("no answer, no health");
+    assert_eq!(stalled.message, format!("no answer to ping within {limit:?}"));
+    assert!(started.elapsed() < limit * 10, "{:?}", started.elapsed());
+    assert_eq!(proxy.lost(), 2);
+
+    // The server answers again.
+    assert_eq!(live.block_on(store.ping()), Ok(()));
+    live.block_on(store.close());
 }

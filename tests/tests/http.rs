@@ -252,6 +252,37 @@ fn append_then_read_round_trips() {
     });
 }
 
+/// The HTTP API returns events in core's one recorded-event shape, as the scenario
+/// runners do: the same store read through HTTP and through core's read, given by the
+/// runner, are the same events (the HTTP API in relaxed Extended JSON, the runner in
+/// canonical).
+#[test]
+fn reads_return_the_runners_event_shape() {
+    let store = EventStore::in_memory(StoreConfig::new("streamdoc")).expect("an engine store");
+    let api = Api::start(engine_runtime().handle(), store.clone(), &ApiOptions::default(), false);
+    let body = json!({ "events": [
+        { "id": "e-1", "type": "Placed", "data": { "n": 1, "big": 5_000_000_000_i64, "f": 0.5 }, "metadata": { "by": "ann" } },
+        { "id": "e-2", "type": "Paid" },
+    ] });
+    assert_eq!(api.post("/streams/order:1", &[], &body).status, 200);
+    let served = api.get("/streams/order:1").json();
+    api.stop();
+    let read =
+        engine_runtime().block_on(store.read_stream("order:1", streamdoc_core::ReadRange::all())).expect("reads");
+    let runner = streamdoc_tests::runner::output_json(&streamdoc_core::OpOutput::Read(read));
+    let relaxed: Vec<Value> = runner["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| bson::Bson::try_from(e.clone()).expect("canonical Extended JSON").into_relaxed_extjson())
+        .collect();
+    assert_eq!(served["events"], Value::Array(relaxed));
+    let first = &served["events"][0];
+    assert_eq!(first.as_object().unwrap().keys().collect::<Vec<_>>(), ["type", "data", "metadata"]);
+    let metadata = first["metadata"].as_object().unwrap().keys().collect::<Vec<_>>();
+    assert_eq!(metadata, ["by", "eventId", "streamName", "streamPosition", "recordedAt"]);
+}
+
 #[test]
 fn reads_take_ranges_and_unknown_streams_are_404() {
     on_each_store(ApiOptions::default(), |api| {

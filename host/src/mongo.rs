@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use bson::{doc, Document};
+use bson::{doc, Document, RawDocumentBuf};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::IndexOptions;
 use mongodb::{Client, Collection, IndexModel};
@@ -128,12 +128,17 @@ impl MongoExecutor {
                 Reply::Acknowledged
             }
             Command::FindOne { ns, filter, projection } => {
-                let collection = self.collection(ns);
+                // Read as raw BSON and converted without serde: serde's document visitor
+                // recurses with large frames, and a stream document holding an event
+                // nested 100 levels deep would need over 2 MiB of stack in a debug build
+                // (a tokio worker's default); the direct conversion needs under 1 MiB.
+                let collection = self.client.database(&ns.db).collection::<RawDocumentBuf>(&ns.collection);
                 let mut find = collection.find_one(filter.clone());
                 if let Some(projection) = projection {
                     find = find.projection(projection.clone());
                 }
-                Reply::Found(find.await?)
+                let found = find.await?.map(|raw| Document::try_from(raw.as_ref())).transpose()?;
+                Reply::Found(found)
             }
             Command::UpdateOne { ns, filter, update, upsert } => {
                 let r = self.collection(ns).update_one(filter.clone(), update.clone()).upsert(*upsert).await?;

@@ -135,13 +135,15 @@ impl Live {
                 let handle = client.database(&db);
                 for collection in handle.list_collection_names().await.map_err(|e| e.to_string())? {
                     let mut cursor = handle
-                        .collection::<Document>(&collection)
+                        // Raw, converted without serde (whose recursion on deep documents
+                        // needs more stack than a test thread has in a debug build).
+                        .collection::<bson::RawDocumentBuf>(&collection)
                         .find(Document::new())
                         .await
                         .map_err(|e| format!("listing {db}.{collection}: {e}"))?;
                     let mut docs = Vec::new();
                     while cursor.advance().await.map_err(|e| e.to_string())? {
-                        docs.push(cursor.deserialize_current().map_err(|e| e.to_string())?);
+                        docs.push(Document::try_from(cursor.current()).map_err(|e| e.to_string())?);
                     }
                     out.insert(format!("{db}.{collection}"), docs);
                 }

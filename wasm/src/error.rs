@@ -20,7 +20,7 @@ use streamdoc_core::{Error, ExecutorError, StreamNameError};
 use wasm_bindgen::prelude::*;
 
 use crate::js::json_to_js;
-use crate::ops::expected_to_js;
+use crate::versions::expected_to_js;
 
 #[wasm_bindgen(module = "/js/runtime.js")]
 extern "C" {

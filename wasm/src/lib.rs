@@ -4,7 +4,7 @@
 //! JavaScript classes converts its arguments, makes one core call and converts the
 //! result or the error ([`error`]). The conversions, by concern: [`js`] (plain
 //! JavaScript helpers), [`values`] (BSON ⇄ JavaScript, depth-limited), [`wire`]
-//! (commands and replies), [`ops`] (events, versions, ranges, results, operations as
+//! (commands and replies), [`versions`] (expected versions), [`ops`] (events, ranges, results, operations as
 //! data) and [`encoded_append`] (the fast path of `appendToStream`'s arguments).
 //!
 //! - `EventStore` ([`store`]): core's store, shaped like Emmett's `EventStore`, on the
@@ -28,6 +28,7 @@ pub mod sim;
 pub mod store;
 mod testing;
 pub mod values;
+pub mod versions;
 pub mod wire;
 
 use std::sync::Arc;

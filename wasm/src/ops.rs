@@ -10,8 +10,9 @@ use streamdoc_core::{
 };
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::js::{check_options, get, is_absent, optional_u64, set, string_field, to_u64, type_error};
+use crate::js::{check_options, get, is_absent, optional_u64, set, string_field, type_error};
 use crate::values::{document_to_js, to_document, ValueError, Values};
+pub use crate::versions::{expected_to_js, expected_version};
 
 /// The keys an event to append may have. `kind` is Emmett's message kind: only
 /// `"Event"`, which says nothing more (every appended message is an event).
@@ -85,35 +86,6 @@ pub fn append_arguments(stream: &JsValue, events: &JsValue, options: &JsValue) -
     check_options(options, &APPEND_OPTIONS, "appendToStream options")?;
     let expected = expected_version(&get(options, "expectedStreamVersion"))?;
     Ok((stream, events, expected))
-}
-
-/// `expectedStreamVersion`: a `bigint` (or integer `number`) position, or one of the
-/// constants; absent means `NO_CONCURRENCY_CHECK`.
-pub fn expected_version(v: &JsValue) -> Result<ExpectedVersion, JsValue> {
-    if is_absent(v) {
-        return Ok(ExpectedVersion::Any);
-    }
-    if let Some(s) = v.as_string() {
-        return match s.as_str() {
-            "NO_CONCURRENCY_CHECK" => Ok(ExpectedVersion::Any),
-            "STREAM_DOES_NOT_EXIST" => Ok(ExpectedVersion::NoStream),
-            "STREAM_EXISTS" => Ok(ExpectedVersion::StreamExists),
-            other => Err(type_error(format!(
-                "expectedStreamVersion must be a bigint, STREAM_DOES_NOT_EXIST, STREAM_EXISTS or NO_CONCURRENCY_CHECK, not {other:?}"
-            ))),
-        };
-    }
-    to_u64(v, "expectedStreamVersion").map(ExpectedVersion::Exact)
-}
-
-/// An expected version as JavaScript (the inverse of [`expected_version`]).
-pub fn expected_to_js(e: ExpectedVersion) -> JsValue {
-    match e {
-        ExpectedVersion::Any => JsValue::from_str("NO_CONCURRENCY_CHECK"),
-        ExpectedVersion::NoStream => JsValue::from_str("STREAM_DOES_NOT_EXIST"),
-        ExpectedVersion::StreamExists => JsValue::from_str("STREAM_EXISTS"),
-        ExpectedVersion::Exact(n) => JsValue::from(n),
-    }
 }
 
 /// The options of `readStream`.

@@ -14,9 +14,13 @@ import { EventStore, STREAM_DOES_NOT_EXIST } from "streamdoc";
 const { EJSON } = BSON;
 const binary = process.env.STREAMDOC_BIN;
 
-/** Starts `streamdoc serve` on a free port; resolves to its URL and a way to stop it. */
+/**
+ * Starts `streamdoc serve` on a free port, on its embedded engine (whatever
+ * `MONGODB_URI` the test run has): resolves to its URL and a way to stop it.
+ */
 async function serve() {
-  const child = spawn(binary, ["serve", "--bind", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const { MONGODB_URI: _, ...env } = process.env;
+  const child = spawn(binary, ["serve", "--bind", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"], env });
   const lines = createInterface({ input: child.stdout });
   const url = await new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`streamdoc serve exited with ${code}`)));
@@ -67,13 +71,18 @@ const relaxed = (value) => EJSON.serialize(EJSON.deserialize(value, { relaxed: f
 test("the package and the HTTP API store the same documents and return the same events", { skip: !binary && !process.env.CI && "STREAMDOC_BIN is not set (`cargo xtask test` sets it)" }, async () => {
   assert.ok(binary, "STREAMDOC_BIN must name the streamdoc binary in CI");
   const server = await serve();
+  assert.equal((await (await fetch(`${server.url}/health`)).json()).store, "memory");
   try {
     // Through the HTTP API.
     for (const a of appends) {
       const headers = { "content-type": "application/json" };
       if (a.expected === "noStream") headers["if-none-match"] = "*";
       else if (typeof a.expected === "number") headers["if-match"] = `"${a.expected}"`;
-      const response = await fetch(`${server.url}/streams/${a.stream}`, { method: "POST", headers, body: JSON.stringify({ events: a.events }) });
+      const response = await fetch(`${server.url}/streams/${a.stream}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ events: a.events }),
+      });
       assert.equal(response.status, 200, await response.text());
     }
     const streams = [...new Set(appends.map((a) => a.stream))];

@@ -89,7 +89,11 @@ export async function corpusReplay(runs) {
   const times = [];
   for (let r = 0; r < runs; r++) {
     const started = performance.now();
-    for (const scenario of corpus) await replay(scenario, engineTarget(new Engine()));
+    for (const scenario of corpus) {
+      const engine = new Engine();
+      await replay(scenario, engineTarget(engine));
+      engine.free();
+    }
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);

@@ -325,6 +325,9 @@ export async function replay(scenario, target) {
     results.push(...outcomes.map(outcomeJson));
     sim.free();
   }
+  // Each store holds WebAssembly memory until it is freed (else the garbage collector
+  // frees it at some later point, as the memory grows).
+  for (const store of stores.values()) store.free();
   const dumped = await target.dump(options.database);
   const documents = {};
   for (const [ns, docs] of Object.entries(dumped)) {

@@ -2,7 +2,7 @@
 
 use bson::doc;
 use proptest::prelude::*;
-use streamdoc_core::sim::{explore, invariants, ClientScript, Simulation, Violation};
+use streamdoc_core::sim::{explore, invariants, ClientScript, Simulation, StoredDocuments, Violation};
 use streamdoc_core::{Command, ExpectedVersion, NewEvent, OpOutput, OpSpec, ReadRange, Reply, StoreConfig};
 
 const STREAMS: [&str; 2] = ["order:1", "order:2"];
@@ -178,6 +178,6 @@ fn the_checker_catches_a_lost_update() {
     let reply =
         engine.execute(&Command::UpdateOne { ns, filter: doc! { "streamName": "order:1" }, update, upsert: false });
     assert!(matches!(reply, Reply::Updated { matched: 1, modified: 1, .. }), "{reply:?}");
-    let violations = invariants::check_state(sim.config(), &engine, sim.outcomes());
+    let violations = invariants::check_state(sim.config(), engine.stored_documents(), sim.outcomes());
     assert!(violations.iter().any(|v| matches!(v, Violation::LostEvent { position: 2, .. })), "{violations:?}");
 }

@@ -117,9 +117,10 @@ pub fn to_js(error: &Error) -> JsValue {
     let js = create_error(error.kind(), &error.to_string());
     set(&js, "details", &details(error));
     let s = |v: &str| JsValue::from_str(v);
-    match error {
+    let stream = |v: &str| ("streamName", s(v));
+    // The typed fields of each kind, set in one loop.
+    let fields: Vec<(&str, JsValue)> = match error {
         Error::InvalidStreamName(e) => {
-            set(&js, "reason", &s(&reason(e)));
             let name = match e {
                 StreamNameError::MissingColon { name }
                 | StreamNameError::EmptyType { name }
@@ -127,55 +128,39 @@ pub fn to_js(error: &Error) -> JsValue {
                 | StreamNameError::ContainsNul { name } => s(name),
                 StreamNameError::TooLong { .. } | StreamNameError::InvalidType { .. } => JsValue::NULL,
             };
-            set(&js, "streamName", &name);
+            vec![("reason", s(&reason(e))), ("streamName", name)]
         }
         Error::InvalidConfig(e) => {
             let (reason, name) = match e {
                 streamdoc_core::ConfigError::InvalidDatabase { name, .. } => ("invalidDatabase", name),
                 streamdoc_core::ConfigError::InvalidCollection { name, .. } => ("invalidCollection", name),
             };
-            set(&js, "reason", &s(reason));
-            set(&js, "name", &s(name));
+            vec![("reason", s(reason)), ("name", s(name))]
         }
-        Error::EmptyAppend { stream } => set(&js, "streamName", &s(stream)),
-        Error::InvalidEvent { stream, index, reason } => {
-            set(&js, "streamName", &s(stream));
-            set(&js, "index", &JsValue::from_f64(*index as f64));
-            set(&js, "reason", &s(&self::reason(reason)));
+        Error::EmptyAppend { stream: name } => vec![stream(name)],
+        Error::InvalidEvent { stream: name, index, reason } => {
+            vec![stream(name), ("index", JsValue::from_f64(*index as f64)), ("reason", s(&self::reason(reason)))]
         }
-        Error::ConcurrencyConflict { stream, expected, actual } => {
-            set(&js, "streamName", &s(stream));
-            set(&js, "expected", &expected_to_js(*expected));
-            set(&js, "actual", &actual.map_or(JsValue::NULL, JsValue::from));
+        Error::ConcurrencyConflict { stream: name, expected, actual } => vec![
+            stream(name),
+            ("expected", expected_to_js(*expected)),
+            ("actual", actual.map_or(JsValue::NULL, JsValue::from)),
+        ],
+        Error::StreamTooLarge { stream: name, limit_bytes } => {
+            vec![stream(name), ("limitBytes", JsValue::from_f64(*limit_bytes as f64))]
         }
-        Error::StreamTooLarge { stream, limit_bytes } => {
-            set(&js, "streamName", &s(stream));
-            set(&js, "limitBytes", &JsValue::from_f64(*limit_bytes as f64));
-        }
-        Error::InvalidRange { from, to } => {
-            set(&js, "from", &JsValue::from(*from));
-            set(&js, "to", &JsValue::from(*to));
-        }
-        Error::Contention { stream, attempts } => {
-            set(&js, "streamName", &s(stream));
-            set(&js, "attempts", &JsValue::from(*attempts));
-        }
-        Error::CorruptDocument { stream, reason } => {
-            set(&js, "streamName", &s(stream));
-            set(&js, "reason", &s(reason));
-        }
-        Error::Server { code, message } => {
-            set(&js, "code", &JsValue::from(*code));
-            set(&js, "serverMessage", &s(message));
-        }
-        Error::UnexpectedReply { step, reply } => {
-            set(&js, "step", &s(step));
-            set(&js, "reply", &s(reply));
-        }
+        Error::InvalidRange { from, to } => vec![("from", JsValue::from(*from)), ("to", JsValue::from(*to))],
+        Error::Contention { stream: name, attempts } => vec![stream(name), ("attempts", JsValue::from(*attempts))],
+        Error::CorruptDocument { stream: name, reason } => vec![stream(name), ("reason", s(reason))],
+        Error::Server { code, message } => vec![("code", JsValue::from(*code)), ("serverMessage", s(message))],
+        Error::UnexpectedReply { step, reply } => vec![("step", s(step)), ("reply", s(reply))],
         Error::Unavailable(ExecutorError { outcome_unknown, .. }) => {
-            set(&js, "outcomeUnknown", &JsValue::from_bool(*outcome_unknown));
+            vec![("outcomeUnknown", JsValue::from_bool(*outcome_unknown))]
         }
-        Error::Misuse { .. } => {}
+        Error::Misuse { .. } => Vec::new(),
+    };
+    for (key, value) in &fields {
+        set(&js, key, value);
     }
     js.into()
 }

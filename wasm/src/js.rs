@@ -2,7 +2,6 @@
 //! Nothing here knows streams, BSON or core.
 
 use js_sys::{Array, Object, Reflect};
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// A `TypeError` for an argument of the wrong shape.
@@ -10,9 +9,24 @@ pub fn type_error(message: impl std::fmt::Display) -> JsValue {
     js_sys::TypeError::new(&message.to_string()).into()
 }
 
-/// A JSON value as a plain JavaScript value (objects, not `Map`s).
+/// A JSON value as a plain JavaScript value (objects, not `Map`s; integers past 2^53
+/// as the nearest `number`, as `JSON.parse` gives them).
 pub fn json_to_js(value: &serde_json::Value) -> JsValue {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+    use serde_json::Value;
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => JsValue::from_str(s),
+        Value::Array(items) => items.iter().map(json_to_js).collect::<Array>().into(),
+        Value::Object(map) => {
+            let object = Object::new();
+            for (k, v) in map {
+                set(&object, k, &json_to_js(v));
+            }
+            object.into()
+        }
+    }
 }
 
 /// A property of `target` (`undefined` when `target` is not an object, or the getter

@@ -192,15 +192,6 @@ impl StoredDocuments for Target {
     }
 }
 
-/// Documents given by the caller, for the invariant checks.
-struct Given(Vec<Document>);
-
-impl StoredDocuments for Given {
-    fn stored_documents(&self) -> Vec<Document> {
-        self.0.clone()
-    }
-}
-
 /// The JavaScript `Simulation` (types in `SIM_TYPES`).
 #[wasm_bindgen(js_name = Simulation, skip_typescript)]
 #[derive(Debug)]
@@ -259,7 +250,7 @@ fn range_error(e: impl std::fmt::Display) -> JsValue {
 }
 
 /// `{ "database.collection": [documents] }` given by the caller.
-fn given_documents(v: &JsValue) -> Result<Given, JsValue> {
+fn given_documents(v: &JsValue) -> Result<Vec<Document>, JsValue> {
     let mut docs = Vec::new();
     for key in crate::js::keys(v).iter() {
         let list = js_sys::Reflect::get(v, &key).unwrap_or(JsValue::UNDEFINED);
@@ -271,7 +262,7 @@ fn given_documents(v: &JsValue) -> Result<Given, JsValue> {
             docs.push(values::to_document(&doc, "a stored document", limit).map_err(type_error)?);
         }
     }
-    Ok(Given(docs))
+    Ok(docs)
 }
 
 #[wasm_bindgen(js_class = Simulation)]
@@ -466,7 +457,7 @@ impl JsSimulation {
             return Ok(violations(invariants::check(&sim)));
         }
         let given = given_documents(&documents)?;
-        Ok(violations(invariants::check_state(sim.config(), &given, sim.outcomes())))
+        Ok(violations(invariants::check_state(sim.config(), given, sim.outcomes())))
     }
 
     pub fn explore(&self, options: JsValue) -> Result<JsValue, JsValue> {

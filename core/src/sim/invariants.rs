@@ -51,15 +51,16 @@ pub enum Violation {
 
 /// Checks every invariant against the simulation's engine and outcomes.
 pub fn check<E: StoredDocuments>(sim: &Simulation<E>) -> Vec<Violation> {
-    check_state(sim.config(), sim.executor(), sim.outcomes())
+    check_state(sim.config(), sim.executor().stored_documents(), sim.outcomes())
 }
 
-/// Checks every invariant of `outcomes` against the documents `store` holds.
-pub fn check_state(config: &StoreConfig, store: &impl StoredDocuments, outcomes: &[Outcome]) -> Vec<Violation> {
+/// Checks every invariant of `outcomes` against `documents`, every document a store
+/// holds (e.g. [`StoredDocuments::stored_documents`], or a server's collections).
+pub fn check_state(config: &StoreConfig, documents: Vec<bson::Document>, outcomes: &[Outcome]) -> Vec<Violation> {
     let layout = config.layout;
     let mut violations = Vec::new();
     let mut streams: BTreeMap<String, Vec<bson::Document>> = BTreeMap::new();
-    for doc in store.stored_documents() {
+    for doc in documents {
         if let Ok(name) = doc.get_str(STREAM_NAME) {
             streams.entry(name.to_owned()).or_default().push(doc);
         }

@@ -7,10 +7,15 @@ const appends = 30_000;
 const streams = 10_000;
 
 const rounds = 5;
-const vs = await versusEmmett({ appends, streams, rounds });
-const paths = await argumentPaths({ appends, streams, rounds });
+// The corpus and the exploration first, in a module whose memory the append loads (tens
+// of thousands of streams) have not yet grown.
 const corpus = await corpusReplay(5);
 const explored = exploration(5);
+const vs = await versusEmmett({ appends, streams, rounds });
+vs.stores.streamdoc.free();
+const paths = await argumentPaths({ appends, streams, rounds });
+paths.stores.encoded.free();
+paths.stores.property.free();
 const native = process.env.STREAMDOC_NATIVE_CORPUS ?? "";
 const nativeMs = Number.parseFloat(native);
 const gzip = Number(process.env.STREAMDOC_WASM_GZIP_BYTES ?? NaN);

@@ -521,10 +521,7 @@ impl JsSimulation {
 
     /// The first failure of a store's JavaScript callback (clock, ids, resolver).
     fn callback_failure(&self) -> Result<(), JsValue> {
-        match self.callbacks.iter().find_map(|c| c.take()) {
-            Some(thrown) => Err(thrown),
-            None => Ok(()),
-        }
+        first_failure(&self.callbacks)
     }
 
     /// Runs an asynchronous drive of the simulation as a task; one at a time.
@@ -544,6 +541,14 @@ impl JsSimulation {
             busy.set(false);
             result.map(|()| JsValue::UNDEFINED)
         }))
+    }
+}
+
+/// The first failure of the stores' JavaScript callbacks since they were last asked.
+fn first_failure(callbacks: &[Rc<Callbacks>]) -> Result<(), JsValue> {
+    match callbacks.iter().find_map(|c| c.take()) {
+        Some(thrown) => Err(thrown),
+        None => Ok(()),
     }
 }
 
@@ -582,9 +587,6 @@ impl Runner {
     }
 
     fn failure(&self) -> Result<(), JsValue> {
-        match self.callbacks.iter().find_map(|c| c.take()) {
-            Some(thrown) => Err(thrown),
-            None => Ok(()),
-        }
+        first_failure(&self.callbacks)
     }
 }

@@ -1,8 +1,8 @@
 // The package's browser build in a real browser: headless Chromium (Debian's package,
 // driven by playwright-core) loads `web/index.js` from a local static server, runs
 // browser-scenario.mjs in the page, and the results and stored documents must equal those
-// of the same scenario through the Node build in this process. A second test loads the
-// playground page (web/) on the same build. Any page error or console error fails them.
+// of the same scenario through the Node build in this process. Any page error or console
+// error fails it. (The playground page, web/, has its own browser tests: web/test/.)
 //
 // The browser is $STREAMDOC_CHROMIUM, else /usr/bin/chromium (`cargo xtask chromium`
 // installs it). Without it the test fails under CI and is skipped, saying why, elsewhere.
@@ -22,8 +22,6 @@ const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgrou
 const here = fileURLToPath(new URL(".", import.meta.url));
 /** The installed copy of the package (`cargo xtask wasm test` puts the build there). */
 const PACKAGE = join(here, "node_modules/streamdoc");
-/** The playground page, and the package's browser build it loads from `./pkg/`. */
-const PLAYGROUND = join(here, "../../web");
 
 const MIME = {
   ".html": "text/html; charset=utf-8",
@@ -150,40 +148,6 @@ test("the browser build runs the scenario in Chromium exactly as the Node build 
     // The same calls through the Node build: identical results, identical documents.
     const inNode = await scenario(streamdoc);
     assert.deepEqual(inBrowser, inNode);
-  } finally {
-    server.close();
-  }
-});
-
-test("the playground page renders its browser half without errors", { skip, timeout: 120_000 }, async () => {
-  // The page also asks `streamdoc serve`'s API for the stream; here a stand-in answers
-  // as that API does for a stream that does not exist (404, a problem document).
-  const missing = (request, response) => {
-    const stream = decodeURIComponent(new URL(request.url, "http://localhost").pathname.split("/")[2] ?? "");
-    response.writeHead(404, { "Content-Type": "application/problem+json" }).end(
-      JSON.stringify({ type: "stream-not-found", title: "The stream does not exist", status: 404, stream }),
-    );
-  };
-  const { server, origin } = await serve({
-    "/streams/order:42": missing,
-    "/streams/order:42/document": missing,
-    "/pkg/": join(PACKAGE, "web"),
-    "/": PLAYGROUND,
-  });
-  const problems = [];
-  try {
-    // Chromium reports every 4xx response as a console error. Expected here: the API's
-    // 404s (the page names an empty icon, so the browser asks for no /favicon.ico).
-    const expected404 = [`${origin}/streams/`];
-    const page = await openPage(problems, (text) => text.includes("404") && expected404.some((url) => text.includes(url)));
-    await page.goto(`${origin}/index.html`);
-    // Both halves shown: the browser's read and document, then the API's.
-    await page.waitForFunction(() => document.getElementById("server-doc")?.textContent !== "–", null, { timeout: 60_000 });
-    assert.equal(await page.textContent("#status"), "ready: the wasm module is loaded");
-    assert.deepEqual(JSON.parse(await page.textContent("#local-read")), { currentStreamVersion: 0, streamExists: false, events: [] });
-    assert.equal(await page.textContent("#local-doc"), "(no document)");
-    assert.equal(JSON.parse(await page.textContent("#server-read")).status, 404);
-    assert.deepEqual(problems, []);
   } finally {
     server.close();
   }

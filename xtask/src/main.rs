@@ -4,6 +4,8 @@
 //! - `cargo xtask play`: build what the playground needs and serve it.
 //! - `cargo xtask bench`: the benchmarks, printing their ratios.
 //! - `cargo xtask wasm`: the npm package (`wasm test`, `wasm bench`: its suites and figures).
+//! - `cargo xtask web`: the playground page into `web/dist` (`web test`: its browser tests;
+//!   `web screenshots`: docs/playground*.png).
 //! - `cargo xtask chromium`: the headless browser of the package's browser test (installed
 //!   when missing), printing its path.
 
@@ -16,6 +18,7 @@ mod ferretdb;
 mod play;
 mod test;
 mod wasm;
+mod web;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,14 +27,18 @@ fn main() -> ExitCode {
         Some("play") => play::run(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("wasm") => wasm::run_command(&args[1..]),
+        Some("web") => web::run_command(&args[1..]),
         Some("chromium") => chromium::run_command(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test | play | bench | wasm | chromium> [args]");
+            eprintln!("usage: cargo xtask <test | play | bench | wasm | web | chromium> [args]");
             eprintln!("  test   run every check and suite (what CI runs)");
             eprintln!("  play   build what is missing and serve the playground and API");
             eprintln!("  bench  run the benchmarks and print their ratios");
             eprintln!(
                 "  wasm   build the npm package into wasm/pkg (`wasm test`: its suites; `wasm bench`: its figures)"
+            );
+            eprintln!(
+                "  web    build the playground into web/dist (`web test`: its browser tests; `web screenshots`: docs/)"
             );
             eprintln!("  chromium  install the browser test's headless Chromium if missing; print its path");
             return ExitCode::from(2);

@@ -41,6 +41,8 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
         cargo(&["run", "--locked", "--package", "streamdoc-host", "--example", "service"])?;
         crate::wasm::test()
     })?;
+    // The playground: its checks, its bundle, and its browser tests on the package just built.
+    crate::web::test()?;
     // The benchmark binary must keep running (one quick iteration; figures via `cargo xtask bench`).
     cargo(&["test", "--package", "streamdoc-core", "--bench", "appends", "--locked"])?;
     eprintln!("\nxtask: all checks and suites passed");

@@ -1,0 +1,148 @@
+// The gallery: sessions to start from, each a few operations or a race with a schedule.
+import { features } from "./features";
+import { firstWriteOf, scheduleFor } from "./schedules";
+import { type AppendOp, defaultRace, emptySession, type RaceState, type Session, type ViewId } from "./session";
+
+export interface Scenario {
+  id: string;
+  title: string;
+  /** What a person sees in it, in a sentence or two. */
+  blurb: string;
+  view: ViewId;
+  build: (base: Session) => Session;
+}
+
+const append = (stream: string, type: string, data: object, expected: AppendOp["expected"]): AppendOp => ({
+  op: "append",
+  stream,
+  type,
+  data: JSON.stringify(data, null, 2),
+  metadata: "{}",
+  expected,
+});
+
+/** A race scenario: its clients, and a schedule of whole operations in this order. */
+function race(base: Session, patch: Partial<RaceState>, operations: number[]): Session {
+  const r: RaceState = { ...defaultRace(), ...patch };
+  return { ...base, race: { ...r, schedule: scheduleFor(r, { kind: "operations", order: operations }), step: 0 } };
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    id: "cart",
+    title: "A shopping cart",
+    blurb: "Four appends at exact versions and a read: one stream, one document, its events in order.",
+    view: "documents",
+    build: (base) => ({
+      ...base,
+      ops: [
+        append("cart:alice", "CartOpened", { currency: "EUR" }, "noStream"),
+        append("cart:alice", "ItemAdded", { sku: "tea-earl-grey", quantity: 2, price: 4.5 }, 1),
+        append("cart:alice", "ItemAdded", { sku: "mug-blue", quantity: 1, price: 12 }, 2),
+        append("cart:alice", "CheckedOut", { total: 21 }, 3),
+        { op: "read", stream: "cart:alice" },
+      ],
+    }),
+  },
+  {
+    id: "first-append",
+    title: "The racing first append",
+    blurb:
+      "Two writers create the same stream at once. Both upserts match nothing; the unique index on streamName turns the second insert into E11000, reported as a conflict.",
+    view: "race",
+    build: (base) =>
+      race(
+        base,
+        {
+          stream: "order:1",
+          clients: [
+            { name: "a", ops: [{ op: "append", expected: "noStream", type: "OrderPlaced" }] },
+            { name: "b", ops: [{ op: "append", expected: "noStream", type: "OrderPlaced" }] },
+          ],
+        },
+        [],
+      ),
+  },
+  {
+    id: "stale-writer",
+    title: "A stale writer",
+    blurb:
+      "b reads the stream at version 1, a appends in the meantime, and b's append at version 1 matches nothing: a conflict, nothing lost.",
+    view: "race",
+    build: (base) =>
+      race(
+        base,
+        {
+          stream: "order:7",
+          clients: [
+            {
+              name: "a",
+              ops: [
+                { op: "append", expected: "noStream", type: "OrderPlaced" },
+                { op: "append", expected: 1, type: "OrderPaid" },
+              ],
+            },
+            { name: "b", ops: [{ op: "read" }, { op: "append", expected: 1, type: "OrderCancelled" }] },
+          ],
+        },
+        [0, 1, 0, 1],
+      ),
+  },
+  {
+    id: "wall",
+    title: "The 16 MiB wall",
+    blurb:
+      "Sixteen events of a million characters each fill a stream's document to 95% of MongoDB's limit; the next append is refused and the stream is unchanged.",
+    view: "documents",
+    build: (base) => ({
+      ...base,
+      ops: [
+        { ...append("blob:1", "ChunkStored", { part: "one of many" }, "any"), pad: 1_000_000, repeat: 16 },
+        { ...append("blob:1", "ChunkStored", { part: "one too many" }, "any"), pad: 1_000_000 },
+      ],
+    }),
+  },
+  {
+    id: "emmett",
+    title: "An Emmett-layout stream",
+    blurb: "The same appends in the layout of @event-driven-io/emmett-mongodb: messageId, emt: collections.",
+    view: "documents",
+    build: (base) => ({
+      ...base,
+      config: { ...base.config, layout: "emmett" },
+      ops: [
+        append("shopping_cart:1", "ProductItemAdded", { productId: "p-1", quantity: 3 }, "noStream"),
+        append("shopping_cart:1", "ShoppingCartConfirmed", { confirmedAt: "2026-01-01" }, 1),
+      ],
+    }),
+  },
+  {
+    id: "lost-reply",
+    title: "A lost reply and its retry",
+    blurb: features.loseReply
+      ? "a's append is applied but its reply is lost; a retries with the same event id and the store reports success once, not a duplicate."
+      : "a's append is sent twice with the same event id, as a client retries after a lost reply: the second finds its own event and succeeds, nothing is duplicated.",
+    view: "race",
+    build: (base) => {
+      const s = race(
+        base,
+        {
+          stream: "payment:9",
+          clients: [
+            { name: "a", ops: [{ op: "retry", expected: "noStream", type: "PaymentCaptured" }] },
+            { name: "b", ops: [{ op: "append", expected: "any", type: "PaymentNoted" }] },
+          ],
+        },
+        features.loseReply ? [0, 1] : [0, 0, 1],
+      );
+      const lost = features.loseReply ? firstWriteOf(s.race, s.race.schedule, 0) : null;
+      return lost === null ? s : { ...s, race: { ...s.race, lost: [lost] } };
+    },
+  },
+];
+
+/** The session of a scenario, fresh. */
+export function scenarioSession(scenario: Scenario, now = Date.now()): Session {
+  const base = emptySession(now);
+  return { ...scenario.build(base), scenario: scenario.id, view: scenario.view };
+}

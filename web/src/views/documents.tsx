@@ -1,0 +1,202 @@
+// What MongoDB would hold: the stored documents by database and collection, each with its
+// BSON size against the 16 MiB limit. Switching the layout or the storage replays the
+// session's operations on a new store, so the same session lands in other places.
+import { signal } from "@preact/signals";
+import type { ExtendedJsonDocument, StoredDocuments } from "streamdoc";
+import { MAX_DOCUMENT_BYTES, type SizeReport, sizeReport } from "../bson-size";
+import { copyText } from "../clipboard";
+import { pretty, toRelaxed } from "../ejson";
+import type { StoreConfig } from "../session";
+import { busy, configError, session, setConfig, store, storeVersion } from "../state";
+import { Editor } from "./editor";
+import { JsonTree } from "./json-tree";
+
+/** Relaxed (default) or canonical Extended JSON. */
+export const canonical = signal(false);
+const customDraft = signal<string | null>(null);
+
+const LAYOUTS = [
+  ["streamdoc", "streamdoc", "streamdoc's field names: events[].metadata.eventId, metadata.streamPosition"],
+  ["emmett", "Emmett", "compatible with @event-driven-io/emmett-mongodb: messageId, emt: collections"],
+] as const;
+const STORAGES = [
+  ["perStreamType", "per stream type", "one collection per stream type (the default)"],
+  ["single", "single", "every stream in one collection"],
+  ["custom", "custom", "wherever a JavaScript function says"],
+] as const;
+
+function Choices<T extends string>({
+  name,
+  options,
+  value,
+  onPick,
+}: {
+  name: string;
+  options: readonly (readonly [T, string, string])[];
+  value: T;
+  onPick: (v: T) => void;
+}) {
+  return (
+    <fieldset class="segmented">
+      <legend>{name}</legend>
+      {options.map(([v, text, title]) => (
+        <label key={v} title={title}>
+          <input type="radio" name={name} value={v} checked={value === v} onChange={() => onPick(v)} />
+          <span>{text}</span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function Configuration() {
+  const config = session.value.config;
+  const change = (patch: Partial<StoreConfig>) => void setConfig({ ...config, ...patch });
+  const draft = customDraft.value ?? config.custom;
+  return (
+    <section class="card config" aria-label="store configuration">
+      <div class="row">
+        <Choices name="layout" options={LAYOUTS} value={config.layout} onPick={(layout) => change({ layout })} />
+        <Choices name="storage" options={STORAGES} value={config.storage} onPick={(storage) => change({ storage })} />
+        <Choices
+          name="Extended JSON"
+          options={[
+            ["relaxed", "relaxed", "numbers and dates as JSON reads them"],
+            ["canonical", "canonical", "every BSON type spelt out, as the package hands documents out"],
+          ]}
+          value={canonical.value ? "canonical" : "relaxed"}
+          onPick={(v) => (canonical.value = v === "canonical")}
+        />
+      </div>
+      {config.storage === "custom" && (
+        <div class="custom">
+          <span class="label">custom storage: a function of the stream name's parts</span>
+          <Editor
+            label="custom storage"
+            language="javascript"
+            value={draft}
+            onChange={(t) => (customDraft.value = t)}
+            onSubmit={() => change({ custom: draft })}
+          />
+          <button type="button" id="apply-custom" onClick={() => change({ custom: draft })} disabled={busy.value}>
+            Apply and replay
+          </button>
+        </div>
+      )}
+      <p class="hint">
+        {session.value.ops.length} operations of this session, replayed on a store with the{" "}
+        {config.layout === "emmett" ? "Emmett" : "streamdoc"} layout and{" "}
+        {config.storage === "perStreamType"
+          ? "a collection per stream type"
+          : config.storage === "single"
+            ? "one collection"
+            : "custom storage"}
+        .
+      </p>
+      {configError.value && (
+        <p class="error" role="alert">
+          {configError.value}
+        </p>
+      )}
+    </section>
+  );
+}
+
+const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(bytes < 1024 * 1024 ? 3 : 1)} MiB`;
+
+function SizeBar({ size }: { size: SizeReport }) {
+  const percent = size.share * 100;
+  const level = percent > 90 ? "full" : percent > 50 ? "half" : "low";
+  return (
+    <div class="size">
+      <div class={`bar ${level}`} aria-hidden="true">
+        <div style={{ width: `${Math.max(percent, 0.4)}%` }} />
+      </div>
+      <span class="size-text">
+        {size.bytes.toLocaleString("en")} bytes of BSON ({percent < 0.1 ? "<0.1" : percent.toFixed(1)}% of 16 MiB ={" "}
+        {mib(MAX_DOCUMENT_BYTES)})
+        {size.moreEvents !== null && (
+          <>
+            {" · "}
+            <strong class="more-events">
+              ≈ {size.moreEvents.toLocaleString("en")} more events of this size until the limit
+            </strong>
+          </>
+        )}
+      </span>
+    </div>
+  );
+}
+
+function StoredDocument({ doc }: { doc: ExtendedJsonDocument }) {
+  const size = sizeReport(doc);
+  const shown = canonical.value ? doc : toRelaxed(doc);
+  const name = typeof doc.streamName === "string" ? doc.streamName : JSON.stringify(doc._id);
+  return (
+    <article class="document" data-stream={name}>
+      <header>
+        <h4>{name}</h4>
+        <button
+          type="button"
+          class="quiet small"
+          onClick={() => void copyText(pretty(shown), `the document of ${name}`)}
+        >
+          Copy
+        </button>
+      </header>
+      <SizeBar size={size} />
+      <JsonTree value={shown} />
+    </article>
+  );
+}
+
+/** `{ "db.collection": [...] }` as `[db, [[collection, docs]]]`, sorted. */
+function byDatabase(documents: StoredDocuments): [string, [string, ExtendedJsonDocument[]][]][] {
+  const dbs = new Map<string, [string, ExtendedJsonDocument[]][]>();
+  for (const ns of Object.keys(documents).sort()) {
+    const dot = ns.indexOf(".");
+    const db = ns.slice(0, dot);
+    const list = dbs.get(db) ?? [];
+    list.push([ns.slice(dot + 1), documents[ns] ?? []]);
+    dbs.set(db, list);
+  }
+  return [...dbs.entries()];
+}
+
+export function Documents() {
+  storeVersion.value;
+  const documents = store.value?.documents() ?? {};
+  const dbs = byDatabase(documents);
+  return (
+    <div class="documents">
+      <Configuration />
+      <section class="card" aria-labelledby="docs-title">
+        <h2 id="docs-title">What MongoDB would hold</h2>
+        {dbs.length === 0 ? (
+          <p class="empty">No documents yet: append an event (Operate) or open a scenario.</p>
+        ) : (
+          dbs.map(([db, collections]) => (
+            <details class="database" open key={db}>
+              <summary>
+                <span class="tag">database</span> {db}
+              </summary>
+              {collections.map(([collection, docs]) => (
+                <details class="collection" open key={collection} data-namespace={`${db}.${collection}`}>
+                  <summary>
+                    <span class="tag">collection</span> {collection}{" "}
+                    <span class="count">
+                      {docs.length} {docs.length === 1 ? "document" : "documents"}
+                    </span>
+                  </summary>
+                  {docs.map((doc, i) => (
+                    <StoredDocument key={i} doc={doc} />
+                  ))}
+                </details>
+              ))}
+            </details>
+          ))
+        )}
+      </section>
+    </div>
+  );
+}

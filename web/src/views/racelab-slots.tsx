@@ -1,0 +1,47 @@
+// ── MOUNT POINT for the explorer and the design picker ─────────────────────────────────
+//
+// The race lab renders <ExplorerSlot> below the stepper and <DesignSlot> in its toolbar.
+// The explorer's integrator replaces the bodies of these two components (and nothing else
+// in the race lab) with `views/explorer.tsx` (exhaustive exploration in `worker.ts`:
+// live count, Stop, budget, invariants, final states, coverage) and `views/designs.tsx`.
+//
+// What they get (all of it is the session's, so it is in the share URL already):
+// - `race`: the race as the session holds it (stream, clients and their scripts,
+//   `design`, schedule, step, lost replies). `simulationOptions(race)` in ../race.ts turns
+//   it into the package's `SimulationOptions` (the worker can build the same Simulation).
+// - `openSchedule(schedule, lost?)`: opens a schedule (client indexes, e.g. a shortest
+//   counterexample) in the stepper at its first step; pushes history.
+// - `setDesign(id)`: switches the design (`designs()` ids); the schedule starts over.
+// - `features` (../features.ts): whether the package has `designs()` and lost replies.
+import type { RaceState } from "../session";
+
+export interface ExplorerSlotProps {
+  race: RaceState;
+  openSchedule: (schedule: number[], lost?: number[]) => void;
+}
+
+export interface DesignSlotProps {
+  race: RaceState;
+  setDesign: (id: string) => void;
+}
+
+/** Where `views/explorer.tsx` goes. */
+export function ExplorerSlot(_props: ExplorerSlotProps) {
+  return (
+    <section class="card slot" data-mount="explorer" aria-label="check every schedule">
+      <h3>Check every schedule</h3>
+      <p class="hint">
+        The exhaustive explorer (every interleaving of these clients, its invariants and coverage) mounts here.
+      </p>
+    </section>
+  );
+}
+
+/** Where `views/designs.tsx` goes. */
+export function DesignSlot({ race }: DesignSlotProps) {
+  return (
+    <span class="slot" data-mount="designs">
+      design: <strong>{race.design}</strong>
+    </span>
+  );
+}

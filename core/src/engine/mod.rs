@@ -182,6 +182,28 @@ impl Engine {
         self.collections.get(ns).map(|c| c.documents().cloned().collect()).unwrap_or_default()
     }
 
+    /// Drops every collection of `database`, documents and indexes, as `dropDatabase`
+    /// does; returns how many collections it had (0 for a database that does not exist).
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::engine::Engine;
+    /// use streamdoc_core::{Command, Namespace};
+    ///
+    /// let mut engine = Engine::new(7);
+    /// let ns = Namespace::new("scratch", "order");
+    /// engine.execute(&Command::InsertOne { ns: ns.clone(), document: doc! { "_id": 1 } });
+    /// engine.execute(&Command::InsertOne { ns: Namespace::new("app", "order"), document: doc! { "_id": 1 } });
+    /// assert_eq!(engine.drop_database("scratch"), 1);
+    /// assert_eq!(engine.namespaces(), vec![Namespace::new("app", "order")]);
+    /// assert_eq!(engine.drop_database("scratch"), 0);
+    /// ```
+    pub fn drop_database(&mut self, database: &str) -> usize {
+        let before = self.collections.len();
+        self.collections.retain(|ns, _| ns.db != database);
+        before - self.collections.len()
+    }
+
     /// The first document of `ns` matching `filter` (`None` also for an invalid filter).
     pub fn find_document(&self, ns: &Namespace, filter: &Document) -> Option<Document> {
         let filter = Filter::parse(filter).ok()?;

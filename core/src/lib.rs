@@ -18,6 +18,7 @@ pub mod ops;
 pub mod sim;
 mod store;
 mod template;
+pub mod wire;
 
 pub use command::{Command, Namespace, Reply};
 pub use context::StoreContext;

@@ -5,8 +5,11 @@
 //! executor executes, and this loop only carries commands one way and replies the
 //! other. Nothing here looks at what a reply means.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+
+use bson::Document;
 
 use streamdoc_core::driver::Exchange;
 use streamdoc_core::ops::{Operation, Step};
@@ -110,6 +113,21 @@ impl SharedEngine {
     pub fn with_engine<T>(&self, f: impl FnOnce(&mut Engine) -> T) -> T {
         let mut engine = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut engine)
+    }
+
+    /// Every document of `database`, per `"database.collection"` (sorted), each
+    /// collection's in the engine's natural (insertion) order; collections without
+    /// documents are left out.
+    pub fn database_documents(&self, database: &str) -> BTreeMap<String, Vec<Document>> {
+        self.with_engine(|engine| {
+            let namespaces = engine.namespaces().into_iter().filter(|ns| ns.db == database);
+            namespaces.map(|ns| (ns.to_string(), engine.documents(&ns))).filter(|(_, docs)| !docs.is_empty()).collect()
+        })
+    }
+
+    /// Drops every collection of `database` ([`Engine::drop_database`]).
+    pub fn drop_database(&self, database: &str) {
+        self.with_engine(|engine| engine.drop_database(database));
     }
 }
 

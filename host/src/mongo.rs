@@ -4,6 +4,8 @@
 //! [`Reply`]. This file holds translation only: which reply means a conflict, whether
 //! to retry, and what an expected position implies are decided by core's operations.
 
+use std::collections::BTreeMap;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use bson::{doc, Document, RawDocumentBuf};
@@ -115,6 +117,59 @@ impl MongoExecutor {
         }
     }
 
+    /// Every document of `database`, per `"database.collection"` (sorted), each
+    /// collection's sorted by `_id`; collections without documents, and the server's
+    /// `system.*` collections, are left out.
+    pub async fn database_documents(&self, database: &str) -> Result<BTreeMap<String, Vec<Document>>, ExecutorError> {
+        let listed = self.bounded("listing the documents", false, async {
+            let db = self.client.database(database);
+            let mut out = BTreeMap::new();
+            for name in db.list_collection_names().await? {
+                if name.starts_with("system.") {
+                    continue;
+                }
+                // Raw documents, converted without serde (see `send`).
+                let collection = db.collection::<RawDocumentBuf>(&name);
+                let mut cursor = collection.find(doc! {}).sort(doc! { "_id": 1 }).await?;
+                let mut docs = Vec::new();
+                while cursor.advance().await? {
+                    docs.push(Document::try_from(cursor.current())?);
+                }
+                if !docs.is_empty() {
+                    out.insert(format!("{database}.{name}"), docs);
+                }
+            }
+            Ok::<_, mongodb::error::Error>(out)
+        });
+        listed.await?.map_err(|e| ExecutorError { message: format!("listing {database}: {e}"), outcome_unknown: false })
+    }
+
+    /// Drops `database` (`dropDatabase`; nothing to do when it does not exist).
+    pub async fn drop_database(&self, database: &str) -> Result<(), ExecutorError> {
+        let db = self.client.database(database);
+        let dropped = self.bounded("dropDatabase", true, db.drop().into_future());
+        dropped
+            .await?
+            .map_err(|e| ExecutorError { message: format!("dropping {database}: {e}"), outcome_unknown: true })
+    }
+
+    /// `future`, given at most the [command timeout](MongoExecutor::with_command_timeout)
+    /// when there is one; past it an [`ExecutorError`] saying that `what` got no answer.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        outcome_unknown: bool,
+        future: impl Future<Output = T>,
+    ) -> Result<T, ExecutorError> {
+        match self.command_timeout {
+            None => Ok(future.await),
+            Some(limit) => tokio::time::timeout(limit, future).await.map_err(|_| ExecutorError {
+                message: format!("{what} got no answer within {limit:?}"),
+                outcome_unknown,
+            }),
+        }
+    }
+
     fn collection(&self, ns: &Namespace) -> Collection<Document> {
         self.client.database(&ns.db).collection(&ns.collection)
     }
@@ -156,14 +211,7 @@ impl MongoExecutor {
 
 impl AsyncExecutor for MongoExecutor {
     async fn execute(&self, command: &Command) -> Result<Reply, ExecutorError> {
-        let sent = self.send(command);
-        let result = match self.command_timeout {
-            None => sent.await,
-            Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| ExecutorError {
-                message: format!("{} got no answer within {limit:?}", command.kind()),
-                outcome_unknown: is_write(command),
-            })?,
-        };
+        let result = self.bounded(command.kind(), is_write(command), self.send(command)).await?;
         result.or_else(|e| reply_for_error(&e, command))
     }
 

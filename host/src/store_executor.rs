@@ -1,6 +1,9 @@
 //! `StoreExecutor`: the in-memory engine or a MongoDB server, chosen at run time, behind
 //! one [`EventStore`] type.
 
+use std::collections::BTreeMap;
+
+use bson::Document;
 use streamdoc_core::{Command, ExecutorError, Reply};
 
 use crate::driver::{AsyncExecutor, SharedEngine};
@@ -65,6 +68,28 @@ impl StoreExecutor {
         match self {
             StoreExecutor::Memory(_) => None,
             StoreExecutor::Mongo(mongo) => Some(mongo.server()),
+        }
+    }
+
+    /// Every document of `database`, per `"database.collection"` (sorted): each
+    /// collection's in insertion order on the engine, sorted by `_id` on MongoDB;
+    /// collections without documents are left out (the shape of the JavaScript
+    /// package's `documents()`).
+    pub async fn database_documents(&self, database: &str) -> Result<BTreeMap<String, Vec<Document>>, ExecutorError> {
+        match self {
+            StoreExecutor::Memory(engine) => Ok(engine.database_documents(database)),
+            StoreExecutor::Mongo(mongo) => mongo.database_documents(database).await,
+        }
+    }
+
+    /// Drops `database`, its collections, documents and indexes.
+    pub async fn drop_database(&self, database: &str) -> Result<(), ExecutorError> {
+        match self {
+            StoreExecutor::Memory(engine) => {
+                engine.drop_database(database);
+                Ok(())
+            }
+            StoreExecutor::Mongo(mongo) => mongo.drop_database(database).await,
         }
     }
 

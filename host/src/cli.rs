@@ -58,8 +58,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "per-type", value_name = "STORAGE", value_parser = parse_storage)]
     pub storage: StorageArg,
 
-    /// Require `Authorization: Bearer TOKEN` on the stream routes (not on /health,
-    /// /openapi.json or the playground's files).
+    /// Require `Authorization: Bearer TOKEN` on the stream routes and the command
+    /// endpoint (not on /health, /openapi.json, GET /commands or the playground's files).
     #[arg(long, env = "STREAMDOC_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
@@ -75,6 +75,16 @@ pub struct ServeArgs {
     /// off without it.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
+
+    /// Serve the command endpoint: `POST /commands` runs one of core's commands (in the
+    /// wire form of the JavaScript package's executors) on this server's store, so that
+    /// the playground can run its operations against the server step by step;
+    /// `GET /commands/documents` and `DELETE /commands/databases/{database}` show and
+    /// drop what they wrote. Only in databases whose name starts with `scratch`, never
+    /// the store's own database; behind `--token` when set. Off by default (the routes
+    /// answer 404; `GET /commands` says whether the endpoint is on).
+    #[arg(long)]
+    pub command_endpoint: bool,
 
     /// The log format. The level follows `RUST_LOG` (default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
@@ -207,6 +217,8 @@ mod tests {
         assert_eq!(args.storage, StorageArg::PerType);
         assert_eq!(args.layout, LayoutArg::Streamdoc);
         assert_eq!(placement(&args.store_config()), placed(Layout::Streamdoc, "streamdoc", "order"));
+        assert!(!args.command_endpoint);
+        assert!(serve(&["--command-endpoint"]).unwrap().command_endpoint);
     }
 
     #[test]

@@ -57,6 +57,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         max_body: args.max_body,
         web_dir: args.web_dir.clone(),
         cors_origins: args.cors_origins.clone(),
+        command_endpoint: args.command_endpoint,
     };
     let app = match http::try_router(store.clone(), &options) {
         Ok(app) => app,
@@ -70,7 +71,19 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let what = if args.web_dir.is_some() { "the playground and the API" } else { "the API" };
     // Printed whatever the log level: it is what the person who started us waits for.
     println!("streamdoc: serving {what} on http://{address}/ (store: {described})");
-    tracing::info!(%address, store = store.executor().kind(), auth = args.token.is_some(), "listening");
+    if args.command_endpoint {
+        println!(
+            "streamdoc: the command endpoint is on: POST /commands runs commands in databases named `{}*`",
+            http::commands::SCRATCH_PREFIX
+        );
+    }
+    tracing::info!(
+        %address,
+        store = store.executor().kind(),
+        auth = args.token.is_some(),
+        command_endpoint = args.command_endpoint,
+        "listening"
+    );
     let served = http::serve(listener, app, http::shutdown_signal()).await;
     store.close().await;
     match served {

@@ -1,15 +1,21 @@
 //! The HTTP API of `streamdoc serve` over a real bound port (127.0.0.1:0), on core's
 //! in-memory engine AND on the live server of the test run (`MONGODB_URI`; see
 //! `streamdoc_tests::live`): every route, every precondition, every bad input — and
-//! after each bad input, the stored document is byte-for-byte what it was.
+//! after each bad input, the stored document is byte-for-byte what it was. The command
+//! endpoint (`--command-endpoint`) runs core's appends command by command on both.
 //!
 //! The client is a few lines of HTTP/1.1 over a `TcpStream`, so that requests can be
 //! exactly as malformed as a test needs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use streamdoc_core::StoreConfig;
+use streamdoc_core::ops::{Operation, Step};
+use streamdoc_core::{
+    driver, wire, Command, Error, Executor, ExecutorError, ExpectedVersion, NewEvent, Reply, SeededIds, SteppingClock,
+    StoreConfig, StoreContext,
+};
 use streamdoc_host::http::{self, ApiOptions};
 use streamdoc_host::{AnyEventStore, EventStore};
 use streamdoc_tests::live::{self, Live};
@@ -626,7 +632,7 @@ fn the_openapi_document_matches_the_real_routes() {
         assert_eq!(documented, routes);
         // Every documented operation is answered by its route (not the fallback), and
         // every other method on a documented path is a 405 problem.
-        let concrete = |path: &str| path.replace("{streamName}", "doc:1");
+        let concrete = |path: &str| path.replace("{streamName}", "doc:1").replace("{database}", "scratch_doc");
         for (method, path) in &documented {
             let resp = api.send(
                 method,
@@ -675,6 +681,11 @@ fn static_files_are_served_and_cors_is_opt_in() {
     assert!(api.get("/app.js").header("content-type").unwrap().contains("javascript"));
     assert_eq!(api.get("/pkg/m.wasm").header("content-type"), Some("application/wasm"));
     api.get("/missing.js").problem(404, "not-found");
+    // Every answer says a streamdoc host gave it: a page can ask its own address.
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(api.send("HEAD", "/", &[], b"").header(http::HOST_HEADER), Some(version));
+    assert_eq!(api.get("/missing.js").header(http::HOST_HEADER), Some(version));
+    assert_eq!(api.get("/health").header(http::HOST_HEADER), Some(version));
     // No CORS headers without --cors-origin.
     let plain = api.send("GET", "/health", &[("origin", "https://elsewhere.example")], b"");
     assert_eq!(plain.header("access-control-allow-origin"), None);
@@ -753,4 +764,304 @@ fn shutdown_finishes_the_request_in_flight() {
     assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
     assert_eq!(resp.json()["nextExpectedStreamVersion"], 1);
     handle.block_on(served).unwrap().unwrap();
+}
+
+// ---------------------------------------------------------------- the command endpoint
+
+fn command_endpoint() -> ApiOptions {
+    ApiOptions { command_endpoint: true, ..ApiOptions::default() }
+}
+
+/// A scratch database of its own for one test (the live server is shared), dropped
+/// through the endpoint when the test is done.
+struct ScratchDatabase<'a> {
+    api: &'a Api,
+    name: String,
+}
+
+impl<'a> ScratchDatabase<'a> {
+    fn new(api: &'a Api) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!("scratch_http_{:x}z{:x}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let scratch = Self { api, name };
+        scratch.drop_database();
+        scratch
+    }
+
+    fn drop_database(&self) -> Resp {
+        self.api.send("DELETE", &format!("/commands/databases/{}", self.name), &[], b"")
+    }
+
+    /// `GET /commands/documents` of the database.
+    fn documents(&self) -> Value {
+        let resp = self.api.get(&format!("/commands/documents?database={}", self.name));
+        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        resp.json()
+    }
+}
+
+impl Drop for ScratchDatabase<'_> {
+    fn drop(&mut self) {
+        let _ = self.drop_database();
+    }
+}
+
+/// Core's commands through `POST /commands`, as the playground's host executor sends
+/// them; every command and reply in the wire form is kept.
+struct HttpExecutor<'a> {
+    api: &'a Api,
+    log: Vec<(Value, Value)>,
+}
+
+impl HttpExecutor<'_> {
+    /// Posts one command in the wire form; its reply, which must be a 200.
+    fn post(&mut self, command: Value) -> Value {
+        let resp = self.api.post("/commands", &[], &command);
+        assert_eq!(resp.status, 200, "{command}: {}", String::from_utf8_lossy(&resp.body));
+        assert_eq!(resp.header("content-type"), Some("application/json"));
+        let reply = resp.json();
+        self.log.push((command, reply.clone()));
+        reply
+    }
+
+    /// The replies to the commands of `kind` since the log was last taken.
+    fn replies_to(&mut self, kind: &str) -> Vec<Value> {
+        let log = std::mem::take(&mut self.log);
+        log.into_iter().filter(|(command, _)| command["kind"] == kind).map(|(_, reply)| reply).collect()
+    }
+}
+
+impl Executor for HttpExecutor<'_> {
+    fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError> {
+        let reply = self.post(wire::command_to_json(command));
+        Ok(wire::reply_from_json(&reply).unwrap_or_else(|e| panic!("{reply}: {e}")))
+    }
+}
+
+fn context(database: &str, seed: u64) -> StoreContext {
+    StoreContext::new(StoreConfig::new(database), SteppingClock::new(1_700_000_000_000, 1), SeededIds::new(seed))
+        .expect("a store context")
+}
+
+fn one(event_type: &str) -> Vec<NewEvent> {
+    vec![NewEvent::new(event_type, bson::doc! { "n": 1 })]
+}
+
+#[test]
+fn the_command_endpoint_is_off_without_the_flag() {
+    on_each_store(ApiOptions::default(), |api| {
+        // The probe route answers 200 either way, so a page can ask without an error.
+        let status = api.get("/commands");
+        assert_eq!(status.status, 200);
+        assert_eq!(
+            status.json(),
+            json!({ "enabled": false, "scratchPrefix": "scratch", "tokenRequired": false,
+                    "kinds": ["createIndex", "findOne", "updateOne", "insertOne", "deleteOne"] })
+        );
+        let find = json!({ "kind": "findOne", "database": "scratch_off", "collection": "c", "filter": {} });
+        let off = api.post("/commands", &[], &find).problem(404, "command-endpoint-off");
+        assert_eq!(off["flag"], "--command-endpoint");
+        assert!(off["detail"].as_str().unwrap().contains("--command-endpoint"), "{off}");
+        api.get("/commands/documents?database=scratch_off").problem(404, "command-endpoint-off");
+        api.send("DELETE", "/commands/databases/scratch_off", &[], b"").problem(404, "command-endpoint-off");
+    });
+}
+
+/// The playground's way of running an append on the server: core's operation in the
+/// page, each of its commands posted to the endpoint — a create, an append, a stale
+/// append (nothing matched), and two racing creates (a duplicate key).
+#[test]
+fn an_append_runs_command_by_command_through_the_endpoint() {
+    on_each_store(command_endpoint(), |api| {
+        let scratch = ScratchDatabase::new(api);
+        let db = scratch.name.as_str();
+        let mut http = HttpExecutor { api, log: Vec::new() };
+        let (a, stale) = (context(db, 1), context(db, 2));
+
+        let created =
+            driver::run(&mut a.append("order:1", one("Placed"), ExpectedVersion::NoStream).unwrap(), &mut http);
+        assert!(
+            created.as_ref().is_ok_and(|r| r.created_new_stream && r.next_expected_stream_version == 1),
+            "{created:?}"
+        );
+        assert_eq!(http.log[0].1, json!({ "kind": "acknowledged" }), "the unique index first");
+        let upserts = http.replies_to("updateOne");
+        assert_eq!(upserts.len(), 1, "{upserts:?}");
+        assert_eq!(
+            (&upserts[0]["kind"], &upserts[0]["matchedCount"], &upserts[0]["modifiedCount"]),
+            (&json!("updated"), &json!(0), &json!(0))
+        );
+        assert!(upserts[0]["upsertedId"]["$oid"].is_string(), "{}", upserts[0]);
+
+        let appended =
+            driver::run(&mut a.append("order:1", one("Paid"), ExpectedVersion::Exact(1)).unwrap(), &mut http);
+        assert_eq!(appended.map(|r| r.next_expected_stream_version), Ok(2));
+        assert_eq!(
+            http.replies_to("updateOne"),
+            [json!({ "kind": "updated", "matchedCount": 1, "modifiedCount": 1, "upsertedId": null })]
+        );
+
+        // A client that saw the stream at 1: its conditional update matches nothing.
+        let late =
+            driver::run(&mut stale.append("order:1", one("Late"), ExpectedVersion::Exact(1)).unwrap(), &mut http);
+        assert!(matches!(late, Err(Error::ConcurrencyConflict { actual: Some(2), .. })), "{late:?}");
+        assert_eq!(
+            http.replies_to("updateOne"),
+            [json!({ "kind": "updated", "matchedCount": 0, "modifiedCount": 0, "upsertedId": null })]
+        );
+
+        // Two clients create the same stream, their commands interleaved: the second
+        // upsert hits the unique index, and its reply is still a 200.
+        let (c, d) = (context(db, 3), context(db, 4));
+        let mut ops = [
+            c.append("order:2", one("Opened"), ExpectedVersion::NoStream).unwrap(),
+            d.append("order:2", one("Opened"), ExpectedVersion::NoStream).unwrap(),
+        ];
+        let mut results = [None, None];
+        while results.iter().any(Option::is_none) {
+            for (op, result) in ops.iter_mut().zip(results.iter_mut()).filter(|(_, r)| r.is_none()) {
+                match op.next() {
+                    Step::Done(done) => *result = Some(done),
+                    Step::Send(command) => op.feed(http.execute(&command).unwrap()),
+                }
+            }
+        }
+        assert!(matches!(&results[0], Some(Ok(r)) if r.created_new_stream), "{results:?}");
+        assert!(matches!(&results[1], Some(Err(Error::ConcurrencyConflict { .. }))), "{results:?}");
+        let raced = http.replies_to("updateOne");
+        assert_eq!(raced.len(), 2, "{raced:?}");
+        assert!(raced[0]["upsertedId"]["$oid"].is_string(), "{raced:?}");
+        assert_eq!(raced[1]["kind"], "duplicateKey", "{raced:?}");
+        assert!(raced[1]["message"].is_string(), "{raced:?}");
+
+        // The server's documents, beside the page's: the two streams, exactly as a
+        // findOne gives them.
+        let stored = scratch.documents();
+        let namespace = format!("{db}.order");
+        assert_eq!(stored.as_object().unwrap().keys().collect::<Vec<_>>(), [&namespace], "{stored}");
+        let docs = stored[&namespace].as_array().unwrap();
+        assert_eq!(docs.len(), 2);
+        for stream in ["order:1", "order:2"] {
+            let filter = json!({ "streamName": stream });
+            let found =
+                http.post(json!({ "kind": "findOne", "database": db, "collection": "order", "filter": filter }));
+            let document = &found["document"];
+            assert!(docs.contains(document), "{stream}: {found} not in {stored}");
+        }
+        let first = docs.iter().find(|d| d["streamName"] == "order:1").unwrap();
+        assert_eq!(first["metadata"]["streamPosition"], json!({ "$numberLong": "2" }));
+        assert_eq!(first["events"].as_array().unwrap().len(), 2);
+
+        // The other kinds, and a server error, which is a 200 too.
+        let insert = json!({ "kind": "insertOne", "database": db, "collection": "misc",
+                             "document": { "_id": { "$numberInt": "1" }, "f": { "$numberDouble": "1.5" } } });
+        assert_eq!(http.post(insert.clone()), json!({ "kind": "inserted", "insertedId": { "$numberInt": "1" } }));
+        assert_eq!(http.post(insert)["kind"], "duplicateKey");
+        let projected = http.post(json!({ "kind": "findOne", "database": db, "collection": "misc",
+                                          "filter": { "_id": 1 }, "projection": { "_id": 0 } }));
+        assert_eq!(projected, json!({ "kind": "found", "document": { "f": { "$numberDouble": "1.5" } } }));
+        let bad_update = json!({ "kind": "updateOne", "database": db, "collection": "misc", "filter": {},
+                                 "update": { "$frobnicate": { "f": 1 } }, "upsert": false });
+        let refused = http.post(bad_update);
+        assert_eq!(refused["kind"], "serverError", "{refused}");
+        assert!(refused["code"].is_i64() && refused["message"].is_string(), "{refused}");
+        let delete = json!({ "kind": "deleteOne", "database": db, "collection": "misc", "filter": { "_id": 1 } });
+        assert_eq!(http.post(delete), json!({ "kind": "deleted", "deletedCount": 1 }));
+        assert_eq!(scratch.documents().as_object().unwrap().len(), 1, "an empty collection is left out");
+
+        let dropped = scratch.drop_database();
+        assert_eq!(dropped.status, 204, "{}", String::from_utf8_lossy(&dropped.body));
+        assert_eq!(scratch.documents(), json!({}));
+        // The store's own streams were never touched.
+        assert_eq!(api.document("order:1"), None);
+    });
+}
+
+#[test]
+fn the_command_endpoint_refuses_what_is_not_a_scratch_command() {
+    let options = ApiOptions { max_body: 4096, ..command_endpoint() };
+    on_each_store(options, |api| {
+        assert_eq!(api.post("/streams/order:mine", &[], &events(&["Placed"])).status, 200);
+        let before = api.document("order:mine");
+        let command =
+            |database: &str| json!({ "kind": "deleteOne", "database": database, "collection": "order", "filter": {} });
+        for database in ["streamdoc", "admin", "local", "Scratch_x", "my_scratch"] {
+            let refused = api.post("/commands", &[], &command(database)).problem(403, "not-a-scratch-database");
+            assert_eq!((&refused["database"], &refused["scratchPrefix"]), (&json!(database), &json!("scratch")));
+            assert!(refused["detail"].as_str().unwrap().contains("`scratch`"), "{refused}");
+            api.get(&format!("/commands/documents?database={database}")).problem(403, "not-a-scratch-database");
+            api.send("DELETE", &format!("/commands/databases/{database}"), &[], b"")
+                .problem(403, "not-a-scratch-database");
+        }
+        for database in ["scratch.x", "scratch/x", "scratch x", &format!("scratch{}", "x".repeat(60))] {
+            api.post("/commands", &[], &command(database)).problem(400, "invalid-database");
+        }
+        api.send("DELETE", "/commands/databases/scratch%2Ex", &[], b"").problem(400, "invalid-database");
+        let json = [("content-type", "application/json")];
+        let drop = json!({ "kind": "dropDatabase", "database": "scratch_x", "collection": "c" });
+        let unknown = api.post("/commands", &[], &drop).problem(400, "invalid-command");
+        assert_eq!(unknown["reason"], "unknownKind", "{unknown}");
+        assert!(unknown["detail"].as_str().unwrap().contains("createIndex, findOne"), "{unknown}");
+        let missing = json!({ "kind": "findOne", "database": "scratch_x", "collection": "c" });
+        let problem = api.post("/commands", &[], &missing).problem(400, "invalid-command");
+        assert_eq!((&problem["reason"], &problem["field"]), (&json!("missingField"), &json!("filter")));
+        let wrong =
+            json!({ "kind": "updateOne", "database": "scratch_x", "collection": "c", "filter": {}, "update": [] });
+        assert_eq!(api.post("/commands", &[], &wrong).problem(400, "invalid-command")["reason"], "wrongType");
+        for body in [&b"[]"[..], b"\"findOne\"", b"{}"] {
+            api.send("POST", "/commands", &json, body).problem(400, "invalid-command");
+        }
+        api.send("POST", "/commands", &json, b"{\"kind\": ").problem(400, "malformed-json");
+        api.send("POST", "/commands", &json, b"").problem(400, "malformed-json");
+        let text = [("content-type", "text/plain")];
+        api.send("POST", "/commands", &text, command("scratch_x").to_string().as_bytes())
+            .problem(415, "unsupported-media-type");
+        let big = json!({ "kind": "insertOne", "database": "scratch_x", "collection": "c",
+                          "document": { "s": "x".repeat(5000) } });
+        api.post("/commands", &[], &big).problem(413, "body-too-large");
+        api.get("/commands/documents").problem(400, "invalid-query");
+        api.get("/commands/documents?database=scratch_x&collection=c").problem(400, "invalid-query");
+        assert_eq!(api.document("order:mine"), before, "a refused command changed the store");
+    });
+}
+
+/// Even a store whose own database has the scratch prefix is out of the endpoint's reach.
+#[test]
+fn the_stores_own_database_is_refused_whatever_its_name() {
+    let store = EventStore::in_memory(StoreConfig::new("scratch_store")).expect("an engine store");
+    let api = Api::start(engine_runtime().handle(), store, &command_endpoint(), false);
+    assert_eq!(api.post("/streams/order:1", &[], &events(&["Placed"])).status, 200);
+    let delete = json!({ "kind": "deleteOne", "database": "scratch_store", "collection": "order", "filter": {} });
+    let refused = api.post("/commands", &[], &delete).problem(403, "not-a-scratch-database");
+    assert!(refused["detail"].as_str().unwrap().contains("own store"), "{refused}");
+    api.get("/commands/documents?database=scratch_store").problem(403, "not-a-scratch-database");
+    api.send("DELETE", "/commands/databases/scratch_store", &[], b"").problem(403, "not-a-scratch-database");
+    assert!(api.document("order:1").is_some());
+    api.stop();
+}
+
+#[test]
+fn the_command_endpoint_requires_the_token() {
+    let options = ApiOptions { token: Some("s3cret-token".into()), ..command_endpoint() };
+    on_each_store(options, |api| {
+        let status = api.get("/commands");
+        assert_eq!(status.status, 200, "the status needs no token");
+        assert_eq!(
+            (status.json()["enabled"].clone(), status.json()["tokenRequired"].clone()),
+            (json!(true), json!(true))
+        );
+        let database = format!("scratch_token_{:x}", std::process::id());
+        let find = json!({ "kind": "findOne", "database": database, "collection": "c", "filter": {} });
+        let documents = format!("/commands/documents?database={database}");
+        let dropped = format!("/commands/databases/{database}");
+        api.post("/commands", &[], &find).problem(401, "unauthorized");
+        api.post("/commands", &[("authorization", "Bearer wrong")], &find).problem(401, "unauthorized");
+        api.get(&documents).problem(401, "unauthorized");
+        api.send("DELETE", &dropped, &[], b"").problem(401, "unauthorized");
+        let auth = [("authorization", "Bearer s3cret-token")];
+        let found = api.post("/commands", &auth, &find);
+        assert_eq!((found.status, found.json()), (200, json!({ "kind": "found", "document": null })));
+        assert_eq!(api.send("GET", &documents, &auth, b"").json(), json!({}));
+        assert_eq!(api.send("DELETE", &dropped, &auth, b"").status, 204);
+    });
 }

@@ -8,10 +8,19 @@
 //! | `GET /streams/{streamName}/document` | the stored document, canonical Extended JSON |
 //! | `GET /health` | the store kind, and whether its executor answers a ping (503 if not) |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document ([`openapi::document`]) |
+//! | `GET /commands` | whether the command endpoint is on (always 200) |
+//! | `POST /commands` | with `--command-endpoint`: one of core's commands, run on the store's executor ([`commands`]) |
+//! | `GET /commands/documents?database=` | with `--command-endpoint`: a scratch database's documents |
+//! | `DELETE /commands/databases/{database}` | with `--command-endpoint`: drops a scratch database |
 //! | `/` and below | the playground's files (`--web-dir`) |
 //!
+//! Every answer, the playground's files included, carries [`HOST_HEADER`]
+//! (`x-streamdoc: <version>`), so that a page can tell from a request that cannot fail
+//! (its own address) whether a streamdoc host serves it.
+//!
 //! Every error is an RFC 9457 problem ([`problem::Problem`]). With a token
-//! ([`ApiOptions::token`]) the stream routes require `Authorization: Bearer <token>`.
+//! ([`ApiOptions::token`]) the stream routes and the command endpoint require
+//! `Authorization: Bearer <token>`.
 //! Stream names are one percent-decoded path segment (`order%2F1` is `order/1`); core
 //! validates them.
 //!
@@ -31,6 +40,7 @@
 //! ```
 
 mod auth;
+pub mod commands;
 mod json;
 pub mod openapi;
 pub mod preconditions;
@@ -42,8 +52,8 @@ use std::path::PathBuf;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
@@ -53,6 +63,10 @@ pub use auth::Token;
 use problem::Problem;
 
 use crate::AnyEventStore;
+
+/// The header on every answer of the API and of the playground's files: the name of
+/// streamdoc's version (`x-streamdoc: 0.1.0`).
+pub const HOST_HEADER: &str = "x-streamdoc";
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
@@ -66,6 +80,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/streams/{streamName}/document"),
     ("GET", "/health"),
     ("GET", "/openapi.json"),
+    ("GET", "/commands"),
+    ("POST", "/commands"),
+    ("GET", "/commands/documents"),
+    ("DELETE", "/commands/databases/{database}"),
 ];
 
 /// How the API is served (the `serve` flags other than the store's).
@@ -79,11 +97,20 @@ pub struct ApiOptions {
     pub web_dir: Option<PathBuf>,
     /// The origins allowed by CORS (`*` for any); no CORS headers when empty.
     pub cors_origins: Vec<String>,
+    /// Whether the command endpoint runs commands ([`commands`]; `--command-endpoint`).
+    /// Off, its routes answer 404 but `GET /commands`, which says it is off.
+    pub command_endpoint: bool,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
-        Self { token: None, max_body: DEFAULT_MAX_BODY, web_dir: None, cors_origins: Vec::new() }
+        Self {
+            token: None,
+            max_body: DEFAULT_MAX_BODY,
+            web_dir: None,
+            cors_origins: Vec::new(),
+            command_endpoint: false,
+        }
     }
 }
 
@@ -95,11 +122,20 @@ pub enum ApiError {
     InvalidCorsOrigin(String),
 }
 
-/// What the handlers share: the store, and the body limit.
+/// What the handlers share: the store, the body limit, and how the command endpoint is
+/// served.
 #[derive(Debug, Clone)]
 struct Store {
     inner: AnyEventStore,
     max_body: usize,
+    commands: CommandEndpoint,
+}
+
+/// What `GET /commands` reports.
+#[derive(Debug, Clone, Copy)]
+struct CommandEndpoint {
+    enabled: bool,
+    token_required: bool,
 }
 
 impl std::ops::Deref for Store {
@@ -129,17 +165,29 @@ pub fn router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Router {
 
 /// The API's router, or why the options are invalid.
 pub fn try_router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Result<Router, ApiError> {
-    let state = Store { inner: store.into(), max_body: options.max_body };
-    let mut streams = Router::new()
+    let commands = CommandEndpoint { enabled: options.command_endpoint, token_required: options.token.is_some() };
+    let state = Store { inner: store.into(), max_body: options.max_body, commands };
+    let streams = Router::new()
         .route(ROUTES[0].1, post(routes::append).get(routes::read))
         .route(ROUTES[2].1, get(routes::document));
-    if let Some(token) = &options.token {
-        streams = streams.route_layer(axum::middleware::from_fn_with_state(Token::new(token), auth::require_token));
-    }
+    let command_routes = if options.command_endpoint {
+        let routes = Router::new()
+            .route(ROUTES[6].1, post(commands::run))
+            .route(ROUTES[7].1, get(commands::documents))
+            .route(ROUTES[8].1, delete(commands::drop_database));
+        guarded(routes, options)
+    } else {
+        Router::new()
+            .route(ROUTES[6].1, post(commands::off))
+            .route(ROUTES[7].1, get(commands::off))
+            .route(ROUTES[8].1, delete(commands::off))
+    };
     let mut app = Router::new()
-        .merge(streams)
+        .merge(guarded(streams, options))
+        .merge(command_routes)
         .route(ROUTES[3].1, get(routes::health))
         .route(ROUTES[4].1, get(openapi_json))
+        .route(ROUTES[5].1, get(commands::status))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(options.max_body));
@@ -147,6 +195,7 @@ pub fn try_router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Resu
         Some(dir) => app.fallback_service(ServeDir::new(dir).fallback(axum::routing::any(no_route))),
         None => app.fallback(no_route),
     };
+    app = app.layer(axum::middleware::map_response(stamp));
     if !options.cors_origins.is_empty() {
         app = app.layer(cors(&options.cors_origins)?);
     }
@@ -155,6 +204,14 @@ pub fn try_router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Resu
             .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
             .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
     ))
+}
+
+/// `routes`, requiring the bearer token when the options have one.
+fn guarded(routes: Router<Store>, options: &ApiOptions) -> Router<Store> {
+    match &options.token {
+        Some(token) => routes.route_layer(axum::middleware::from_fn_with_state(Token::new(token), auth::require_token)),
+        None => routes,
+    }
 }
 
 fn cors(origins: &[String]) -> Result<CorsLayer, ApiError> {
@@ -169,9 +226,19 @@ fn cors(origins: &[String]) -> Result<CorsLayer, ApiError> {
     };
     Ok(CorsLayer::new()
         .allow_origin(allow)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::IF_MATCH, header::IF_NONE_MATCH])
-        .expose_headers([header::ETAG, HeaderName::from_static("www-authenticate")]))
+        .expose_headers([
+            header::ETAG,
+            HeaderName::from_static("www-authenticate"),
+            HeaderName::from_static(HOST_HEADER),
+        ]))
+}
+
+/// Adds [`HOST_HEADER`] to an answer.
+async fn stamp(mut response: Response) -> Response {
+    response.headers_mut().insert(HOST_HEADER, HeaderValue::from_static(env!("CARGO_PKG_VERSION")));
+    response
 }
 
 async fn openapi_json() -> impl IntoResponse {

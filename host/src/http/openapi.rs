@@ -13,6 +13,9 @@ pub fn document() -> Value {
     });
     let etag =
         json!({ "ETag": { "description": "The stream version, quoted: `\"3\"`", "schema": { "type": "string" } } });
+    let scratch = "databases whose name starts with `scratch` only, never the store's own";
+    let document =
+        json!({ "type": "object", "description": "A document in Extended JSON (canonical when given by the server)" });
     let position = |name: &str, description: &str| {
         json!({ "name": name, "in": "query", "required": false, "description": description,
                 "schema": { "type": "integer", "minimum": 0 } })
@@ -27,7 +30,7 @@ pub fn document() -> Value {
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer",
-                "description": "Required on the stream routes when the server runs with --token" } },
+                "description": "Required on the stream routes and the command endpoint when the server runs with --token" } },
             "schemas": {
                 "Problem": {
                     "type": "object",
@@ -71,6 +74,49 @@ pub fn document() -> Value {
                             "properties": { "eventId": { "type": "string" }, "streamName": { "type": "string" },
                                 "streamPosition": { "type": "integer" }, "recordedAt": { "type": "string", "format": "date-time" } } }
                     }
+                },
+                "WireCommand": {
+                    "type": "object",
+                    "description": "One of core's commands, as the JavaScript package gives it to an executor",
+                    "required": ["kind", "database", "collection"],
+                    "properties": {
+                        "kind": { "enum": ["createIndex", "findOne", "updateOne", "insertOne", "deleteOne"] },
+                        "database": { "type": "string", "description": scratch },
+                        "collection": { "type": "string" },
+                        "keys": document, "name": { "type": "string" }, "unique": { "type": "boolean" },
+                        "filter": document, "projection": { "type": ["object", "null"] },
+                        "update": document, "upsert": { "type": "boolean" },
+                        "document": document
+                    },
+                    "additionalProperties": false
+                },
+                "WireReply": {
+                    "type": "object",
+                    "description": "The executor's reply, as the JavaScript package reads it from an executor",
+                    "required": ["kind"],
+                    "properties": {
+                        "kind": { "enum": ["acknowledged", "found", "updated", "inserted", "deleted", "duplicateKey", "serverError"] },
+                        "document": { "type": ["object", "null"] },
+                        "matchedCount": { "type": "integer" }, "modifiedCount": { "type": "integer" },
+                        "upsertedId": { "description": "Canonical Extended JSON, or null" },
+                        "insertedId": { "description": "Canonical Extended JSON" },
+                        "deletedCount": { "type": "integer" },
+                        "code": { "type": "integer" }, "message": { "type": "string" }
+                    }
+                },
+                "CommandEndpointStatus": {
+                    "type": "object", "required": ["enabled", "scratchPrefix", "tokenRequired", "kinds"],
+                    "properties": {
+                        "enabled": { "type": "boolean", "description": "Whether the server runs with --command-endpoint" },
+                        "scratchPrefix": { "type": "string", "const": "scratch" },
+                        "tokenRequired": { "type": "boolean" },
+                        "kinds": { "type": "array", "items": { "type": "string" } }
+                    }
+                },
+                "StoredDocuments": {
+                    "type": "object",
+                    "description": "`database.collection` → its documents in canonical Extended JSON (insertion order on the engine, by `_id` on MongoDB); collections without documents left out",
+                    "additionalProperties": { "type": "array", "items": { "type": "object" } }
                 },
                 "ReadResult": {
                     "type": "object", "required": ["streamName", "currentStreamVersion", "streamExists", "events"],
@@ -152,6 +198,64 @@ pub fn document() -> Value {
                             "properties": { "status": { "const": "ok" }, "store": { "enum": ["memory", "mongodb"] },
                                             "server": { "type": "string" }, "warning": { "type": "string" } } } } } },
                         "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            },
+            "/commands": {
+                "get": {
+                    "operationId": "commandEndpointStatus",
+                    "summary": "Whether the command endpoint is on (200 whether it is or not)",
+                    "responses": {
+                        "200": { "description": "The endpoint's status", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CommandEndpointStatus" } } } }
+                    }
+                },
+                "post": {
+                    "operationId": "runCommand",
+                    "summary": "Run one command on the store's executor (--command-endpoint)",
+                    "description": "A duplicateKey or serverError reply is a 200: it is the server's answer.",
+                    "security": [{}, { "bearer": [] }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/WireCommand" } } } },
+                    "responses": {
+                        "200": { "description": "The reply", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/WireReply" } } } },
+                        "400": problem("Malformed JSON, not a command, or an invalid database name"),
+                        "401": problem("No or a wrong bearer token"),
+                        "403": problem("Not a scratch database"),
+                        "404": problem("The command endpoint is off"),
+                        "413": problem("The body is larger than --max-body"),
+                        "415": problem("The body is not application/json"),
+                        "503": problem("No answer from the MongoDB server")
+                    }
+                }
+            },
+            "/commands/documents": {
+                "get": {
+                    "operationId": "scratchDocuments",
+                    "summary": "Every document of a scratch database (--command-endpoint)",
+                    "security": [{}, { "bearer": [] }],
+                    "parameters": [{ "name": "database", "in": "query", "required": true, "description": scratch, "schema": { "type": "string" } }],
+                    "responses": {
+                        "200": { "description": "The documents", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StoredDocuments" } } } },
+                        "400": problem("No or an invalid database"),
+                        "401": problem("No or a wrong bearer token"),
+                        "403": problem("Not a scratch database"),
+                        "404": problem("The command endpoint is off"),
+                        "503": problem("No answer from the MongoDB server")
+                    }
+                }
+            },
+            "/commands/databases/{database}": {
+                "parameters": [{ "name": "database", "in": "path", "required": true, "description": scratch, "schema": { "type": "string" } }],
+                "delete": {
+                    "operationId": "dropScratchDatabase",
+                    "summary": "Drop a scratch database (--command-endpoint)",
+                    "security": [{}, { "bearer": [] }],
+                    "responses": {
+                        "204": { "description": "Dropped (also when it did not exist)" },
+                        "400": problem("An invalid database name"),
+                        "401": problem("No or a wrong bearer token"),
+                        "403": problem("Not a scratch database"),
+                        "404": problem("The command endpoint is off"),
+                        "503": problem("No answer from the MongoDB server")
                     }
                 }
             },

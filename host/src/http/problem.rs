@@ -9,6 +9,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
+use streamdoc_core::wire::WireError;
 use streamdoc_core::Error;
 
 /// The prefix of every problem `type`.
@@ -143,6 +144,45 @@ impl Problem {
             "The method is not allowed on this resource",
             format!("{method} is not allowed on {path}"),
         )
+    }
+
+    /// A command endpoint route while `serve` runs without `--command-endpoint`.
+    pub fn command_endpoint_off() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "command-endpoint-off",
+            "The command endpoint is off",
+            "this server runs no commands: start `streamdoc serve` with --command-endpoint to run core's \
+             commands on its store (in scratch databases only); GET /commands says whether it is on",
+        )
+        .with("flag", "--command-endpoint")
+    }
+
+    /// A body that is JSON but not a command in the wire form ([`streamdoc_core::wire`]).
+    pub fn invalid_command(e: &WireError) -> Self {
+        let mut problem =
+            Self::new(StatusCode::BAD_REQUEST, "invalid-command", "The request body is not a command", e.to_string());
+        if let Ok(Value::Object(fields)) = serde_json::to_value(e) {
+            problem.extensions = fields.into_iter().collect();
+        }
+        problem
+    }
+
+    /// A database name MongoDB would refuse.
+    pub fn invalid_database(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid-database", "The database name is invalid", detail)
+    }
+
+    /// The command endpoint refuses a database that is not a scratch database.
+    pub fn not_a_scratch_database(database: &str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "not-a-scratch-database",
+            "The command endpoint works on scratch databases only",
+            detail,
+        )
+        .with("database", database)
+        .with("scratchPrefix", super::commands::SCRATCH_PREFIX)
     }
 
     /// The MongoDB server does not answer.

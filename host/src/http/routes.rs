@@ -1,7 +1,7 @@
 //! The handlers of the stream routes and `/health`.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -73,6 +73,19 @@ fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
     }
 }
 
+/// The bytes of a body declared as JSON, within the body limit of `max_body` bytes.
+pub(super) fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    max_body: usize,
+) -> Result<Bytes, Problem> {
+    require_json(headers)?;
+    body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::body_too_large(max_body),
+        _ => Problem::invalid_body(e.body_text()),
+    })
+}
+
 fn parse_append(bytes: &[u8]) -> Result<Vec<NewEvent>, Problem> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| Problem::malformed_json(e.to_string()))?;
     let body: AppendBody = serde_json::from_value(value).map_err(|e| {
@@ -88,16 +101,12 @@ pub(super) async fn append(
     State(store): State<Store>,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let stream = stream_name(path)?;
     let expected =
         preconditions::expected_version(&headers).map_err(|e| Problem::invalid_precondition(e.to_string()))?;
-    require_json(&headers)?;
-    let bytes = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Problem::body_too_large(store.max_body()),
-        _ => Problem::invalid_body(e.body_text()),
-    })?;
+    let bytes = json_body(&headers, body, store.max_body())?;
     let events = parse_append(&bytes)?;
     let result = store.append_to_stream(&stream, events, expected).await?;
     let body = json!({

@@ -128,3 +128,10 @@ export async function setEditor(page, label, text) {
   await page.keyboard.press("ControlOrMeta+a");
   await page.keyboard.insertText(text);
 }
+
+/** Opens a scenario of the gallery; resolves once its view is shown. */
+export async function openScenario(page, id) {
+  await showView(page, "gallery");
+  await page.click(`[data-scenario="${id}"]`);
+  await page.waitForSelector('main:not([data-view="gallery"])', { timeout: 60_000 });
+}

@@ -119,6 +119,10 @@ export function RaceLab() {
   }, [playing.value, race.step, race.schedule.length]);
   return (
     <div class="racelab">
+      <p class="intro">
+        {race.clients.length} clients run streamdoc's real append against one in-memory MongoDB, one command at a time.
+        You choose who sends the next command: click a lane's name or press its number; ← and → walk the schedule.
+      </p>
       <ClientsEditor race={race} />
       <Toolbar />
       {run.error && (

@@ -1,0 +1,60 @@
+// Screenshots of the playground's main views for the README and docs/: run by
+// `cargo xtask web screenshots` (not by the test command). Each is taken from the built
+// page served by `streamdoc serve`, with a scenario open, at 1280×800 (and one at 390 px).
+import { join } from "node:path";
+import { assertNoProblems, openScenario, playground, setEditor, showView, WEB } from "./harness.mjs";
+
+const DOCS = join(WEB, "../docs");
+const pg = playground();
+await pg.setup();
+
+async function shot(page, name) {
+  const path = join(DOCS, `${name}.png`);
+  await page.screenshot({ path });
+  console.log(`saved ${path}`);
+}
+
+try {
+  // Operate: a few appends, one of them a conflict, and a read.
+  const page = await pg.open("/");
+  await setEditor(page, "data", '{\n  "total": 42,\n  "currency": "EUR"\n}');
+  await page.check('input[name="expected"][value="noStream"]');
+  await page.click("#append");
+  await page.fill("#event-type", "OrderPaid");
+  await setEditor(page, "data", '{\n  "amount": 42\n}');
+  await page.check('input[name="expected"][value="exact"]');
+  await page.fill("#expected-exact", "1");
+  await page.click("#append");
+  await page.fill("#event-type", "OrderCancelled");
+  await page.click("#append");
+  await page.click("#read");
+  await page.waitForSelector('.outcome[data-op="3"] table');
+  await shot(page, "playground");
+
+  await showView(page, "log");
+  await shot(page, "playground-log");
+
+  await openScenario(page, "cart");
+  await shot(page, "playground-documents");
+
+  // The race lab, in the middle of the stale writer's race.
+  await openScenario(page, "stale-writer");
+  for (let i = 0; i < 7; i++) await page.keyboard.press("ArrowRight");
+  await page.waitForFunction(() => document.querySelector("#step-counter")?.textContent.startsWith("step 7/"));
+  await shot(page, "playground-racelab");
+
+  await openScenario(page, "wall");
+  await shot(page, "playground-wall");
+
+  await showView(page, "gallery");
+  await shot(page, "playground-gallery");
+  assertNoProblems(page);
+
+  const narrow = await pg.open("/", { viewport: { width: 390, height: 844 } });
+  await openScenario(narrow, "first-append");
+  for (let i = 0; i < 4; i++) await narrow.keyboard.press("ArrowRight");
+  await shot(narrow, "playground-racelab-narrow");
+  assertNoProblems(narrow);
+} finally {
+  await pg.teardown();
+}

@@ -6,6 +6,7 @@ import {
   Engine,
   EventStore,
   type EventStoreOptions,
+  type Executor,
   type ExpectedStreamVersion,
   NO_CONCURRENCY_CHECK,
   type RecordedEvent,
@@ -66,21 +67,30 @@ export function storageOption(config: StoreConfig): StorageOption {
 /** Keeps this many of the store's last commands: more than one operation sends. */
 const LOG_WINDOW = 64;
 
-/** The session's store: one engine, one `EventStore`, and the commands it sent. */
+/** Another place for the store's commands than the page's engine (a host's scratch database). */
+export interface Remote {
+  executor: Executor;
+  /** The database of the per-type and single storages. */
+  database: string;
+}
+
+/** The session's store: one engine (or a remote executor), one `EventStore`, and the commands it sent. */
 export class PageStore {
   readonly engine = new Engine();
   readonly commands: LoggedCommand[] = [];
   private readonly store: EventStore;
   private sent = 0;
 
-  constructor(session: Pick<Session, "config" | "epoch" | "seed">) {
+  constructor(session: Pick<Session, "config" | "epoch" | "seed">, remote?: Remote) {
     let tick = 0;
+    const execute: Executor = remote?.executor ?? ((command) => this.engine.execute(command));
     const options: EventStoreOptions = {
+      ...(remote && session.config.storage !== "custom" ? { database: remote.database } : {}),
       layout: session.config.layout,
       storage: storageOption(session.config),
       executor: (command) => {
         this.sent++;
-        return this.engine.execute(command);
+        return execute(command);
       },
       commandLog: LOG_WINDOW,
       idSeed: session.seed,
@@ -181,10 +191,10 @@ export interface Replay {
 }
 
 /** A new store with the session's configuration, and every operation of the session run on it. */
-export async function replay(session: Session): Promise<Replay> {
+export async function replay(session: Session, remote?: Remote): Promise<Replay> {
   let store: PageStore;
   try {
-    store = new PageStore(session);
+    store = new PageStore(session, remote);
   } catch (e) {
     return { store: null, outcomes: [], configError: errorInWords(e) };
   }

@@ -40,10 +40,10 @@ if (skip && !["", "0", "false"].includes(process.env.CI ?? "")) {
  * Starts `streamdoc serve` on its embedded engine (whatever MONGODB_URI the run has),
  * serving web/dist: resolves to its URL and a way to stop it.
  */
-export async function serve() {
+export async function serve(extra = []) {
   const { MONGODB_URI: _, ...env } = process.env;
   // The request log stays out of the test report; it is shown if the server fails to start.
-  const child = spawn(BINARY, ["serve", "--bind", "127.0.0.1:0", "--web-dir", DIST], {
+  const child = spawn(BINARY, ["serve", "--bind", "127.0.0.1:0", "--web-dir", DIST, ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...env, RUST_LOG: "warn" },
   });
@@ -72,8 +72,9 @@ export async function serve() {
 /**
  * One server and one browser for a test file: `setup()` in `before`, `teardown()` in
  * `after`; `open(path)` gives a fresh page whose problems land in `page.problems`.
+ * `serveArgs` go to `streamdoc serve` (e.g. `--command-endpoint`).
  */
-export function playground() {
+export function playground({ serveArgs = [] } = {}) {
   const state = { server: null, browser: null };
   return {
     get url() {
@@ -81,7 +82,7 @@ export function playground() {
     },
     async setup() {
       if (skip) return;
-      state.server = await serve();
+      state.server = await serve(serveArgs);
       state.browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 60_000 });
     },
     async teardown() {
@@ -99,7 +100,13 @@ export function playground() {
           problems.push(`console ${message.type()}: ${message.text()} (${message.location().url})`);
         }
       });
-      page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
+      page.on("requestfailed", (request) => {
+        const why = request.failure()?.errorText;
+        // host.ts probes the page's own URL with HEAD and reads the headers only; Chromium
+        // reports such a request as aborted once its answer is in. It is not a failure.
+        if (request.method() === "HEAD" && why === "net::ERR_ABORTED") return;
+        problems.push(`request failed: ${request.method()} ${request.url()} (${why})`);
+      });
       page.on("response", (response) => {
         if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
       });

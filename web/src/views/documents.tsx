@@ -9,6 +9,7 @@ import { pretty, toRelaxed } from "../ejson";
 import type { StoreConfig } from "../session";
 import { busy, configError, session, setConfig, store, storeVersion } from "../state";
 import { Editor } from "./editor";
+import { HostPanel } from "./host-panel";
 import { JsonTree } from "./json-tree";
 
 /** Relaxed (default) or canonical Extended JSON. */
@@ -197,6 +198,7 @@ export function Documents() {
           ))
         )}
       </section>
+      <HostPanel />
     </div>
   );
 }

@@ -119,3 +119,33 @@ test("a retry after a lost reply succeeds once: nothing is duplicated", { skip, 
   assert.equal(await page.textContent("#race-verdict"), "Every client has finished, and every invariant holds.");
   assertNoProblems(page);
 });
+
+test("the race's clients can be changed: three writers, one with no check, interleaved", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const page = await pg.open("/");
+  await page.keyboard.press("r");
+  await page.click(".clients > summary");
+  await page.click('.clients button:has-text("+ client")');
+  assert.equal(await page.locator(".lane-head").count(), 3);
+  await page.selectOption('select[aria-label="c: operation 1"]', "any");
+  assert.match(
+    await page.textContent(".lane-head[data-lane='2'] .script"),
+    /append OrderPlaced with no check \(reads the position, then appends\)/,
+  );
+  await page.selectOption("#named-schedule", { label: "interleaved, one step each" });
+  const total = Number((await counter(page)).split("/")[1]);
+  for (let i = 0; i < total; i++) await page.keyboard.press("ArrowRight");
+  await expectCounter(page, `step ${total}/${total}`);
+  const results = await finished(page);
+  assert.equal(results.length, 3, results.join("\n"));
+  // One of the two creators wins, the other conflicts; the unchecked writer appends.
+  assert.equal(results.filter((r) => r.startsWith("conflict: you expected no stream")).length, 1, results.join("\n"));
+  assert.equal(results.filter((r) => /appended, the stream is at version [12]$/.test(r)).length, 2, results.join("\n"));
+  assert.equal(await page.textContent("#race-verdict"), "Every client has finished, and every invariant holds.");
+  // A fourth client at most.
+  await page.click('.clients button:has-text("+ client")');
+  assert.equal(await page.isDisabled('.clients button:has-text("+ client")'), true);
+  assertNoProblems(page);
+});

@@ -50,7 +50,14 @@ export function customResolver(source: string): (stream: { name: string; type: s
     throw new Error(`the custom storage function does not compile: ${(e as Error).message}`);
   }
   if (typeof fn !== "function") throw new Error("the custom storage must be a function of { name, type, id }");
-  return fn as ReturnType<typeof customResolver>;
+  const resolve = fn as ReturnType<typeof customResolver>;
+  return (stream) => {
+    try {
+      return resolve(stream);
+    } catch (e) {
+      throw new Error(`the custom storage function failed for ${stream.name}: ${(e as Error)?.message ?? e}`);
+    }
+  };
 }
 
 export function storageOption(config: StoreConfig): StorageOption {
@@ -196,7 +203,9 @@ export async function replay(session: Session, remote?: Remote): Promise<Replay>
   try {
     store = new PageStore(session, remote);
   } catch (e) {
-    return { store: null, outcomes: [], configError: errorInWords(e) };
+    const configError = errorInWords(e);
+    // Every operation fails for the same reason: it is said on each.
+    return { store: null, outcomes: session.ops.map(() => ({ ok: false, text: configError })), configError };
   }
   const outcomes: OpOutcome[] = [];
   for (const [index, op] of session.ops.entries()) outcomes.push(await store.run(op, index));

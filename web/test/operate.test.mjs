@@ -102,6 +102,16 @@ test("switching the layout and the storage replays the session into other collec
   await page.click("#apply-custom");
   await page.waitForFunction(() => document.querySelector("[data-namespace]")?.dataset.namespace?.startsWith("shop."));
   assert.deepEqual(await namespaces(), ["shop.carts", "shop.orders"]);
+  // A function that throws, or does not compile: said in words on the operations.
+  await setEditor(page, "custom storage", '({ type }) => { throw new Error("no place for " + type) }');
+  await page.click("#apply-custom");
+  await page.waitForFunction(() => document.querySelectorAll("[data-namespace]").length === 0);
+  await setEditor(page, "custom storage", "({ type ) =>");
+  await page.click("#apply-custom");
+  assert.match(await page.textContent(".config .error"), /^the custom storage function does not compile: /);
+  await setEditor(page, "custom storage", '({ type }) => ({ database: "shop", collection: type + "s" })');
+  await page.click("#apply-custom");
+  await page.waitForFunction(() => document.querySelectorAll("[data-namespace]").length === 2);
 
   // The size against 16 MiB, and the room left, for each document.
   const size = await page.textContent('[data-stream="order:1"] .size-text');

@@ -53,6 +53,16 @@ impl StoreContext {
         Ok(Self { config, cache: StoreCache::new(), clock, ids })
     }
 
+    /// The clock appends read.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// Where events given without an id get one.
+    pub(crate) fn ids(&self) -> &dyn IdGenerator {
+        self.ids.as_ref()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &StoreConfig {
         &self.config

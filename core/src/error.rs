@@ -125,6 +125,12 @@ impl Error {
     }
 
     /// True for the errors a correct store reports under concurrency or bad input;
+    /// True when the operation may or may not have been applied: the executor lost
+    /// its reply (a retry with the same event ids tells which).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Error::Unavailable(ExecutorError { outcome_unknown: true, .. }))
+    }
+
     /// false for those that mean a server, an executor or the store itself misbehaved.
     pub fn is_expected_outcome(&self) -> bool {
         !matches!(

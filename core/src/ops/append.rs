@@ -158,6 +158,12 @@ impl Append {
         self.events.iter().map(|e| e.id.clone()).collect()
     }
 
+    /// What the simulator's flawed designs rebuild an append from: its namespace (none
+    /// when the input was invalid), stream, layout, prepared events and time.
+    pub(crate) fn parts(&self) -> (Option<&Namespace>, &StreamName, Layout, &[PreparedEvent], DateTime) {
+        (self.ns.as_ref(), &self.stream, self.layout, &self.events, self.now)
+    }
+
     /// The namespace (set whenever a command is sent: invalid input finishes in `new`).
     fn ns(&self) -> Namespace {
         self.ns.clone().unwrap_or_else(|| Namespace::new("", ""))

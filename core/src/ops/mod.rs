@@ -38,7 +38,7 @@ mod document;
 mod exists;
 mod fetch;
 mod index;
-mod outbox;
+pub(crate) mod outbox;
 mod read;
 
 pub use aggregate::{Aggregate, AggregateResult};

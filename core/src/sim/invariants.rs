@@ -6,7 +6,8 @@
 //! 3. No event id appears twice in a stream.
 //! 4. Every acknowledged append's events are in the stream, at the positions the
 //!    append reported (nothing acknowledged is lost).
-//! 5. No event of a failed append is in the stream (a failure changes nothing).
+//! 5. No event of a failed append is in the stream (a failure changes nothing); an
+//!    append whose outcome is unknown (its reply was lost) may or may not be.
 //! 6. Every event a read returned is in the stream at the position the read saw.
 //! 7. Every failure is a typed, expected outcome ([`crate::Error::is_expected_outcome`]).
 
@@ -49,9 +50,54 @@ pub enum Violation {
     UnexpectedFailure { client: usize, op_index: usize, error: String },
 }
 
-/// Checks every invariant against the simulation's engine and outcomes.
+impl Violation {
+    /// Every kind, in the order of the invariants above.
+    pub const KINDS: [&'static str; 8] = [
+        "duplicateDocuments",
+        "malformed",
+        "positionsNotContiguous",
+        "duplicatedEvent",
+        "lostEvent",
+        "failedAppendVisible",
+        "phantomRead",
+        "unexpectedFailure",
+    ];
+
+    /// The kind, as in its serde form (`duplicateDocuments`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Violation::DuplicateDocuments { .. } => "duplicateDocuments",
+            Violation::Malformed { .. } => "malformed",
+            Violation::PositionsNotContiguous { .. } => "positionsNotContiguous",
+            Violation::DuplicatedEvent { .. } => "duplicatedEvent",
+            Violation::LostEvent { .. } => "lostEvent",
+            Violation::FailedAppendVisible { .. } => "failedAppendVisible",
+            Violation::PhantomRead { .. } => "phantomRead",
+            Violation::UnexpectedFailure { .. } => "unexpectedFailure",
+        }
+    }
+
+    /// The invariant a kind of violation breaks, in words.
+    pub fn invariant(kind: &str) -> &'static str {
+        match kind {
+            "duplicateDocuments" => "one document per stream",
+            "malformed" => "every stream document is well-formed",
+            "positionsNotContiguous" => "positions run 1, 2, … n without gaps or repeats",
+            "duplicatedEvent" => "no event is stored twice",
+            "lostEvent" => "every acknowledged event is at the position it was acknowledged at",
+            "failedAppendVisible" => "a failed append changes nothing",
+            "phantomRead" => "every event read is in the stream where it was read",
+            "unexpectedFailure" => "every failure is a typed, expected outcome",
+            _ => "unknown invariant",
+        }
+    }
+}
+
+/// Checks every invariant against the simulation's engine and outcomes (the stored
+/// documents as the simulation's [design](crate::sim::Design) keeps streams).
 pub fn check<E: StoredDocuments>(sim: &Simulation<E>) -> Vec<Violation> {
-    check_state(sim.config(), sim.executor().stored_documents(), sim.outcomes())
+    let documents = sim.options().design.stream_documents(sim.config(), sim.executor().stored_documents());
+    check_state(sim.config(), documents, sim.outcomes())
 }
 
 /// Checks every invariant of `outcomes` against `documents`, every document a store
@@ -116,7 +162,7 @@ pub fn check_state(config: &StoreConfig, documents: Vec<bson::Document>, outcome
                     }
                 }
             }
-            (OpSpec::Append { .. }, Err(_)) => {
+            (OpSpec::Append { .. }, Err(e)) if !e.outcome_unknown() => {
                 for id in &o.event_ids {
                     if held.values().any(|h| h == id) {
                         violations

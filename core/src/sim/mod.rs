@@ -34,13 +34,21 @@
 //! [`StoreContext`]: crate::StoreContext
 //! [`Executor`]: crate::Executor
 
+mod designs;
+mod explain;
 mod explore;
+mod gallery;
 pub mod invariants;
 mod simulation;
 
-pub use explore::{explore, explore_with, Exploration};
+pub use designs::{Design, DesignInfo};
+pub use explain::explain;
+pub use explore::{
+    explore, explore_with, Counterexample, Coverage, Exploration, ExploreOptions, Explorer, FinalState, InvariantReport,
+};
+pub use gallery::{races, Race};
 pub use invariants::Violation;
-pub use simulation::{ClientScript, Outcome, Schedule, SimError, Simulation, TraceEntry};
+pub use simulation::{ClientScript, Outcome, Path, Schedule, SimError, SimOptions, Simulation, Tally, TraceEntry};
 
 use bson::Document;
 

@@ -20,6 +20,7 @@ pub mod encoded_append;
 pub mod engine;
 pub mod error;
 pub mod executor;
+pub mod explorer;
 mod heap;
 pub mod js;
 pub mod ops;

@@ -8,12 +8,13 @@ use std::rc::Rc;
 
 use bson::Document;
 use js_sys::{Array, Object, Promise};
-use streamdoc_core::sim::{self, invariants, ClientScript, SimError, Simulation, StoredDocuments};
+use streamdoc_core::sim::{self, invariants, ClientScript, Design, SimError, SimOptions, Simulation, StoredDocuments};
 use streamdoc_core::{Command, Engine, ExecutorError, Reply, StoreContext};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{self, Guard};
 use crate::executor::{self, JsExecutor};
+use crate::explorer;
 use crate::js::{check_options, get, json_to_js, optional_function, set, string_field, to_u64, type_error};
 use crate::ops;
 use crate::options::{self, Callbacks, CONFIG_OPTIONS};
@@ -57,6 +58,62 @@ export interface SimulationOptions {
   maxAttempts?: number;
   /** How BSON values come back in read results. Default `"native"`. */
   values?: "native" | "canonical";
+  /**
+   * How the clients append: `"streamdoc"` (the default), or one of the deliberately broken
+   * designs of `designs()`, which exist only here, never in an `EventStore`.
+   */
+  design?: Design;
+  /** How many times a client retries an append whose reply was lost, with the same event ids. Default 0. */
+  retries?: number;
+}
+
+/** The append's design: streamdoc's, or a deliberately broken one. */
+export type Design = "streamdoc" | "noUniqueIndex" | "noPositionInFilter" | "upsertedCountCheck" | "blindRetry" | "documentPerEvent";
+
+/** What a design does, and what it breaks. */
+export interface DesignInfo {
+  id: Design;
+  title: string;
+  summary: string;
+  /** The invariant (a `Violation` kind) it breaks; `null` for streamdoc's. */
+  breaks: string | null;
+  /** Why, as an explanation of a counterexample ends. */
+  because: string;
+  /** The id of the race (`races()`) that shows the flaw. */
+  scenario: string;
+  /** True when the flaw shows only when a reply is lost (explore with `faults: 1`). */
+  needsFaults: boolean;
+}
+
+/** A race of the gallery: a setup run first, then clients racing. */
+export interface Race {
+  id: string;
+  title: string;
+  summary: string;
+  layout: "streamdoc" | "emmett";
+  setup: SimOperation[];
+  clients: { name: string; ops: SimOperation[] }[];
+  retries: number;
+  faults: number;
+  /** A schedule worth stepping through first, and the indexes of its steps whose replies are lost. */
+  schedule: number[];
+  lost: number[];
+}
+
+/** A schedule, and which of its steps lose their reply. */
+export interface Path {
+  schedule: number[];
+  lost: number[];
+}
+
+/** What happened in a run, counted. */
+export interface Tally {
+  duplicateKeys: number;
+  zeroMatches: number;
+  rewrites: number;
+  lostReplies: number;
+  retries: number;
+  conflicts: number;
 }
 
 /** One command of a run. */
@@ -69,6 +126,10 @@ export interface TraceEntry {
   command: string;
   /** The reply in mongosh syntax, or `no reply: ...`. */
   reply: string;
+  /** True when the reply was lost on its way back: the command was applied, the client saw an unknown outcome. */
+  lost: boolean;
+  /** The attempt of the operation (2 and more: a retry after a lost reply). */
+  attempt: number;
 }
 
 /** A finished operation. */
@@ -78,6 +139,8 @@ export interface Outcome {
   op: SimOperation;
   /** For appends: the ids of the events, generated ones included. */
   eventIds: string[];
+  /** How many times it was sent (more than 1 after a lost reply). */
+  attempts: number;
   /** What the operation returned: the value its `EventStore` method resolves to, or the error it rejects with. */
   result: { ok: AppendToStreamResult | ReadStreamResult | boolean } | { error: Error & { kind: ErrorKind; details: ErrorDetails } };
 }
@@ -89,17 +152,67 @@ export interface Violation {
   [field: string]: unknown;
 }
 
+/** A violation with the shortest schedule found that produces it, told in events and positions. */
+export interface Counterexample {
+  path: Path;
+  violation: Violation;
+  explanation: string;
+}
+
 /** What exploring every schedule found. */
 export interface Exploration {
-  /** Complete schedules run. */
+  /** Complete schedules (each counted, also those whose states were reached before). */
   schedules: number;
   /** True when the limit stopped the search early. */
   truncated: boolean;
-  /** Each violation with the schedule that produced it (the first 32). */
-  violations: { schedule: number[]; violation: Violation }[];
+  /** Each violation with the path that produced it (the first 32). */
+  violations: { path: Path; violation: Violation }[];
+  /** Every invariant: in how many schedules it broke (0: it held in all), and its shortest counterexample. */
+  invariants: Record<string, { invariant: string; violatedIn: number; shortest: Counterexample | null }>;
   /** How many schedules ended with each combination of results, e.g. `"a0:ok(1) b0:ConcurrencyConflict(actual 1)"`. */
   outcomes: Record<string, number>;
+  /** The same combinations, each with the shortest path that ends with it. */
+  finalStates: Record<string, { count: number; shortest: Path }>;
+  /** In how many schedules each thing happened at least once. */
+  coverage: { conflicts: number; duplicateKeys: number; zeroMatches: number; rewrites: number; lostReplies: number; retries: number };
+  /** Distinct states explored (states reached again are not explored again). */
+  states: number;
 }
+
+/** Options of `explore` and `new Explorer`. */
+export interface ExploreOptions {
+  /** Stop after this many schedules. Default 1,000,000. */
+  limit?: number;
+  /** At most this many replies to writes lost per schedule. Default 0. */
+  faults?: number;
+}
+
+/**
+ * An exploration run a slice at a time (in a Worker: post the progress between slices,
+ * stop when asked).
+ *
+ * @example
+ * const explorer = new Explorer(sim, { faults: 1 });
+ * while (!explorer.run(500)) postMessage({ schedules: explorer.schedules });
+ * const report = explorer.report();
+ */
+export class Explorer {
+  constructor(simulation: Simulation, options?: ExploreOptions);
+  /** Explores at most `budget` more states; true when the exploration is over. */
+  run(budget: number): boolean;
+  /** Schedules counted so far. */
+  readonly schedules: number;
+  /** Distinct states explored so far. */
+  readonly states: number;
+  /** What was found (complete once `run` returned true). */
+  report(): Exploration;
+  free(): void;
+}
+
+/** Every design, streamdoc's first. */
+export function designs(): DesignInfo[];
+/** The gallery's races. */
+export function races(): Race[];
 
 /**
  * Several clients' operations interleaved command by command against one in-memory
@@ -117,6 +230,13 @@ export interface Exploration {
  */
 export class Simulation {
   constructor(options: SimulationOptions);
+  /**
+   * The gallery's race `id` (see `races()`) under `design` (default `"streamdoc"`), its
+   * setup already run; `retries` replaces the race's.
+   */
+  static fromRace(id: string, options?: { design?: Design; retries?: number; values?: "native" | "canonical" }): Simulation;
+  /** The design and retry policy the clients run with. */
+  options(): { design: Design; retries: number };
   /** Client names, by index. */
   clientNames(): string[];
   /** The clients that have a command to send. */
@@ -125,14 +245,21 @@ export class Simulation {
   isFinished(): boolean;
   /** The command `client` would send next, in mongosh syntax. */
   pending(client: number): string | null;
-  /** Lets `client` send its next command and take the reply (on the in-memory engine). */
-  step(client: number): void;
+  /**
+   * Lets `client` send its next command and take the reply (on the in-memory engine).
+   * With `loseReply`, the command is applied but the reply is lost on its way back.
+   */
+  step(client: number, options?: { loseReply?: boolean }): void;
+  /** Runs `path`'s steps, losing the replies it says, then lets every client finish. */
+  runPath(path: Path): void;
+  /** What happened so far, counted. */
+  tally(): Tally;
   /** Runs `schedule` (client indexes), then lets every client finish in client order. */
   run(schedule: number[]): void;
   /** Lets every client finish, lowest index first. */
   runToEnd(): void;
   /** As `step`, on any executor. Rejects with a `TypeError` while another step of this simulation runs. */
-  stepAsync(client: number): Promise<void>;
+  stepAsync(client: number, options?: { loseReply?: boolean }): Promise<void>;
   /** As `run`, on any executor. */
   runAsync(schedule: number[]): Promise<void>;
   /** As `runToEnd`, on any executor. */
@@ -149,7 +276,7 @@ export class Simulation {
    */
   checkInvariants(documents?: StoredDocuments): Violation[];
   /** Runs every schedule from the current state (at most `limit`, default 1,000,000; in-memory engine only). */
-  explore(options?: { limit?: number }): Exploration;
+  explore(options?: ExploreOptions): Exploration;
   /** An independent copy of the run. */
   clone(): Simulation;
   free(): void;
@@ -159,7 +286,7 @@ export class Simulation {
 /// Where the simulation's commands run: its own engine, or a JavaScript executor that
 /// [`JsSimulation`] drives itself (core's `pending` / `deliver`).
 #[derive(Debug, Clone)]
-enum Target {
+pub(crate) enum Target {
     Engine(Engine),
     /// The commands are carried by the async methods.
     Elsewhere,
@@ -196,7 +323,7 @@ impl StoredDocuments for Target {
 #[wasm_bindgen(js_name = Simulation, skip_typescript)]
 #[derive(Debug)]
 pub struct JsSimulation {
-    sim: Rc<RefCell<Simulation<Target>>>,
+    pub(crate) sim: Rc<RefCell<Simulation<Target>>>,
     executor: Option<JsExecutor>,
     /// The callbacks of the stores whose contexts build the clients' operations.
     callbacks: Rc<Vec<Rc<Callbacks>>>,
@@ -231,7 +358,7 @@ fn client(c: &JsValue, index: usize) -> Result<(ClientScript, Option<ClientStore
     Ok((ClientScript { name, ops }, context))
 }
 
-fn violation(v: &invariants::Violation) -> JsValue {
+pub(crate) fn violation(v: &invariants::Violation) -> JsValue {
     let js = json_to_js(&serde_json::to_value(v).unwrap_or_default());
     let _ = js_sys::Reflect::set(&js, &JsValue::from_str("message"), &JsValue::from_str(&v.to_string()));
     js
@@ -245,7 +372,39 @@ fn indexes(values: impl IntoIterator<Item = usize>) -> Array {
     values.into_iter().map(|i| JsValue::from_f64(i as f64)).collect()
 }
 
-fn range_error(e: impl std::fmt::Display) -> JsValue {
+/// `options.design` and `options.retries`.
+fn sim_options(options: &JsValue) -> Result<SimOptions, JsValue> {
+    let design = match get(options, "design") {
+        v if v.is_undefined() => Design::default(),
+        v => {
+            let name = v.as_string().unwrap_or_default();
+            serde_json::from_value(serde_json::Value::String(name.clone())).map_err(|_| {
+                let known = Design::ALL.map(|d| serde_json::to_string(&d).unwrap_or_default());
+                type_error(format!("options.design must be one of {}, not {name:?}", known.join(", ")))
+            })?
+        }
+    };
+    let retries = match get(options, "retries") {
+        v if v.is_undefined() => 0,
+        v => u32::try_from(to_u64(&v, "options.retries")?)
+            .map_err(|_| js_sys::RangeError::new("options.retries is too large"))?,
+    };
+    Ok(SimOptions { design, retries })
+}
+
+/// `{ loseReply }` of `step` (absent: the reply is delivered).
+fn lose_reply(options: &JsValue) -> Result<bool, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(false);
+    }
+    check_options(options, &["loseReply"], "step options")?;
+    match get(options, "loseReply") {
+        v if v.is_undefined() => Ok(false),
+        v => v.as_bool().ok_or_else(|| type_error("step options.loseReply must be a boolean")),
+    }
+}
+
+pub(crate) fn range_error(e: impl std::fmt::Display) -> JsValue {
     js_sys::RangeError::new(&e.to_string()).into()
 }
 
@@ -270,7 +429,7 @@ impl JsSimulation {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<JsSimulation, JsValue> {
         let _call = error::enter_free()?;
-        let mut allowed = vec!["clients", "values", "executor"];
+        let mut allowed = vec!["clients", "values", "executor", "design", "retries"];
         allowed.extend(CONFIG_OPTIONS);
         check_options(&options, &allowed, "options")?;
         let list = get(&options, "clients");
@@ -286,12 +445,13 @@ impl JsSimulation {
         let values = Values::from_js(&get(&options, "values"), "options.values")?;
         let executor = optional_function(&options, "executor", "options")?.map(JsExecutor);
         let target = if executor.is_some() { Target::Elsewhere } else { Target::Engine(Engine::new(0)) };
+        let sim_options = sim_options(&options)?;
         let with_stores = clients.iter().filter(|(_, store)| store.is_some()).count();
         let (sim, callbacks) = if with_stores == 0 {
             let callbacks = Rc::new(Callbacks::default());
             let config = options::store_config(&options, &callbacks)?;
             let scripts = clients.into_iter().map(|(script, _)| script).collect();
-            let sim = Simulation::with_executor(target, config, scripts).map_err(|e| error::to_js(&e))?;
+            let sim = Simulation::configured(target, config, scripts, sim_options).map_err(|e| error::to_js(&e))?;
             (sim, vec![callbacks])
         } else if with_stores == clients.len() {
             if CONFIG_OPTIONS.iter().any(|k| !get(&options, k).is_undefined()) {
@@ -304,7 +464,7 @@ impl JsSimulation {
                 callbacks.push(cb);
                 contexts.push((ctx, script));
             }
-            (Simulation::from_contexts(target, contexts), callbacks)
+            (Simulation::from_contexts_with(target, contexts, sim_options), callbacks)
         } else {
             return Err(type_error("give every client a store, or none"));
         };
@@ -318,6 +478,34 @@ impl JsSimulation {
         };
         sim.callback_failure()?;
         Ok(sim)
+    }
+
+    #[wasm_bindgen(js_name = fromRace)]
+    pub fn from_race(id: String, options: JsValue) -> Result<JsSimulation, JsValue> {
+        let _call = error::enter_free()?;
+        let race = sim::Race::named(&id).ok_or_else(|| {
+            let known: Vec<&str> = sim::races().iter().map(|r| r.id).collect();
+            type_error(format!("there is no race {id:?}; the races are {}", known.join(", ")))
+        })?;
+        if !(options.is_undefined() || options.is_null()) {
+            check_options(&options, &["design", "retries", "values"], "options")?;
+        }
+        let mut sim_options = race.options(sim_options(&options)?.design);
+        if !get(&options, "retries").is_undefined() {
+            sim_options.retries = self::sim_options(&options)?.retries;
+        }
+        let values = Values::from_js(&get(&options, "values"), "options.values")?;
+        let engine = race.engine_after_setup(sim_options.design).map_err(|e| error::to_js(&e))?;
+        let sim = Simulation::configured(Target::Engine(engine), race.config(), race.clients.clone(), sim_options)
+            .map_err(|e| error::to_js(&e))?;
+        Ok(JsSimulation {
+            sim: Rc::new(RefCell::new(sim)),
+            executor: None,
+            callbacks: Rc::new(vec![Rc::new(Callbacks::default())]),
+            values,
+            busy: Rc::new(Cell::new(false)),
+            guard: Guard::new("Simulation"),
+        })
     }
 
     #[wasm_bindgen(js_name = clientNames)]
@@ -342,11 +530,33 @@ impl JsSimulation {
         Ok(self.sim.borrow().pending(client).map(|c| c.to_mongosh()))
     }
 
-    pub fn step(&self, client: usize) -> Result<(), JsValue> {
+    pub fn step(&self, client: usize, options: JsValue) -> Result<(), JsValue> {
         let _call = error::enter(&self.guard)?;
         self.on_engine("step")?;
-        self.sim.borrow_mut().step(client).map_err(range_error)?;
+        let lose = lose_reply(&options)?;
+        let mut sim = self.sim.borrow_mut();
+        if lose { sim.step_losing_reply(client) } else { sim.step(client) }.map_err(range_error)?;
+        drop(sim);
         self.callback_failure()
+    }
+
+    #[wasm_bindgen(js_name = runPath)]
+    pub fn run_path(&self, path: JsValue) -> Result<(), JsValue> {
+        let _call = error::enter(&self.guard)?;
+        self.on_engine("runPath")?;
+        let path = explorer::path_from_js(&path)?;
+        self.sim.borrow_mut().run_path(&path).map_err(range_error)?;
+        self.callback_failure()
+    }
+
+    pub fn options(&self) -> Result<JsValue, JsValue> {
+        let _call = error::enter(&self.guard)?;
+        Ok(json_to_js(&serde_json::to_value(self.sim.borrow().options()).unwrap_or_default()))
+    }
+
+    pub fn tally(&self) -> Result<JsValue, JsValue> {
+        let _call = error::enter(&self.guard)?;
+        Ok(json_to_js(&serde_json::to_value(self.sim.borrow().tally()).unwrap_or_default()))
     }
 
     pub fn run(&self, schedule: Vec<usize>) -> Result<(), JsValue> {
@@ -365,9 +575,10 @@ impl JsSimulation {
     }
 
     #[wasm_bindgen(js_name = stepAsync)]
-    pub fn step_async(&self, client: usize) -> Result<Promise, JsValue> {
+    pub fn step_async(&self, client: usize, options: JsValue) -> Result<Promise, JsValue> {
         let _call = error::enter(&self.guard)?;
-        self.spawn(move |runner| async move { runner.step(client).await })
+        let lose = lose_reply(&options)?;
+        self.spawn(move |runner| async move { runner.step_with(client, lose).await })
     }
 
     #[wasm_bindgen(js_name = runAsync)]
@@ -405,6 +616,8 @@ impl JsSimulation {
                     Err(e) => format!("no reply: {e}"),
                 };
                 set(&object, "reply", &JsValue::from_str(&reply));
+                set(&object, "lost", &JsValue::from_bool(t.lost));
+                set(&object, "attempt", &JsValue::from_f64(f64::from(t.attempt)));
                 JsValue::from(object)
             })
             .collect())
@@ -423,6 +636,7 @@ impl JsSimulation {
                 set(&object, "opIndex", &JsValue::from_f64(o.op_index as f64));
                 set(&object, "op", &ops::op_spec_to_js(&o.spec, self.values));
                 set(&object, "eventIds", &o.event_ids.iter().map(|id| JsValue::from_str(id)).collect::<Array>());
+                set(&object, "attempts", &JsValue::from_f64(f64::from(o.attempts)));
                 let result = Object::new();
                 match &o.result {
                     Ok(output) => set(&result, "ok", &ops::op_output(output, self.values)),
@@ -463,32 +677,9 @@ impl JsSimulation {
     pub fn explore(&self, options: JsValue) -> Result<JsValue, JsValue> {
         let _call = error::enter(&self.guard)?;
         self.on_engine("explore")?;
-        check_options(&options, &["limit"], "explore options")?;
-        let limit = match get(&options, "limit") {
-            v if v.is_undefined() || v.is_null() => 1_000_000,
-            v => to_u64(&v, "options.limit")?,
-        };
-        let report = sim::explore(&self.sim.borrow(), limit);
-        let object = Object::new();
-        set(&object, "schedules", &JsValue::from_f64(report.schedules as f64));
-        set(&object, "truncated", &JsValue::from_bool(report.truncated));
-        let found: Array = report
-            .violations
-            .iter()
-            .map(|(schedule, v)| {
-                let entry = Object::new();
-                set(&entry, "schedule", &indexes(schedule.iter().copied()));
-                set(&entry, "violation", &violation(v));
-                JsValue::from(entry)
-            })
-            .collect();
-        set(&object, "violations", &found);
-        let outcomes = Object::new();
-        for (summary, count) in &report.outcomes {
-            set(&outcomes, summary, &JsValue::from_f64(*count as f64));
-        }
-        set(&object, "outcomes", &outcomes);
-        Ok(object.into())
+        let mut explorer = explorer::Exploring::new(&self.sim.borrow(), &options)?;
+        explorer.run_to_end();
+        Ok(explorer.report_js())
     }
 
     #[wasm_bindgen(js_name = clone)]
@@ -563,8 +754,15 @@ impl Runner {
     /// Lets `client` send its next command and take the reply: on the engine at once,
     /// or through the JavaScript executor, awaited.
     async fn step(&self, client: usize) -> Result<(), JsValue> {
+        self.step_with(client, false).await
+    }
+
+    /// As `step`; with `lose`, the reply is lost on its way back to the client.
+    async fn step_with(&self, client: usize, lose: bool) -> Result<(), JsValue> {
         let Some(executor) = &self.executor else {
-            self.sim.borrow_mut().step(client).map_err(range_error)?;
+            let mut sim = self.sim.borrow_mut();
+            if lose { sim.step_losing_reply(client) } else { sim.step(client) }.map_err(range_error)?;
+            drop(sim);
             return self.failure();
         };
         let command = self.sim.borrow().pending(client).cloned();
@@ -574,7 +772,9 @@ impl Runner {
             return Err(range_error(e));
         };
         let reply = executor.execute(&command).await.map_err(|(failure, _cause)| failure);
-        self.sim.borrow_mut().deliver(client, reply).map_err(range_error)?;
+        let mut sim = self.sim.borrow_mut();
+        if lose { sim.deliver_lost(client, reply) } else { sim.deliver(client, reply) }.map_err(range_error)?;
+        drop(sim);
         self.failure()
     }
 

@@ -358,6 +358,7 @@ pub(crate) fn test() -> Result<(), String> {
                 "boundary.test.mjs",
                 "corpus.test.mjs",
                 "sim.test.mjs",
+                "designs.test.mjs",
                 "mongodb.test.mjs",
                 "http-parity.test.mjs",
                 "panic-sync.test.mjs",

@@ -80,10 +80,14 @@ pub fn explain<E: StoredDocuments>(sim: &Simulation<E>, violation: &Violation) -
         }
         Violation::LostEvent { stream, event_id, position } => {
             let client = author(event_id).replace("'s event", "'s append of");
-            let holder = held
+            let others: Vec<String> = held
                 .get(stream)
-                .and_then(|events| events.iter().find(|(p, _)| p == position))
-                .map_or_else(|| "nothing".to_owned(), |(_, id)| author(id));
+                .into_iter()
+                .flatten()
+                .filter(|(p, id)| p == position && id != event_id)
+                .map(|(_, id)| author(id))
+                .collect();
+            let holder = if others.is_empty() { "nothing else".to_owned() } else { join(&others) };
             format!(
                 "{client} was acknowledged at position {position} of {stream}, but position {position} holds {holder}"
             )

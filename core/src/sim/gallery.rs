@@ -169,12 +169,26 @@ pub fn races() -> Vec<Race> {
 impl Race {
     /// The race's simulation under `design`, its setup already run.
     pub fn simulation(&self, design: Design) -> Result<Simulation<Engine>, Error> {
-        let config = StoreConfig { layout: self.layout, ..StoreConfig::new("app") };
-        let options = SimOptions { design, retries: self.retries };
-        let mut setup =
-            Simulation::configured(Engine::new(0), config.clone(), vec![client("setup", self.setup.clone())], options)?;
-        setup.run_to_end();
-        Simulation::configured(setup.executor().clone(), config, self.clients.clone(), options)
+        let engine = self.engine_after_setup(design)?;
+        Simulation::configured(engine, self.config(), self.clients.clone(), self.options(design))
+    }
+
+    /// The configuration of the race's stores.
+    pub fn config(&self) -> StoreConfig {
+        StoreConfig { layout: self.layout, ..StoreConfig::new("app") }
+    }
+
+    /// The simulation options of the race under `design`.
+    pub fn options(&self, design: Design) -> SimOptions {
+        SimOptions { design, retries: self.retries }
+    }
+
+    /// A fresh engine after the race's setup, run by a store of `design`.
+    pub fn engine_after_setup(&self, design: Design) -> Result<Engine, Error> {
+        let setup = vec![client("setup", self.setup.clone())];
+        let mut sim = Simulation::configured(Engine::new(0), self.config(), setup, self.options(design))?;
+        sim.run_to_end();
+        Ok(sim.executor().clone())
     }
 
     /// The race named `id`.

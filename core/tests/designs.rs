@@ -199,6 +199,7 @@ fn five_writers_are_explored_completely() {
     explorer.run(u64::MAX);
     let report = explorer.report();
     eprintln!("five writers: {} schedules, {} states", report.schedules, explorer.states());
+    assert_eq!(report.schedules, 15_220_800);
     assert!(explorer.states() < 10_000);
     assert!(!report.truncated);
     assert!(report.invariants.values().all(|i| i.violated_in == 0));

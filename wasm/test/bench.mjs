@@ -11,6 +11,8 @@ const rounds = 5;
 // of thousands of streams) have not yet grown.
 const corpus = await corpusReplay(5);
 const explored = exploration(5);
+const exploredFive = exploration(5, { clients: 5 });
+const race = exploration(5, { race: "five-writers" });
 const vs = await versusEmmett({ appends, streams, rounds });
 vs.stores.streamdoc.free();
 const paths = await argumentPaths({ appends, streams, rounds });
@@ -35,5 +37,11 @@ if (Number.isFinite(nativeMs)) {
 } else {
   console.log(`| replaying the corpus (${corpus.scenarios} scenarios, median of 5) | ${corpus.ms.toFixed(0)} ms | (no native figure) | |`);
 }
-console.log(`| exploring all ${explored.schedules} schedules of 4 clients × 2 steps (median of 5) | ${explored.ms.toFixed(0)} ms | | |`);
+for (const [what, e] of [
+  ["4 clients × 2 steps", explored],
+  ["5 clients × 2 steps", exploredFive],
+  ["five writers racing to create one stream (index, write, a verifying read for each loser)", race],
+]) {
+  console.log(`| exploring all ${fmt(e.schedules)} schedules of ${what} (median of 5) | ${e.ms.toFixed(0)} ms | ${fmt(e.states)} distinct states run | ${fmt(e.schedules / e.states)} schedules per state run |`);
+}
 if (Number.isFinite(gzip)) console.log(`| streamdoc_bg.wasm, gzipped | ${(gzip / 1024).toFixed(0)} KiB (${fmt(gzip)} bytes) | target: at most 300 KB | |`);

@@ -19,6 +19,10 @@ test("the append benchmark runs both stores over the same load", async () => {
 
 test("the exploration benchmark covers every schedule", () => {
   assert.equal(exploration(1).schedules, 2520);
+  const five = exploration(1, { clients: 5 });
+  assert.equal(five.schedules, 113400);
+  assert.ok(five.states < five.schedules / 10, `${five.states} states`);
+  assert.equal(exploration(1, { race: "five-writers" }).schedules, 15220800);
 });
 
 test("the argument-path benchmark stores the same events through both paths", async () => {

@@ -100,20 +100,26 @@ export async function corpusReplay(runs) {
   return { ms: times[Math.floor(runs / 2)], scenarios: corpus.length };
 }
 
-/** Exploring every schedule of 4 clients x 2 steps each; the median time in ms. */
-export function exploration(runs) {
+/**
+ * Exploring every schedule of `clients` clients x 2 steps each (each creates its own
+ * stream: index, then write), or of a gallery race; the median time in ms, with the
+ * schedules counted and the distinct states the explorer's cache actually ran.
+ */
+export function exploration(runs, { clients = 4, race } = {}) {
   const client = (name) => ({
     name,
     ops: [{ op: "append", stream: `order:${name}`, events: [{ type: "Placed" }], expected: STREAM_DOES_NOT_EXIST }],
   });
+  const names = ["a", "b", "c", "d", "e", "f"].slice(0, clients);
   const times = [];
   let report;
   for (let r = 0; r < runs; r++) {
-    const sim = new Simulation({ clients: ["a", "b", "c", "d"].map(client) });
+    const sim = race ? Simulation.fromRace(race) : new Simulation({ clients: names.map(client) });
     const started = performance.now();
-    report = sim.explore();
+    report = sim.explore({ limit: Number.MAX_SAFE_INTEGER });
     times.push(performance.now() - started);
+    sim.free();
   }
   times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(runs / 2)], schedules: report.schedules };
+  return { ms: times[Math.floor(runs / 2)], schedules: report.schedules, states: report.states };
 }

@@ -3,7 +3,8 @@
 //!
 //! 1. The page (`cargo xtask web`): the wasm package when it is older than its sources,
 //!    `npm ci` when needed, the checks and `vite build` into `web/dist`.
-//! 2. `cargo run -p streamdoc-host --bin streamdoc -- serve --web-dir web/dist [extra...]`:
+//! 2. `cargo run -p streamdoc-host --bin streamdoc -- serve --web-dir web/dist --command-endpoint [extra...]`
+//!    (the endpoint lets the page run its races on the host's store, in scratch databases only):
 //!    the debug build (the one `cargo xtask test` also builds, so usually no wait).
 //!
 //! Extra arguments go to `streamdoc serve`: `cargo xtask play -- --mongodb-uri URI`.
@@ -16,8 +17,18 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
         return Err("web/index.html is missing: the playground page is part of the repository".into());
     }
     crate::web::build()?;
-    let mut args =
-        vec!["run", "--package", "streamdoc-host", "--bin", "streamdoc", "--", "serve", "--web-dir", "web/dist"];
+    let mut args = vec![
+        "run",
+        "--package",
+        "streamdoc-host",
+        "--bin",
+        "streamdoc",
+        "--",
+        "serve",
+        "--web-dir",
+        "web/dist",
+        "--command-endpoint",
+    ];
     args.extend(extra);
     eprintln!("xtask: starting `streamdoc serve` (Ctrl-C stops it); it prints its URL once listening");
     crate::cargo(&args)

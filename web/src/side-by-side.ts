@@ -25,15 +25,28 @@ export interface SideBySide {
 export const scratchDatabase = (prefix: string, session: Session) => `${prefix}_playground_${session.seed}`;
 
 /**
+ * `value` with every object's keys sorted, arrays in their order: documents compare with
+ * their fields unordered, since servers order an upserted document's fields differently
+ * (an upsert builds its document from the filter's equality fields, then the update's:
+ * FerretDB puts `streamName` before `metadata`, core's engine after it).
+ */
+function sortedKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortedKeys) as T;
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries.map(([k, v]) => [k, sortedKeys(v)])) as T;
+}
+
+/**
  * Documents keyed by collection (the database dropped when it is the store's own, so the
  * page's `streamdoc` and the host's scratch database compare), without the `_id`s a
- * server picks itself.
+ * server picks itself, their fields in sorted order.
  */
 function comparable(documents: StoredDocuments, database: string): Record<string, ExtendedJsonDocument[]> {
   const out: Record<string, ExtendedJsonDocument[]> = {};
   for (const ns of Object.keys(documents).sort()) {
     const key = ns.startsWith(`${database}.`) ? ns.slice(database.length + 1) : ns;
-    out[key] = (documents[ns] ?? []).map(({ _id, ...rest }) => rest);
+    out[key] = (documents[ns] ?? []).map(({ _id, ...rest }) => sortedKeys(rest));
   }
   return out;
 }

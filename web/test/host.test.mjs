@@ -8,13 +8,36 @@ import { assertNoProblems, openScenario, playground, setEditor, showView, skip }
 
 const withEndpoint = playground({ serveArgs: ["--command-endpoint"] });
 const without = playground();
+// On a live server too: the one the run has (FerretDB under `cargo xtask test`, or yours).
+const uri = process.env.MONGODB_URI ?? "";
+if (!uri && !["", "0", "false"].includes(process.env.CI ?? "")) {
+  throw new Error("the playground's live side-by-side test needs MONGODB_URI under CI");
+}
+const liveSkip = skip || (uri ? false : "no MONGODB_URI: the side by side on a live server is skipped");
+if (liveSkip && !skip) console.log(`# ${liveSkip}`);
+const live = playground({ serveArgs: ["--command-endpoint", "--mongodb-uri", uri, "--database", "playground_live"] });
 before(async () => {
   await withEndpoint.setup();
   await without.setup();
+  if (!liveSkip) await live.setup();
 });
 after(async () => {
   await withEndpoint.teardown();
   await without.teardown();
+  if (!liveSkip) await live.teardown();
+});
+
+test("on a live server the session replayed on the host's store gives the same answers and documents", {
+  skip: liveSkip,
+  timeout: 90_000,
+}, async () => {
+  const page = await live.open("/");
+  await openScenario(page, "cart");
+  await showView(page, "documents");
+  await page.click("#run-on-host");
+  await page.waitForSelector('#host-verdict[data-run="1"]', { timeout: 60_000 });
+  assert.match(await page.textContent("#host-verdict"), /^Identical/, await page.textContent(".side-by-side"));
+  assertNoProblems(page);
 });
 
 test("the session replayed on the host's store gives the same answers and documents", {

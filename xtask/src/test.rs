@@ -39,10 +39,11 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
         cargo(&["test", "--workspace", "--locked"])?;
         // The example service, run once on the same server (it checks what it prints).
         cargo(&["run", "--locked", "--package", "streamdoc-host", "--example", "service"])?;
-        crate::wasm::test()
+        crate::wasm::test()?;
+        // The playground: its checks, its bundle, and its browser tests on the package just
+        // built (its side by side with the host also on the same server).
+        crate::web::test()
     })?;
-    // The playground: its checks, its bundle, and its browser tests on the package just built.
-    crate::web::test()?;
     // The benchmark binary must keep running (one quick iteration; figures via `cargo xtask bench`).
     cargo(&["test", "--package", "streamdoc-core", "--bench", "appends", "--locked"])?;
     eprintln!("\nxtask: all checks and suites passed");

@@ -266,3 +266,16 @@ fn the_cache_changes_no_count() {
         assert_eq!(counted, broken, "{race} under {design:?}");
     }
 }
+
+#[test]
+fn every_race_suggests_a_whole_schedule_that_its_stepper_can_play_to_the_end() {
+    for race in races() {
+        let mut sim = race.simulation(Design::Streamdoc).unwrap();
+        for (i, &client) in race.schedule.iter().enumerate() {
+            assert!(!sim.is_finished(), "{}: the run ends before step {i} of its schedule", race.id);
+            if race.lost.contains(&i) { sim.step_losing_reply(client) } else { sim.step(client) }
+                .unwrap_or_else(|e| panic!("{}: step {i} (client {client}) is refused: {e}", race.id));
+        }
+        assert!(sim.is_finished(), "{}: its schedule stops before every client has finished", race.id);
+    }
+}

@@ -31,7 +31,7 @@ pub struct Race {
     pub retries: u32,
     /// How many replies the explorer loses per schedule.
     pub faults: u32,
-    /// A schedule worth stepping through first (client indexes).
+    /// A whole schedule worth stepping through first (client indexes): every client finishes at its end.
     pub schedule: Vec<usize>,
     /// Indexes into `schedule` of the steps whose replies are lost.
     pub lost: Vec<usize>,
@@ -77,7 +77,7 @@ pub fn races() -> Vec<Race> {
             "Two writers create the same stream at once. Both updateOnes upsert; the unique index on streamName \
              lets one insert and answers the other E11000, which it reports as a conflict.",
             creators(2, "order:42"),
-            vec![0, 1, 0, 1],
+            vec![0, 1, 0, 1, 1],
         ),
         Race {
             setup: vec![append("cart:7", "CartOpened", ExpectedVersion::NoStream)],
@@ -91,7 +91,7 @@ pub fn races() -> Vec<Race> {
                     client("a", vec![append("cart:7", "ItemAdded", ExpectedVersion::Exact(1))]),
                     client("b", vec![append("cart:7", "ItemRemoved", ExpectedVersion::Exact(1))]),
                 ],
-                vec![0, 1, 0, 1],
+                vec![0, 1, 0, 1, 1],
             )
         },
         Race {
@@ -104,7 +104,7 @@ pub fn races() -> Vec<Race> {
                  same event ids; the retry finds its own events at the positions it expected and reports \
                  success, once.",
                 creators(2, "order:42"),
-                vec![0, 0, 0, 1, 1, 1],
+                vec![0, 0, 0, 0, 1, 1, 1],
             )
         },
         race(
@@ -116,7 +116,7 @@ pub fn races() -> Vec<Race> {
                 client("a", vec![append("order:42", "NoteAdded", ExpectedVersion::Any)]),
                 client("b", vec![append("order:42", "NoteAdded", ExpectedVersion::Any)]),
             ],
-            vec![0, 1, 0, 1, 0, 1],
+            vec![0, 1, 0, 1, 0, 1, 1, 1],
         ),
         Race {
             setup: vec![append("cart:1", "CartOpened", ExpectedVersion::NoStream)],
@@ -135,7 +135,7 @@ pub fn races() -> Vec<Race> {
                     ),
                     client("b", vec![append("cart:1", "ItemAdded", ExpectedVersion::Exact(1))]),
                 ],
-                vec![0, 0, 1, 1],
+                vec![0, 0, 1, 1, 0, 1],
             )
         },
         Race {
@@ -146,7 +146,7 @@ pub fn races() -> Vec<Race> {
                 "The same race on the document shape of @event-driven-io/emmett-mongodb: events in `messages`, \
                  the collection `emt:order`.",
                 creators(2, "order:42"),
-                vec![0, 1, 0, 1],
+                vec![0, 1, 0, 1, 1],
             )
         },
         race(
@@ -154,14 +154,14 @@ pub fn races() -> Vec<Race> {
             "Four writers",
             "Four writers race to create one stream: 43,920 interleavings, exactly one winner in each.",
             creators(4, "order:42"),
-            vec![0, 1, 2, 3, 0, 1, 2, 3],
+            vec![0, 1, 2, 3, 0, 1, 2, 3, 1, 2, 3],
         ),
         race(
             "five-writers",
             "Five writers",
             "Five writers race to create one stream: 15,220,800 interleavings, explored through 1,997 distinct states.",
             creators(5, "order:42"),
-            vec![0, 1, 2, 3, 4, 0, 1, 2, 3, 4],
+            vec![0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 1, 2, 3, 4],
         ),
     ]
 }

@@ -91,5 +91,8 @@ export function playSchedule(policy: Policy): void {
 /** A new race definition (clients, stream, design): the schedule starts over. */
 export function editRace(patch: Partial<RaceState>): void {
   refusal.value = "";
-  setRace({ ...race(), ...patch, schedule: [], step: 0, lost: [] });
+  const edited = "clients" in patch || "stream" in patch;
+  const next: RaceState = { ...race(), ...patch, schedule: [], step: 0, lost: [] };
+  if (edited) delete next.from;
+  setRace(next);
 }

@@ -6,6 +6,7 @@
 // invariant broke) is the package's.
 import {
   type ClientScript,
+  type Design,
   type Outcome,
   type SimOperation,
   Simulation,
@@ -68,11 +69,16 @@ export function simulationOptions(race: RaceState): SimulationOptions {
   const clients: ClientScript[] = race.clients.map((c) => ({ name: c.name, ops: simOps(race, c) }));
   const options: SimulationOptions = { clients };
   if (features.designs) Object.assign(options, { design: race.design });
+  // A "retry" op retries once after a lost reply, with the same event ids.
+  if (features.loseReply) Object.assign(options, { retries: 1 });
   return options;
 }
 
-/** A fresh Simulation of the race. */
+/** A fresh Simulation of the race: the package's own race when it is one, unchanged. */
 export function newSimulation(race: RaceState): Simulation {
+  if (race.from !== undefined && features.designs) {
+    return Simulation.fromRace(race.from, { design: race.design as Design });
+  }
   return new Simulation(simulationOptions(race));
 }
 
@@ -116,8 +122,7 @@ export function runRace(race: RaceState): RaceRun {
       const traced = sim.trace().length;
       const done = sim.outcomes().length;
       const losing = lost.has(i) && features.loseReply;
-      if (losing) (sim.step as (client: number, options: { loseReply: boolean }) => void)(client, { loseReply: true });
-      else sim.step(client);
+      sim.step(client, losing ? { loseReply: true } : undefined);
       frames.push(frameOf(sim, names, client, sim.trace().slice(traced), losing, sim.outcomes().slice(done)));
     }
     return { names, frames, error: null };
@@ -141,6 +146,12 @@ export function scriptInWords(op: RaceOp): string {
 
 /** An operation's result in words. */
 export function outcomeInWords(outcome: Outcome): string {
+  const words = resultInWords(outcome);
+  const attempts = (outcome as { attempts?: number }).attempts ?? 1;
+  return attempts > 1 ? `${words} (sent ${attempts} times: its reply was lost)` : words;
+}
+
+function resultInWords(outcome: Outcome): string {
   const result = outcome.result;
   if ("error" in result) return errorInWords(result.error);
   const ok = result.ok;

@@ -73,6 +73,8 @@ export interface RaceState {
   step: number;
   /** The steps (indexes into `schedule`) whose reply is lost. */
   lost: number[];
+  /** The package's race (`races()` id) this is, unchanged: built with `Simulation.fromRace`. */
+  from?: string;
 }
 
 export interface Session {
@@ -246,7 +248,8 @@ function isRace(v: unknown): v is RaceState {
   return (
     Array.isArray(v.clients) &&
     v.clients.length >= 1 &&
-    v.clients.length <= 4 &&
+    v.clients.length <= (v.from === undefined ? 4 : 5) &&
+    (v.from === undefined || isString(v.from)) &&
     v.clients.every((c) => isRecord(c) && isString(c.name) && Array.isArray(c.ops) && c.ops.every(isRaceOp)) &&
     indexes(v.schedule) &&
     (v.schedule as number[]).every((i) => i < (v.clients as unknown[]).length) &&

@@ -51,7 +51,10 @@ function Cell({ frame, step, current }: { frame: Frame; step: number; current: n
       title={entry?.command}
     >
       <span class="step-no">{step}</span>
-      <span class="purpose">{entry?.step ?? "(no command)"}</span>
+      <span class="purpose">
+        {entry?.step ?? "(no command)"}
+        {entry && entry.attempt > 1 ? ` (retry ${entry.attempt - 1})` : ""}
+      </span>
       <span class={`brief${entry?.reply.startsWith("MongoServerError") ? " error" : ""}`}>
         {frame.lost ? "reply lost" : entry ? replyInBrief(entry.reply) : ""}
       </span>

@@ -14,6 +14,8 @@
 // - `setDesign(id)`: switches the design (`designs()` ids); the schedule starts over.
 // - `features` (../features.ts): whether the package has `designs()` and lost replies.
 import type { RaceState } from "../session";
+import { Designs } from "./designs";
+import { Explorer } from "./explorer";
 
 export interface ExplorerSlotProps {
   race: RaceState;
@@ -25,23 +27,12 @@ export interface DesignSlotProps {
   setDesign: (id: string) => void;
 }
 
-/** Where `views/explorer.tsx` goes. */
-export function ExplorerSlot(_props: ExplorerSlotProps) {
-  return (
-    <section class="card slot" data-mount="explorer" aria-label="check every schedule">
-      <h3>Check every schedule</h3>
-      <p class="hint">
-        The exhaustive explorer (every interleaving of these clients, its invariants and coverage) mounts here.
-      </p>
-    </section>
-  );
+/** The explorer (views/explorer.tsx). */
+export function ExplorerSlot(props: ExplorerSlotProps) {
+  return <Explorer {...props} />;
 }
 
-/** Where `views/designs.tsx` goes. */
-export function DesignSlot({ race }: DesignSlotProps) {
-  return (
-    <span class="slot" data-mount="designs">
-      design: <strong>{race.design}</strong>
-    </span>
-  );
+/** The design picker (views/designs.tsx). */
+export function DesignSlot(props: DesignSlotProps) {
+  return <Designs {...props} />;
 }

@@ -25,7 +25,17 @@ test("every view of every scenario renders without a console error or warning, a
     page.on("request", (r) => requests.push(r.url()));
     await showView(page, "gallery");
     const ids = await page.$$eval("[data-scenario]", (els) => els.map((e) => e.dataset.scenario));
-    assert.deepEqual(ids, ["cart", "first-append", "stale-writer", "wall", "emmett", "lost-reply"]);
+    assert.deepEqual(ids, [
+      "cart",
+      "first-append",
+      "stale-writer",
+      "wall",
+      "emmett",
+      "lost-reply",
+      "read-then-append",
+      "four-writers",
+      "five-writers",
+    ]);
     for (const id of ids) {
       await showView(page, "gallery");
       await page.click(`[data-scenario="${id}"]`);

@@ -43,6 +43,15 @@ try {
   await page.waitForFunction(() => document.querySelector("#step-counter")?.textContent.startsWith("step 7/"));
   await shot(page, "playground-racelab");
 
+  // Break it: the unique index switched off, every schedule checked, the violation explained.
+  await openScenario(page, "first-append");
+  await page.selectOption("#design", "noUniqueIndex");
+  await page.click("#explore");
+  await page.waitForSelector('#explorer-report[data-status="done"]', { timeout: 60_000 });
+  await page.locator("#explorer-report").scrollIntoViewIfNeeded();
+  await page.evaluate(() => document.querySelector(".explorer")?.scrollIntoView({ block: "start" }));
+  await shot(page, "playground-explorer");
+
   await openScenario(page, "wall");
   await shot(page, "playground-wall");
 

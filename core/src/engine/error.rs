@@ -15,6 +15,9 @@ pub(crate) mod code {
     pub(crate) const INVALID_ID_FIELD: i32 = 53;
     /// `EmptyFieldName`: an update path with an empty part.
     pub(crate) const EMPTY_FIELD_NAME: i32 = 56;
+    /// `NotExactValueField`: a replacement upsert whose query has equality on a part of
+    /// `_id` (`_id.x`) instead of the whole `_id`.
+    pub(crate) const NOT_EXACT_VALUE_FIELD: i32 = 111;
     /// `CannotCreateIndex`: an invalid key pattern.
     pub(crate) const CANNOT_CREATE_INDEX: i32 = 67;
     /// `CannotIndexParallelArrays`: a compound index over two array fields of one document.

@@ -185,11 +185,26 @@ fn parse_field<'a>(path: &'a str, value: &'a Bson, out: &mut Vec<Expr<'a>>) -> E
     if matches!(value, Bson::RegularExpression(_)) {
         return Err(EngineError::not_implemented("regular expression matching"));
     }
+    comparable(value)?;
     out.push(Expr::Field { path, pred: Pred::Eq(value) });
     Ok(())
 }
 
+/// `ComparisonMatchExpression` refuses an undefined operand (implicit equality, `$eq`,
+/// `$ne`, `$gt`, `$gte`, `$lt`, `$lte`) with BadValue, whether or not anything is matched
+/// (jstests/core/write/update/upsert_fields.js: `{x: undefined}`, `{_id: {$eq: undefined}}`
+/// are write errors).
+fn comparable(arg: &Bson) -> EngineResult<()> {
+    if matches!(arg, Bson::Undefined) {
+        return Err(EngineError::bad_value("cannot compare to undefined"));
+    }
+    Ok(())
+}
+
 fn parse_operator<'a>(op: &str, arg: &'a Bson) -> EngineResult<Pred<'a>> {
+    if matches!(op, "$eq" | "$ne" | "$gt" | "$gte" | "$lt" | "$lte") {
+        comparable(arg)?;
+    }
     Ok(match op {
         "$eq" => Pred::Eq(arg),
         "$ne" => {
@@ -212,6 +227,9 @@ fn parse_operator<'a>(op: &str, arg: &'a Bson) -> EngineResult<Pred<'a>> {
                 }
                 if is_operator_document(item).is_some() {
                     return Err(EngineError::bad_value(format!("cannot nest $ under {op}")));
+                }
+                if matches!(item, Bson::Undefined) {
+                    return Err(EngineError::bad_value("InMatchExpression equality cannot be undefined"));
                 }
             }
             if op == "$in" {

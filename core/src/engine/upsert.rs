@@ -8,7 +8,7 @@
 
 use bson::{Bson, Document};
 
-use super::error::{EngineError, EngineResult};
+use super::error::{code, EngineError, EngineResult};
 use super::filter::Filter;
 use super::path::overlap;
 use crate::command::codes;
@@ -26,6 +26,16 @@ pub(crate) enum Fields {
 pub(crate) fn document_from_filter(filter: &Filter<'_>, fields: Fields) -> EngineResult<Document> {
     let mut equalities = filter.equalities();
     if fields == Fields::IdOnly {
+        // A replacement takes only `_id` from the query, and only as a whole: equality on a
+        // part of it (`_id.x`) is NotExactValueField (`pathsupport::checkPathIsPrefixOf`;
+        // jstests/core/write/update/upsert_fields.js: `{_id: 1, '_id.x': 1}` and
+        // `{'_id.x': 1, '_id.y': 2}` with a replacement are write errors).
+        if let Some((path, _)) = equalities.iter().find(|(path, _)| path.starts_with("_id.")) {
+            return Err(EngineError::new(
+                code::NOT_EXACT_VALUE_FIELD,
+                format!("field at '_id' must be exactly specified, field at sub-path '{path}'found"),
+            ));
+        }
         equalities.retain(|(path, _)| *path == "_id");
     }
     // Byte order of paths, as the server's map; a prefix sorts before its extensions.

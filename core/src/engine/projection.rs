@@ -129,9 +129,9 @@ impl<'a> Projection<'a> {
     /// The projected copy of `doc`.
     pub(crate) fn apply(&self, doc: &Document) -> Document {
         if self.inclusion {
-            include_document(doc, &self.tree)
+            include_document(doc, &self.tree, false)
         } else {
-            exclude_document(doc, &self.tree)
+            exclude_document(doc, &self.tree, false)
         }
     }
 }
@@ -262,11 +262,20 @@ fn slice_value(value: &Bson, slice: Slice) -> Bson {
     Bson::Array(items[start..end].to_vec())
 }
 
-fn include_document(doc: &Document, tree: &Tree<'_>) -> Document {
+// `nested`: the document lies in an array that is itself an element of an array. There a
+// `$slice` does not apply and the value comes back whole, while inclusion and exclusion
+// still reach every depth (jstests/core/query/project/slice1.js: "$slice operator goes
+// only 1 level deep into nested arrays"; `{a: {b: {$slice: [1, 1]}}}` leaves
+// `{a: [[{b: [1, 2, 3]}]]}` as it is).
+
+fn include_document(doc: &Document, tree: &Tree<'_>, nested: bool) -> Document {
     let mut out = Document::new();
     for (key, value) in doc {
         match tree.get(key) {
             Some(Node::Include) => {
+                out.insert(key.clone(), value.clone());
+            }
+            Some(Node::Slice(_)) if nested => {
                 out.insert(key.clone(), value.clone());
             }
             Some(Node::Slice(slice)) => {
@@ -274,10 +283,10 @@ fn include_document(doc: &Document, tree: &Tree<'_>) -> Document {
             }
             Some(Node::Sub(sub)) => match value {
                 Bson::Document(d) => {
-                    out.insert(key.clone(), include_document(d, sub));
+                    out.insert(key.clone(), include_document(d, sub, nested));
                 }
                 Bson::Array(items) => {
-                    out.insert(key.clone(), include_array(items, sub));
+                    out.insert(key.clone(), include_array(items, sub, nested));
                 }
                 _ => {}
             },
@@ -287,29 +296,32 @@ fn include_document(doc: &Document, tree: &Tree<'_>) -> Document {
     out
 }
 
-fn include_array(items: &[Bson], tree: &Tree<'_>) -> Bson {
+fn include_array(items: &[Bson], tree: &Tree<'_>, nested: bool) -> Bson {
     Bson::Array(
         items
             .iter()
             .filter_map(|item| match item {
-                Bson::Document(d) => Some(Bson::Document(include_document(d, tree))),
-                Bson::Array(inner) => Some(include_array(inner, tree)),
+                Bson::Document(d) => Some(Bson::Document(include_document(d, tree, nested))),
+                Bson::Array(inner) => Some(include_array(inner, tree, true)),
                 _ => None,
             })
             .collect(),
     )
 }
 
-fn exclude_document(doc: &Document, tree: &Tree<'_>) -> Document {
+fn exclude_document(doc: &Document, tree: &Tree<'_>, nested: bool) -> Document {
     let mut out = Document::new();
     for (key, value) in doc {
         match tree.get(key) {
             Some(Node::Exclude) => {}
+            Some(Node::Slice(_)) if nested => {
+                out.insert(key.clone(), value.clone());
+            }
             Some(Node::Slice(slice)) => {
                 out.insert(key.clone(), slice_value(value, *slice));
             }
             Some(Node::Sub(sub)) => {
-                out.insert(key.clone(), exclude_value(value, sub));
+                out.insert(key.clone(), exclude_value(value, sub, nested));
             }
             Some(Node::Include) | None => {
                 out.insert(key.clone(), value.clone());
@@ -319,10 +331,12 @@ fn exclude_document(doc: &Document, tree: &Tree<'_>) -> Document {
     out
 }
 
-fn exclude_value(value: &Bson, tree: &Tree<'_>) -> Bson {
+fn exclude_value(value: &Bson, tree: &Tree<'_>, nested: bool) -> Bson {
     match value {
-        Bson::Document(d) => Bson::Document(exclude_document(d, tree)),
-        Bson::Array(items) => Bson::Array(items.iter().map(|item| exclude_value(item, tree)).collect()),
+        Bson::Document(d) => Bson::Document(exclude_document(d, tree, nested)),
+        Bson::Array(items) => Bson::Array(
+            items.iter().map(|item| exclude_value(item, tree, nested || matches!(item, Bson::Array(_)))).collect(),
+        ),
         other => other.clone(),
     }
 }

@@ -3,6 +3,8 @@
 //! COUNTS
 #[path = "jstests/field_order.rs"]
 mod field_order;
+#[path = "jstests/projection.rs"]
+mod projection;
 #[path = "jstests/support.rs"]
 mod support;
 #[path = "jstests/update_operators.rs"]

@@ -307,6 +307,12 @@ impl Engine {
                 format!("The '_id' value cannot be of type {}", display::type_name(&id)),
             ));
         }
+        if let Some(name) = dollar_name_in_id(&id) {
+            return Err(EngineError::new(
+                code::DOLLAR_PREFIXED_FIELD_NAME,
+                format!("The dollar ($) prefixed field '{name}' in '_id' is not valid for storage."),
+            ));
+        }
         if document_too_deep(&doc) {
             return Err(depth_error());
         }
@@ -332,6 +338,12 @@ impl Engine {
                 _ => "a undefined",
             };
             return Err(EngineError::bad_value(format!("can't use {kind} for _id")));
+        }
+        if let Some(name) = dollar_name_in_id(&id) {
+            return Err(EngineError::new(
+                code::DOLLAR_PREFIXED_FIELD_NAME,
+                format!("_id fields may not contain '$'-prefixed fields: {name} is not valid for storage."),
+            ));
         }
         if document_too_deep(&doc) {
             return Err(depth_error());
@@ -385,4 +397,18 @@ fn with_id_first(doc: Document, generate: impl FnOnce() -> Bson) -> (Document, B
         }
     }
     (out, id)
+}
+
+/// A `$`-prefixed field name inside an `_id` value, which the server refuses to store
+/// (52 DollarPrefixedFieldName) although 5.0+ accepts such names everywhere else
+/// (jstests/core/field_name_validation.js: inserting `{_id: {$b: 1}}` and upserting
+/// `{_id: {$invalid: 1}}` fail with DollarPrefixedFieldName).
+fn dollar_name_in_id(id: &Bson) -> Option<&str> {
+    match id {
+        Bson::Document(d) => {
+            d.iter().find_map(|(k, v)| if k.starts_with('$') { Some(k.as_str()) } else { dollar_name_in_id(v) })
+        }
+        Bson::Array(items) => items.iter().find_map(dollar_name_in_id),
+        _ => None,
+    }
 }

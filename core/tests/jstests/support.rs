@@ -139,11 +139,11 @@ pub fn assert_worked(reply: &Reply) {
 
 /// The document an upsert into an empty collection stores (`upsert_fields.js`'s
 /// `upsertedResult` + `findOne`), or the reply when it fails.
-pub fn upserted(filter: Document, update: Document) -> Result<Document, Reply> {
+pub fn upserted(filter: Document, update: Document) -> Result<Document, Box<Reply>> {
     let mut coll = Coll::new();
     let reply = coll.upsert(filter, update);
     match reply {
         Reply::Updated { upserted_id: Some(_), .. } => Ok(coll.one()),
-        other => Err(other),
+        other => Err(Box::new(other)),
     }
 }

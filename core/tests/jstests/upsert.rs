@@ -26,7 +26,7 @@ fn x_of(filter: Document, update: Document) -> Option<Bson> {
 fn write_error(filter: Document, update: Document) {
     match upserted(filter.clone(), update.clone()) {
         Ok(doc) => panic!("{filter:?} {update:?} inserted {doc:?}"),
-        Err(reply) => assert!(matches!(reply, Reply::ServerError { .. }), "{filter:?} {update:?}: {reply:?}"),
+        Err(reply) => assert!(matches!(*reply, Reply::ServerError { .. }), "{filter:?} {update:?}: {reply:?}"),
     }
 }
 

@@ -208,6 +208,10 @@ pub mod codes {
     pub const INDEX_OPTIONS_CONFLICT: i32 = 85;
     /// The server does not implement a feature (FerretDB: `$slice` projections).
     pub const NOT_IMPLEMENTED: i32 = 238;
+    /// MongoDB's `UnknownError`: what an executor reports for a failure the server
+    /// answered with `ok: 0` and no code at all (mongo-java-server does, for a `$slice`
+    /// past the end of the array; MongoDB always sends a code).
+    pub const UNKNOWN_ERROR: i32 = 8;
     /// Unique index violation.
     pub const DUPLICATE_KEY: i32 = 11000;
     /// An update grew the document past 16 MiB.

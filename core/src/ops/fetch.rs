@@ -41,10 +41,14 @@ pub(crate) struct Fetch {
     slicing_locally: bool,
 }
 
-/// `$slice` arguments are 32-bit on the server; no array in a 16 MiB document is
-/// longer than that, so clamping loses nothing.
-fn slice_arg(n: u64) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
+/// The `$slice: [skip, limit]` arguments, 32-bit as the server takes them. No array in a
+/// 16 MiB document has 2³¹ elements, so clamping loses nothing; the limit is also kept
+/// within `i32::MAX - skip`, which selects the same events on MongoDB and keeps servers
+/// that add the two in 32 bits (mongo-java-server) from overflowing.
+fn slice_args(skip: u64, limit: u64) -> [i32; 2] {
+    let skip = i32::try_from(skip).unwrap_or(i32::MAX);
+    let limit = i32::try_from(limit).unwrap_or(i32::MAX).min(i32::MAX - skip).max(1);
+    [skip, limit]
 }
 
 /// The filter selecting a stream's document.
@@ -65,7 +69,7 @@ impl Fetch {
             (Shape::Slice { skip, limit }, false) => Some(doc! {
                 STREAM_NAME: 1,
                 METADATA: 1,
-                self.layout.events_field(): { "$slice": [slice_arg(skip), slice_arg(limit.max(1))] },
+                self.layout.events_field(): { "$slice": slice_args(skip, limit).to_vec() },
             }),
         };
         Command::FindOne { ns: self.ns.clone(), filter: stream_filter(&self.stream), projection }
@@ -75,7 +79,11 @@ impl Fetch {
     pub(crate) fn on_reply(&mut self, reply: Reply, step: &str) -> Fetched {
         match reply {
             Reply::Found(doc) => Fetched::Document(doc.map(|d| self.slice_locally(d))),
-            Reply::ServerError { code: codes::NOT_IMPLEMENTED, .. }
+            // 238: the server has no `$slice` (FerretDB). A code-less failure: the server
+            // could not apply this `$slice` (mongo-java-server, for a skip past the end,
+            // which MongoDB answers with an empty array). Either way the whole document
+            // is fetched and sliced here, and the trace shows the second command.
+            Reply::ServerError { code: codes::NOT_IMPLEMENTED | codes::UNKNOWN_ERROR, .. }
                 if matches!(self.shape, Shape::Slice { .. }) && !self.slicing_locally =>
             {
                 self.slicing_locally = true;
@@ -96,5 +104,43 @@ impl Fetch {
             }
         }
         doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_arguments_never_sum_past_i32_max() {
+        assert_eq!(slice_args(0, u64::MAX), [0, i32::MAX]);
+        assert_eq!(slice_args(1, u64::MAX), [1, i32::MAX - 1]);
+        assert_eq!(slice_args(5, 2), [5, 2]);
+        assert_eq!(slice_args(3, 0), [3, 1], "a limit of 0 is refused by MongoDB");
+        assert_eq!(slice_args(u64::MAX, u64::MAX), [i32::MAX, 1]);
+    }
+
+    fn slice_fetch() -> Fetch {
+        let stream = StreamName::parse("order:1").unwrap();
+        Fetch::new(Namespace::new("db", "order"), stream, Layout::Streamdoc, Shape::Slice { skip: 5, limit: 1 })
+    }
+
+    #[test]
+    fn a_code_less_failure_of_a_slice_falls_back_to_the_whole_document_once() {
+        let mut fetch = slice_fetch();
+        let refused = || Reply::ServerError { code: codes::UNKNOWN_ERROR, message: "fromIndex(5) > toIndex(1)".into() };
+        let Fetched::Retry(Command::FindOne { projection, .. }) = fetch.on_reply(refused(), "read") else {
+            panic!("no fallback")
+        };
+        assert_eq!(projection, None, "the whole document");
+        // The fallback is not retried again: a second failure is the read's error.
+        assert!(matches!(fetch.on_reply(refused(), "read"), Fetched::Failed(Error::Server { code: 8, .. })));
+    }
+
+    #[test]
+    fn other_server_errors_of_a_slice_are_not_hidden() {
+        let mut fetch = slice_fetch();
+        let reply = Reply::ServerError { code: 2, message: "bad value".into() };
+        assert!(matches!(fetch.on_reply(reply, "read"), Fetched::Failed(Error::Server { code: 2, .. })));
     }
 }

@@ -246,6 +246,9 @@ pub(crate) fn reply_for_error(error: &mongodb::error::Error, command: &Command) 
     let no_answer = |outcome_unknown: bool| {
         Err(ExecutorError { message: format!("{} failed: {error}", command.kind()), outcome_unknown })
     };
+    if let Some(message) = error.server_response().and_then(codeless_failure) {
+        return answered(codes::UNKNOWN_ERROR, &message);
+    }
     match error.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(e)) => answered(e.code, &e.message),
         ErrorKind::Command(e) => answered(e.code, &e.message),
@@ -265,9 +268,41 @@ pub(crate) fn reply_for_error(error: &mongodb::error::Error, command: &Command) 
     }
 }
 
+/// The message of a reply `{ ok: 0, errmsg }` that has no `code`, which the driver
+/// cannot read as a command error. MongoDB always sends a code; mongo-java-server does
+/// not for some failures (tests/DEVIATIONS.md, `mongo-java-server-codeless-errors`).
+fn codeless_failure(reply: &RawDocumentBuf) -> Option<String> {
+    let reply = Document::try_from(reply.as_ref()).ok()?;
+    let failed = match reply.get("ok")? {
+        bson::Bson::Double(ok) => *ok == 0.0,
+        bson::Bson::Int32(ok) => *ok == 0,
+        bson::Bson::Int64(ok) => *ok == 0,
+        _ => false,
+    };
+    if !failed || reply.contains_key("code") {
+        return None;
+    }
+    let message = reply.get_str("errmsg").unwrap_or("(no errmsg)");
+    Some(format!("the server answered ok: 0 with no error code: {message}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_without_a_code_is_an_unknown_error_the_server_answered() {
+        let raw_of = |d: Document| RawDocumentBuf::from_bytes(d.to_vec().unwrap()).unwrap();
+        let raw = raw_of(doc! { "$err": "x", "errmsg": "fromIndex(5) > toIndex(1)", "ok": 0.0 });
+        assert_eq!(
+            codeless_failure(&raw).as_deref(),
+            Some("the server answered ok: 0 with no error code: fromIndex(5) > toIndex(1)")
+        );
+        let coded = raw_of(doc! { "errmsg": "x", "code": 2, "ok": 0.0 });
+        assert_eq!(codeless_failure(&coded), None);
+        let ok = raw_of(doc! { "ok": 1.0 });
+        assert_eq!(codeless_failure(&ok), None);
+    }
 
     fn update() -> Command {
         Command::UpdateOne {

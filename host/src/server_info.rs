@@ -7,7 +7,8 @@ use bson::{Bson, Document};
 /// The server a [`crate::MongoExecutor`] is connected to, from its `buildInfo` reply.
 ///
 /// FerretDB answers `buildInfo` with a MongoDB-like `version` plus its own
-/// `ferretdbVersion`; that field is how it is recognised.
+/// `ferretdbVersion`; that field is how it is recognised. mongo-java-server, as the test
+/// run starts it (`tests/servers/MongoJavaServer.java`), adds `mongoJavaServer`.
 ///
 /// ```
 /// use bson::doc;
@@ -21,11 +22,17 @@ use bson::{Bson, Document};
 /// assert_eq!(ferret.ferretdb_version(), Some("v1.24.2"));
 /// assert!(ferret.concurrency_warning().unwrap().contains("not guaranteed"));
 /// assert_eq!(ferret.to_string(), "FerretDB v1.24.2 (reports MongoDB 7.0.42)");
+///
+/// let java = ServerInfo::from_build_info(&doc! { "version": "7.0.0", "mongoJavaServer": "1.47.0", "ok": 1.0 });
+/// assert_eq!(java.mongo_java_server_version(), Some("1.47.0"));
+/// assert!(java.concurrency_warning().is_none());
+/// assert_eq!(java.to_string(), "mongo-java-server 1.47.0 (reports MongoDB 7.0.0)");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerInfo {
     version: String,
     ferretdb_version: Option<String>,
+    mongo_java_server_version: Option<String>,
 }
 
 impl ServerInfo {
@@ -35,7 +42,11 @@ impl ServerInfo {
             Some(Bson::String(s)) => Some(s.clone()),
             _ => None,
         };
-        Self { version: text("version").unwrap_or_else(|| "unknown".into()), ferretdb_version: text("ferretdbVersion") }
+        Self {
+            version: text("version").unwrap_or_else(|| "unknown".into()),
+            ferretdb_version: text("ferretdbVersion"),
+            mongo_java_server_version: text("mongoJavaServer"),
+        }
     }
 
     /// The MongoDB version the server reports (FerretDB reports the one it emulates).
@@ -51,6 +62,17 @@ impl ServerInfo {
     /// True when the server identifies itself as FerretDB.
     pub fn is_ferretdb(&self) -> bool {
         self.ferretdb_version.is_some()
+    }
+
+    /// mongo-java-server's version, when the server is mongo-java-server started by
+    /// the test run's launcher.
+    pub fn mongo_java_server_version(&self) -> Option<&str> {
+        self.mongo_java_server_version.as_deref()
+    }
+
+    /// True when the server identifies itself as mongo-java-server.
+    pub fn is_mongo_java_server(&self) -> bool {
+        self.mongo_java_server_version.is_some()
     }
 
     /// Why optimistic concurrency is not guaranteed on this server, if it is not.
@@ -72,9 +94,10 @@ impl ServerInfo {
 
 impl fmt::Display for ServerInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.ferretdb_version {
-            Some(v) => write!(f, "FerretDB {v} (reports MongoDB {})", self.version),
-            None => write!(f, "MongoDB {}", self.version),
+        match (&self.ferretdb_version, &self.mongo_java_server_version) {
+            (Some(v), _) => write!(f, "FerretDB {v} (reports MongoDB {})", self.version),
+            (None, Some(v)) => write!(f, "mongo-java-server {v} (reports MongoDB {})", self.version),
+            (None, None) => write!(f, "MongoDB {}", self.version),
         }
     }
 }

@@ -13,7 +13,8 @@ const fromDriver = (value) => EJSON.serialize(value, exact);
 
 /**
  * An executor for `new EventStore({ executor })` running every command on `client`.
- * Server errors become replies (`duplicateKey` for code 11000, `serverError` otherwise);
+ * Server errors become replies (`duplicateKey` for code 11000, `serverError` otherwise, with
+ * code 8 when the server gave none);
  * anything else (a network error, a timeout) is thrown, which the store reports as
  * `UnavailableError`.
  */
@@ -55,6 +56,11 @@ export function mongoExecutor(client) {
         return code === 11000
           ? { kind: "duplicateKey", message: error.message }
           : { kind: "serverError", code, message: error.message };
+      }
+      // `{ ok: 0 }` with no code at all (mongo-java-server, for a `$slice` past the end):
+      // MongoDB's UnknownError, 8, as the host's executor reports it; core decides.
+      if (error instanceof MongoServerError && error.code === undefined) {
+        return { kind: "serverError", code: 8, message: `the server answered ok: 0 with no error code: ${error.message}` };
       }
       throw error;
     }

@@ -51,6 +51,17 @@ fn ferretdb(server: &ServerInfo) -> bool {
     server.is_ferretdb()
 }
 
+fn mongo_java_server(server: &ServerInfo) -> bool {
+    server.is_mongo_java_server()
+}
+
+/// An append the engine refuses as past 16 MiB, acknowledged by the server.
+fn big_append_succeeds(d: &Divergence<'_>) -> bool {
+    matches!(d.op, ScenarioOp::Append { .. })
+        && d.engine.pointer("/error/kind") == Some(&Value::from("StreamTooLarge"))
+        && is_ok(d.live)
+}
+
 /// Every deviation the suites know of.
 pub const KNOWN: &[Deviation] = &[
     Deviation {
@@ -82,10 +93,28 @@ pub const KNOWN: &[Deviation] = &[
                   (MongoDB answers 17419 / 17420), so the append succeeds",
         tag: Some("bigDocument"),
         applies_to: ferretdb,
+        explains: big_append_succeeds,
+    },
+    Deviation {
+        id: "mongo-java-server-no-16-mib-limit",
+        summary: "mongo-java-server does not enforce the 16 MiB limit on a document an update grows \
+                  (MongoDB answers 17419), so the append succeeds",
+        tag: Some("bigDocument"),
+        applies_to: mongo_java_server,
+        explains: big_append_succeeds,
+    },
+    Deviation {
+        id: "mongo-java-server-drops-oversized-commands",
+        summary: "mongo-java-server closes the connection when a command holds a document over 16 MiB \
+                  (MongoDB answers with an error), so the append's outcome is unknown",
+        tag: Some("bigDocument"),
+        applies_to: mongo_java_server,
         explains: |d| {
             matches!(d.op, ScenarioOp::Append { .. })
                 && d.engine.pointer("/error/kind") == Some(&Value::from("StreamTooLarge"))
-                && is_ok(d.live)
+                && d.live.pointer("/error/kind") == Some(&Value::from("Unavailable"))
+                && d.live.pointer("/error/outcomeUnknown") == Some(&Value::from(true))
+                && d.live.pointer("/error/message").and_then(Value::as_str).is_some_and(|m| m.contains("I/O error"))
         },
     },
 ];
@@ -222,6 +251,28 @@ mod tests {
         // Extended JSON's own `$numberInt` is not a dollar key of the data.
         let plain = append(json!({ "n": { "$numberInt": "1" } }));
         assert!(matches!(judge(&ferret(), &[&plain], &engine, &live, vec![]), Verdict::Unexplained { .. }));
+    }
+
+    #[test]
+    fn a_dropped_connection_on_an_oversized_append_is_explained_on_mongo_java_server_only() {
+        let java = ServerInfo::from_build_info(&doc! { "version": "7.0.0", "mongoJavaServer": "1.47.0" });
+        let op = append(json!({}));
+        let engine = [json!({ "error": { "kind": "StreamTooLarge", "stream": "blob:1", "limitBytes": 16777216 } })];
+        let dropped = [json!({ "error": { "kind": "Unavailable", "outcomeUnknown": true,
+            "message": "updateOne failed: Kind: I/O error: unexpected end of file" } })];
+        let verdict = judge(&java, &[&op], &engine, &dropped, vec![]);
+        assert!(
+            matches!(verdict, Verdict::Explained { deviation, .. } if deviation.id == "mongo-java-server-drops-oversized-commands")
+        );
+        assert!(matches!(judge(&ferret(), &[&op], &engine, &dropped, vec![]), Verdict::Unexplained { .. }));
+        assert!(matches!(judge(&mongo(), &[&op], &engine, &dropped, vec![]), Verdict::Unexplained { .. }));
+        // A write that cannot have been applied is not this deviation.
+        let refused = [json!({ "error": { "kind": "Unavailable", "outcomeUnknown": false, "message": "I/O error" } })];
+        assert!(matches!(judge(&java, &[&op], &engine, &refused, vec![]), Verdict::Unexplained { .. }));
+        let ok = [json!({ "ok": { "nextExpectedStreamVersion": 2 } })];
+        assert!(
+            matches!(judge(&java, &[&op], &engine, &ok, vec![]), Verdict::Explained { deviation, .. } if deviation.id == "mongo-java-server-no-16-mib-limit")
+        );
     }
 
     #[test]

@@ -11,8 +11,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::run;
-
 /// Where Debian's package puts the browser (a wrapper script around the binary).
 const DEBIAN_PATH: &str = "/usr/bin/chromium";
 /// The variable naming another browser, and the one the browser test reads its path from.
@@ -64,35 +62,12 @@ fn version(browser: &Path) -> Option<String> {
     (output.status.success() && !text.is_empty()).then_some(text)
 }
 
-/// `apt-get install chromium`, and when that fails, `apt-get update` and a second try (a
-/// fresh image has no package lists; old lists may name a version the mirror dropped).
+/// Debian's `chromium` package.
 fn install() -> Result<(), String> {
-    if Command::new("apt-get").arg("--version").output().is_err() {
-        return Err(format!(
-            "{DEBIAN_PATH} is missing and there is no apt-get to install Debian's chromium package: \
-             install Chromium and set {PATH_VAR} to its executable"
-        ));
-    }
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    // Not root: through sudo, without a password prompt (which would hang a CI run).
-    let apt_get = || {
-        let mut cmd = if root { Command::new("apt-get") } else { Command::new("sudo") };
-        if !root {
-            cmd.args(["-n", "apt-get"]);
-        }
-        cmd.env("DEBIAN_FRONTEND", "noninteractive");
-        cmd
-    };
     eprintln!(
         "\nxtask: {DEBIAN_PATH} is missing; installing Debian's chromium package \
          (once: about 120 MB to download, 400 MB on disk)"
     );
-    let install = || run(apt_get().args(["install", "-y", "--no-install-recommends", "chromium"]));
-    if install().is_ok() {
-        return Ok(());
-    }
-    eprintln!("xtask: the install failed; updating the package lists and trying again");
-    run(apt_get().arg("update"))
-        .and_then(|()| install())
-        .map_err(|e| format!("cannot install Debian's chromium package (needed by the browser test): {e}"))
+    crate::apt::install(&["chromium"], DEBIAN_PATH)
+        .map_err(|e| format!("{e}; the browser tests need Chromium: install it and set {PATH_VAR} to its executable"))
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 /// The FerretDB release the suites run against.
 pub(crate) const VERSION: &str = "v1.24.2";
 const MODULE: &str = "github.com/FerretDB/FerretDB";
-const URI_VAR: &str = "MONGODB_URI";
+pub(crate) const URI_VAR: &str = "MONGODB_URI";
 
 /// Runs `suites` with `MONGODB_URI` naming a live server: the caller's, or a FerretDB
 /// started (and stopped) for them.
@@ -44,7 +44,7 @@ pub(crate) fn with_server(suites: impl FnOnce() -> Result<(), String>) -> Result
 
 /// `$XDG_CACHE_HOME/streamdoc`, or `$HOME/.cache/streamdoc` (a temporary folder when
 /// neither is set).
-fn cache_root() -> PathBuf {
+pub(crate) fn cache_root() -> PathBuf {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     match (var("XDG_CACHE_HOME"), var("HOME")) {
         (Some(cache), _) => cache.join("streamdoc"),

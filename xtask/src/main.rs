@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod apt;
 mod chromium;
 mod ferretdb;
+mod mongo_java;
 mod play;
 mod test;
 mod wasm;

@@ -44,6 +44,13 @@ pub(crate) fn run(extra: &[String]) -> Result<(), String> {
         // built (its side by side with the host also on the same server).
         crate::web::test()
     })?;
+    // The second live server: every suite that talks to a server, again. (With
+    // MONGODB_URI set, the caller's server replaced both and this is skipped.)
+    crate::mongo_java::with_server(|| {
+        cargo(&["test", "--locked", "--package", "streamdoc-tests", "--test", "live", "--test", "http"])?;
+        crate::wasm::live_tests()?;
+        crate::web::live_tests()
+    })?;
     // The benchmark binary must keep running (one quick iteration; figures via `cargo xtask bench`).
     cargo(&["test", "--package", "streamdoc-core", "--bench", "appends", "--locked"])?;
     eprintln!("\nxtask: all checks and suites passed");

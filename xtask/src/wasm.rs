@@ -347,9 +347,7 @@ pub(crate) fn test() -> Result<(), String> {
     build()?;
     npm_dependencies()?;
     install_package()?;
-    // The HTTP API's binary, for the suite comparing the package with it.
-    cargo(&["build", "--locked", "--package", "streamdoc-host", "--bin", "streamdoc"])?;
-    let server = target_dir().join(format!("debug/streamdoc{}", std::env::consts::EXE_SUFFIX));
+    let server = http_api_binary()?;
     run(Command::new("node")
         .args(["--test", "--test-reporter=spec"])
         .args(
@@ -377,6 +375,23 @@ pub(crate) fn test() -> Result<(), String> {
     node(&[], &["packaging.mjs"])?;
     eprintln!("xtask: the wasm package's suites passed in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The HTTP API's binary, for the suite comparing the package with it.
+fn http_api_binary() -> Result<PathBuf, String> {
+    cargo(&["build", "--locked", "--package", "streamdoc-host", "--bin", "streamdoc"])?;
+    Ok(target_dir().join(format!("debug/streamdoc{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// The package's suites that talk to the live server (`MONGODB_URI`): its MongoDB
+/// adapter and its parity with the HTTP API on that server. After [`test`], which built
+/// and installed what they use.
+pub(crate) fn live_tests() -> Result<(), String> {
+    let server = http_api_binary()?;
+    run(Command::new("node")
+        .args(["--test", "--test-reporter=spec"])
+        .args(["mongodb.test.mjs", "http-parity.test.mjs"].map(|s| format!("wasm/test/{s}")))
+        .env("STREAMDOC_BIN", &server))
 }
 
 /// Regenerates (or, with `--check`, checks) the tables of `js/append.js`: the test that

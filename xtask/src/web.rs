@@ -80,6 +80,16 @@ pub(crate) fn test() -> Result<(), String> {
     Ok(())
 }
 
+/// The browser test that talks to the live server (`MONGODB_URI`): the side by side on
+/// the host's store. After [`test`], which built the page.
+pub(crate) fn live_tests() -> Result<(), String> {
+    let (server, chromium) = browser_test_tools()?;
+    run(Command::new("node")
+        .args(["--test", "--test-reporter=spec", "web/test/host.test.mjs"])
+        .env("STREAMDOC_BIN", &server)
+        .env(crate::chromium::PATH_VAR, &chromium))
+}
+
 /// The build, then the screenshots of the main views (docs/playground*.png).
 fn screenshots() -> Result<(), String> {
     build()?;

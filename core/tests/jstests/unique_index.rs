@@ -78,22 +78,19 @@ fn insert_illegal_doc() {
     assert_eq!(t.one().get("a"), None, "update should have failed");
 }
 
-// jstests/core/write/update/update5.js runs its upserts again after creating an index
-// (see upsert.rs); here the unique variant of the same flow: an upsert whose query no
-// longer matches hits the unique index instead of inserting a second document.
-// (jstests/noPassthrough/.../upsert_duplicate_key_retry.js: the server retries such an
-// upsert only when the query is equality on exactly the index's fields.)
+// jstests/noPassthrough/query/update/upsert_duplicate_key_retry.js — "Confirm
+// DuplicateKey error for cases that should not be retried": the key an upsert writes is
+// not the one its query asked for.
 #[test]
-fn upsert_hits_unique_index() {
+fn upsert_duplicate_key_not_retried() {
     let mut t = Coll::new();
-    assert_worked(&t.create_index(doc! { "k": 1 }, true));
-    t.upsert(doc! { "k": 1, "v": 0 }, doc! { "$set": { "v": 1 } });
-    let reply = t.upsert(doc! { "k": 1, "v": 0 }, doc! { "$set": { "v": 1 } });
-    assert_eq!(
-        reply,
-        Reply::DuplicateKey {
-            message: "E11000 duplicate key error collection: test.coll index: k_1 dup key: { k: 1 }".into()
-        }
-    );
-    assert_eq!(t.docs().len(), 1);
+    assert_worked(&t.create_index(doc! { "x": 1 }, true));
+    assert_worked(&t.insert(doc! { "_id": 1, "a": 12345 }));
+    // A replacement upsert inserts `{}` (x missing, i.e. null), as the existing document.
+    assert_code(&t.upsert(doc! { "x": 3 }, doc! {}), codes::DUPLICATE_KEY);
+    let mut t = Coll::new();
+    assert_worked(&t.create_index(doc! { "x": 1 }, true));
+    assert_worked(&t.insert(doc! { "x": 3 }));
+    assert_worked(&t.insert(doc! { "x": 4 }));
+    assert_code(&t.upsert(doc! { "x": 3 }, doc! { "$inc": { "x": 1 } }), codes::DUPLICATE_KEY);
 }

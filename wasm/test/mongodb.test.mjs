@@ -28,6 +28,11 @@ const FERRETDB_DEVIATIONS = {
     operation: 0,
     expect: { error: { kind: "Server", code: 2 } },
   },
+  "event-nested-arrays-in-ranged-reads": {
+    why: "FerretDB 1.x refuses nested arrays in documents (BadValue 2)",
+    operation: 0,
+    expect: { error: { kind: "Server", code: 2 } },
+  },
 };
 const run = `js${process.pid}${Date.now().toString(36)}`;
 let client;

@@ -384,7 +384,7 @@ fn http_api_binary() -> Result<PathBuf, String> {
 }
 
 /// The package's suites that talk to the live server (`MONGODB_URI`): its MongoDB
-/// adapter and its parity with the HTTP API on that server. After [`test`], which built
+/// adapter and its parity with the HTTP API on that server. After [`test()`], which built
 /// and installed what they use.
 pub(crate) fn live_tests() -> Result<(), String> {
     let server = http_api_binary()?;

@@ -81,7 +81,7 @@ pub(crate) fn test() -> Result<(), String> {
 }
 
 /// The browser test that talks to the live server (`MONGODB_URI`): the side by side on
-/// the host's store. After [`test`], which built the page.
+/// the host's store. After [`test()`], which built the page.
 pub(crate) fn live_tests() -> Result<(), String> {
     let (server, chromium) = browser_test_tools()?;
     run(Command::new("node")

@@ -14,6 +14,12 @@ export declare class StreamdocError extends Error {
   readonly kind: ErrorKind | "Internal";
   /** The error as data (core's serde form: `kind` plus its fields), as the scenario corpus spells it. */
   readonly details: ErrorDetails;
+  /**
+   * Emmett's `errorCode` (`EmmettError.Codes`), the HTTP status of the error: 412 for a
+   * concurrency conflict, 400 for an invalid argument (stream name, event, empty append,
+   * range), 403 for an append the stream's size forbids, 500 otherwise.
+   */
+  readonly errorCode: 400 | 403 | 412 | 500;
 }
 /** The stream name is not `{type}:{id}` or cannot be stored. */
 export declare class InvalidStreamNameError extends StreamdocError {
@@ -53,6 +59,9 @@ export declare class ConcurrencyConflictError extends StreamdocError {
   readonly expected: ExpectedStreamVersion;
   /** The stream's position, or `null` when the stream does not exist. */
   readonly actual: bigint | null;
+  /** Emmett's `ConcurrencyError.current`: the stream's position as a string (`"0"` when it does not exist). */
+  readonly current: string;
+  readonly errorCode: 412;
 }
 /** The append would grow the stream document past the server's limit: nothing is written. */
 export declare class StreamTooLargeError extends StreamdocError {

@@ -108,14 +108,40 @@ fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
 pub fn internal(message: &str) -> JsValue {
     let error = create_error("Internal", message);
     set(&error, "details", &json_to_js(&serde_json::json!({ "kind": "Internal", "message": message })));
+    set(&error, "errorCode", &JsValue::from(INTERNAL_SERVER_ERROR));
     error.into()
 }
 
-/// core's error as an instance of its class, with typed fields and `details` (the
-/// serde form, as the scenario corpus spells errors).
+/// Emmett's `EmmettError.Codes`: the HTTP status Emmett gives each kind of error.
+const VALIDATION_ERROR: u16 = 400;
+const ILLEGAL_STATE_ERROR: u16 = 403;
+const CONCURRENCY_ERROR: u16 = 412;
+const INTERNAL_SERVER_ERROR: u16 = 500;
+
+/// The `errorCode` of an error, as Emmett's error classes set it for the same
+/// situation (`EmmettError.Codes`), so that Emmett's `isExpectedVersionConflictError`
+/// and its mapping of errors to HTTP problems read streamdoc's errors as its own.
+/// Emmett has no error for a missing stream (404): reads of one report
+/// `streamExists: false`, as streamdoc's do.
+fn error_code(error: &Error) -> u16 {
+    match error {
+        Error::ConcurrencyConflict { .. } => CONCURRENCY_ERROR,
+        Error::InvalidStreamName(_)
+        | Error::InvalidEvent { .. }
+        | Error::EmptyAppend { .. }
+        | Error::InvalidRange { .. } => VALIDATION_ERROR,
+        // The stream's state (its size) forbids the append, as an IllegalStateError does.
+        Error::StreamTooLarge { .. } => ILLEGAL_STATE_ERROR,
+        _ => INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// core's error as an instance of its class, with typed fields, `details` (the serde
+/// form, as the scenario corpus spells errors) and Emmett's `errorCode`.
 pub fn to_js(error: &Error) -> JsValue {
     let js = create_error(error.kind(), &error.to_string());
     set(&js, "details", &details(error));
+    set(&js, "errorCode", &JsValue::from(error_code(error)));
     let s = |v: &str| JsValue::from_str(v);
     let stream = |v: &str| ("streamName", s(v));
     // The typed fields of each kind, set in one loop.
@@ -141,10 +167,13 @@ pub fn to_js(error: &Error) -> JsValue {
         Error::InvalidEvent { stream: name, index, reason } => {
             vec![stream(name), ("index", JsValue::from_f64(*index as f64)), ("reason", s(&self::reason(reason)))]
         }
+        // `current` is Emmett's `ConcurrencyError.current`: the stream's version as a
+        // string, "0" for a stream that does not exist (Emmett's default version).
         Error::ConcurrencyConflict { stream: name, expected, actual } => vec![
             stream(name),
             ("expected", expected_to_js(*expected)),
             ("actual", actual.map_or(JsValue::NULL, JsValue::from)),
+            ("current", s(&actual.unwrap_or(0).to_string())),
         ],
         Error::StreamTooLarge { stream: name, limit_bytes } => {
             vec![stream(name), ("limitBytes", JsValue::from_f64(*limit_bytes as f64))]

@@ -88,9 +88,6 @@ pub fn append_arguments(stream: &JsValue, events: &JsValue, options: &JsValue) -
     Ok((stream, events, expected))
 }
 
-/// The options of `readStream`.
-pub(crate) const READ_OPTIONS: [&str; 3] = ["from", "to", "maxCount"];
-
 /// `{ from?, to?, maxCount? }` of `readStream` (or a simulated read, whose other keys
 /// the caller checks).
 pub fn read_range(options: &JsValue, what: &str) -> Result<ReadRange, JsValue> {

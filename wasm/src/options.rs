@@ -117,7 +117,7 @@ fn random_seed() -> u64 {
 const DEFAULT_LOG_CAPACITY: usize = 1000;
 
 /// The options of `new EventStore(options)`.
-const STORE_OPTIONS: [&str; 10] = [
+const STORE_OPTIONS: [&str; 11] = [
     "database",
     "layout",
     "storage",
@@ -128,6 +128,7 @@ const STORE_OPTIONS: [&str; 10] = [
     "generateEventId",
     "values",
     "commandLog",
+    "hooks",
 ];
 
 /// The configuration options, shared by stores and simulations.
@@ -143,6 +144,8 @@ pub(crate) struct StoreOptions {
     pub log_capacity: usize,
     pub executor: Option<Function>,
     pub callbacks: Rc<Callbacks>,
+    /// `hooks.onAfterCommit`, Emmett's hook: called after each successful append.
+    pub on_after_commit: Option<Function>,
 }
 
 /// Reads the options of `new EventStore(options)`; an unknown option is a `TypeError`.
@@ -183,13 +186,31 @@ pub(crate) fn store_options(options: &JsValue) -> Result<StoreOptions, JsValue> 
         log_capacity,
         executor: optional_function(options, "executor", "options")?,
         callbacks,
+        on_after_commit: hooks(&get(options, "hooks"))?,
     })
+}
+
+/// `hooks: { onAfterCommit? }`, as Emmett's `DefaultEventStoreOptions` spells them.
+fn hooks(v: &JsValue) -> Result<Option<Function>, JsValue> {
+    if is_absent(v) {
+        return Ok(None);
+    }
+    check_options(v, &["onAfterCommit"], "options.hooks")?;
+    optional_function(v, "onAfterCommit", "options.hooks")
 }
 
 /// The configuration part of store or simulation options: `database`, `layout`,
 /// `storage`, `maxAttempts` (the caller checks which keys the object may have).
 pub(crate) fn store_config(options: &JsValue, callbacks: &Rc<Callbacks>) -> Result<StoreConfig, JsValue> {
-    let database = optional_string(options, "database", "options")?.unwrap_or_else(|| "streamdoc".to_owned());
+    let storage_option = emmett_storage(&get(options, "storage"))?;
+    let database = match (optional_string(options, "database", "options")?, storage_option.database_name()?) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(type_error(format!(
+                "options.database ({a:?}) and options.storage.databaseName ({b:?}) name different databases: give one"
+            )))
+        }
+        (a, b) => b.or(a).unwrap_or_else(|| "streamdoc".to_owned()),
+    };
     let layout = match optional_string(options, "layout", "options")?.as_deref() {
         None | Some("streamdoc") => Layout::Streamdoc,
         Some("emmett") => Layout::Emmett,
@@ -197,8 +218,11 @@ pub(crate) fn store_config(options: &JsValue, callbacks: &Rc<Callbacks>) -> Resu
             return Err(type_error(format!("options.layout must be \"streamdoc\" or \"emmett\", not {other:?}")))
         }
     };
-    let mut config =
-        StoreConfig::new(database).with_layout(layout).with_storage(storage(&get(options, "storage"), callbacks)?);
+    let mut config = StoreConfig::new(database.clone()).with_layout(layout).with_storage(storage(
+        &storage_option,
+        callbacks,
+        &database,
+    )?);
     if let Some(n) = optional_u64(options, "maxAttempts", "options")? {
         config.max_attempts = u32::try_from(n)
             .ok()
@@ -208,9 +232,59 @@ pub(crate) fn store_config(options: &JsValue, callbacks: &Rc<Callbacks>) -> Resu
     Ok(config)
 }
 
-/// `storage`: `{ kind: "perStreamType", prefix? }`, `{ kind: "single", name? }` or
-/// `{ kind: "custom", resolve(stream) { return { database, collection } } }`.
-fn storage(v: &JsValue, callbacks: &Rc<Callbacks>) -> Result<Storage, JsValue> {
+/// `storage` as given: streamdoc's own spelling, or `@event-driven-io/emmett-mongodb`'s.
+enum StorageOption {
+    Own(JsValue),
+    /// `{ type: "COLLECTION_PER_STREAM_TYPE" | "SINGLE_COLLECTION" | "CUSTOM", ... }` or
+    /// the bare strings `"COLLECTION_PER_STREAM_TYPE"`, `"SINGLE_COLLECTION"`.
+    Emmett {
+        kind: String,
+        object: JsValue,
+    },
+}
+
+impl StorageOption {
+    /// Emmett's `databaseName`, which stands for streamdoc's `options.database`.
+    fn database_name(&self) -> Result<Option<String>, JsValue> {
+        match self {
+            StorageOption::Own(_) => Ok(None),
+            StorageOption::Emmett { object, .. } => optional_string(object, "databaseName", "options.storage"),
+        }
+    }
+}
+
+/// Tells the two spellings of `storage` apart: Emmett's has `type` (or is one of its
+/// two strings), streamdoc's has `kind`.
+fn emmett_storage(v: &JsValue) -> Result<StorageOption, JsValue> {
+    if let Some(kind) = v.as_string() {
+        return match kind.as_str() {
+            "COLLECTION_PER_STREAM_TYPE" | "SINGLE_COLLECTION" => {
+                Ok(StorageOption::Emmett { kind, object: JsValue::UNDEFINED })
+            }
+            other => Err(type_error(format!(
+                "options.storage must be an object, \"COLLECTION_PER_STREAM_TYPE\" or \"SINGLE_COLLECTION\", not {other:?}"
+            ))),
+        };
+    }
+    let kind = get(v, "type");
+    if is_absent(&kind) || !is_absent(&get(v, "kind")) {
+        return Ok(StorageOption::Own(v.clone()));
+    }
+    let kind = kind.as_string().ok_or_else(|| type_error("options.storage.type must be a string"))?;
+    Ok(StorageOption::Emmett { kind, object: v.clone() })
+}
+
+/// `storage`, in either spelling. Emmett's map onto streamdoc's own, whose default
+/// collection names follow the layout (with `layout: "emmett"`, emmett-mongodb's):
+/// `COLLECTION_PER_STREAM_TYPE` is `perStreamType`, `SINGLE_COLLECTION` with
+/// `collectionName` is `single` with `name`, and `CUSTOM`'s `collectionFor(streamType)`
+/// (a collection name, or `{ collectionName, databaseName? }`) is a custom resolver
+/// whose database defaults to `database`.
+fn storage(option: &StorageOption, callbacks: &Rc<Callbacks>, database: &str) -> Result<Storage, JsValue> {
+    let v = match option {
+        StorageOption::Own(v) => v,
+        StorageOption::Emmett { kind, object } => return emmett_storage_kind(kind, object, callbacks, database),
+    };
     if is_absent(v) {
         return Ok(Storage::default());
     }
@@ -253,6 +327,50 @@ fn storage(v: &JsValue, callbacks: &Rc<Callbacks>) -> Result<Storage, JsValue> {
         other => {
             return Err(type_error(format!(
                 "options.storage.kind must be \"perStreamType\", \"single\" or \"custom\", not {other:?}"
+            )))
+        }
+    })
+}
+
+/// Emmett's spelling of `storage` (see [`storage`]).
+fn emmett_storage_kind(kind: &str, v: &JsValue, callbacks: &Rc<Callbacks>, database: &str) -> Result<Storage, JsValue> {
+    let what = "options.storage";
+    Ok(match kind {
+        "COLLECTION_PER_STREAM_TYPE" => {
+            check_options(v, &["type", "databaseName"], what)?;
+            Storage::CollectionPerStreamType
+        }
+        "SINGLE_COLLECTION" => {
+            check_options(v, &["type", "collectionName", "databaseName"], what)?;
+            Storage::SingleCollection { name: optional_string(v, "collectionName", what)? }
+        }
+        "CUSTOM" => {
+            check_options(v, &["type", "collectionFor", "databaseName"], what)?;
+            let collection_for = optional_function(v, "collectionFor", what)?
+                .ok_or_else(|| type_error("options.storage.collectionFor must be a function"))?;
+            let callback: Callback = SendWrapper::new((collection_for, callbacks.clone()));
+            let database = database.to_owned();
+            Storage::Custom(Resolver::new(move |stream| {
+                let (f, callbacks) = &*callback;
+                let what = "options.storage.collectionFor() result";
+                let resolved = f.call1(&JsValue::NULL, &JsValue::from_str(stream.stream_type())).and_then(|r| {
+                    if let Some(collection) = r.as_string() {
+                        return Ok(Namespace::new(database.clone(), collection));
+                    }
+                    check_options(&r, &["collectionName", "databaseName"], what)?;
+                    let collection = string_field(&r, "collectionName", what).map_err(type_error)?;
+                    let db = optional_string(&r, "databaseName", what)?.unwrap_or_else(|| database.clone());
+                    Ok(Namespace::new(db, collection))
+                });
+                resolved.unwrap_or_else(|e| {
+                    callbacks.fail(e);
+                    Namespace::new("", "")
+                })
+            }))
+        }
+        other => {
+            return Err(type_error(format!(
+                "options.storage.type must be \"COLLECTION_PER_STREAM_TYPE\", \"SINGLE_COLLECTION\" or \"CUSTOM\", not {other:?}"
             )))
         }
     })

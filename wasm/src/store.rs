@@ -7,17 +7,101 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use js_sys::{Array, Function, Object, Promise};
-use streamdoc_core::ops::Operation;
+use streamdoc_core::ops::{Append, AppendResult, Operation, ReadRange, ReadResult};
 use streamdoc_core::{driver, Clock, Engine, Error, IdGenerator, RecordedEvent, StoreConfig, StoreContext};
 use wasm_bindgen::prelude::*;
 
 use crate::encoded_append;
 use crate::error::{self, Guard};
 use crate::executor::{self, CommandLog, JsExecutor};
-use crate::js::{check_options, get, set, type_error};
-use crate::ops::{self, READ_OPTIONS};
+use crate::js::{check_options, get, is_absent, optional_function, set, type_error};
+use crate::ops;
 use crate::options::{self, Callbacks};
 use crate::values::{self, Values};
+
+#[wasm_bindgen(module = "/js/emmett.js")]
+extern "C" {
+    /// The append's result once `hook(events)` has settled (its failure logged).
+    #[wasm_bindgen(js_name = afterCommit)]
+    fn after_commit(committed: Promise, hook: &Function) -> Promise;
+    /// An event as read, upcast as Emmett does.
+    #[wasm_bindgen(js_name = upcastEvent, catch)]
+    fn upcast_event(event: &JsValue, upcast: &Function) -> Result<JsValue, JsValue>;
+}
+
+/// The options of `readStream`, and of `aggregateStream`'s `read`: the range, and
+/// Emmett's `expectedStreamVersion` (only `NO_CONCURRENCY_CHECK`, for now), `schema`
+/// and `retry` (its command handler's, which it spreads into the store's calls).
+const READ_OPTIONS: [&str; 6] = ["from", "to", "maxCount", "expectedStreamVersion", "schema", "retry"];
+
+/// The range and the upcast of `readStream`'s options (or `aggregateStream`'s `read`).
+fn read_options(options: &JsValue, what: &str) -> Result<(ReadRange, Option<Function>), JsValue> {
+    check_options(options, &READ_OPTIONS, what)?;
+    let expected = get(options, "expectedStreamVersion");
+    if !is_absent(&expected) && expected.as_string().as_deref() != Some("NO_CONCURRENCY_CHECK") {
+        return Err(type_error(format!(
+            "{what}: expectedStreamVersion on reads is not supported yet (only NO_CONCURRENCY_CHECK, which checks \
+             nothing); compare the currentStreamVersion the read returns, or give the expected version to appendToStream"
+        )));
+    }
+    let upcast = match schema_versioning(&get(options, "schema"), &format!("{what}.schema"))? {
+        Some(versioning) => optional_function(&versioning, "upcast", &format!("{what}.schema.versioning"))?,
+        None => None,
+    };
+    Ok((ops::read_range(options, what)?, upcast))
+}
+
+/// Emmett's `schema: { versioning: { upcast?, downcast? } }`: the `versioning` object.
+/// (Reads apply `upcast`, appends would apply `downcast`; each leaves the other, as
+/// Emmett's stores do, since its command handler hands one schema to both.)
+fn schema_versioning(schema: &JsValue, what: &str) -> Result<Option<JsValue>, JsValue> {
+    if is_absent(schema) {
+        return Ok(None);
+    }
+    check_options(schema, &["versioning"], what)?;
+    let versioning = get(schema, "versioning");
+    if is_absent(&versioning) {
+        return Ok(None);
+    }
+    check_options(&versioning, &["upcast", "downcast"], &format!("{what}.versioning"))?;
+    Ok(Some(versioning))
+}
+
+/// `appendToStream`'s options when they hold more than `expectedStreamVersion`:
+/// Emmett's `schema` (`downcast` is refused: not supported yet) and `retry`. Gives the
+/// options with `expectedStreamVersion` alone, or `None` when they hold nothing more.
+fn append_options(options: &JsValue) -> Result<Option<JsValue>, JsValue> {
+    let schema = get(options, "schema");
+    if schema.is_undefined() && get(options, "retry").is_undefined() {
+        return Ok(None);
+    }
+    let what = "appendToStream options";
+    check_options(options, &["expectedStreamVersion", "schema", "retry"], what)?;
+    if let Some(versioning) = schema_versioning(&schema, &format!("{what}.schema"))? {
+        if !is_absent(&get(&versioning, "downcast")) {
+            return Err(type_error(format!(
+                "{what}.schema.versioning.downcast is not supported yet: the store writes each event's metadata \
+                 (stream name, position, id) itself, so it cannot store a downcast recorded message as Emmett does"
+            )));
+        }
+    }
+    let plain = Object::new();
+    set(&plain, "expectedStreamVersion", &get(options, "expectedStreamVersion"));
+    Ok(Some(plain.into()))
+}
+
+/// A folded event: upcast first when there is an upcast, then `evolve`.
+fn evolve_with(
+    evolve: &Function,
+    upcast: Option<&Function>,
+    state: &JsValue,
+    event: &JsValue,
+) -> Result<JsValue, JsValue> {
+    match upcast {
+        Some(upcast) => evolve.call2(&JsValue::NULL, state, &upcast_event(event, upcast)?),
+        None => evolve.call2(&JsValue::NULL, state, event),
+    }
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const STORE_TYPES: &'static str = r#"
@@ -28,7 +112,19 @@ export type StorageOption =
   /** Every stream in one collection (default name `streams`, or `emt:streams` in the Emmett layout). */
   | { kind: "single"; name?: string }
   /** Wherever a function says; it must return the same place for the same stream every time. */
-  | { kind: "custom"; resolve: (stream: StreamNameParts) => Namespace };
+  | { kind: "custom"; resolve: (stream: StreamNameParts) => Namespace }
+  /** `@event-driven-io/emmett-mongodb`'s spelling of `perStreamType`; `databaseName` stands for `database`. */
+  | "COLLECTION_PER_STREAM_TYPE"
+  | { type: "COLLECTION_PER_STREAM_TYPE"; databaseName?: string }
+  /** emmett-mongodb's spelling of `single` (`collectionName` is `name`). */
+  | "SINGLE_COLLECTION"
+  | { type: "SINGLE_COLLECTION"; collectionName?: string; databaseName?: string }
+  /** emmett-mongodb's custom storage: a collection per stream type, in `databaseName` (or `database`) unless it says which. */
+  | {
+      type: "CUSTOM";
+      databaseName?: string;
+      collectionFor: (streamType: string) => string | { collectionName: string; databaseName?: string };
+    };
 
 /** A stream name split at its first colon. */
 export interface StreamNameParts {
@@ -66,12 +162,38 @@ export interface EventStoreOptions {
   values?: "native" | "canonical";
   /** Keep the last commands for `commandLog()`: `true` (1000) or how many. Default off. */
   commandLog?: boolean | number;
+  /** Emmett's hooks. */
+  hooks?: EventStoreHooks;
+}
+
+/** Emmett's `DefaultEventStoreOptions["hooks"]`. */
+export interface EventStoreHooks {
+  /**
+   * Called after each acknowledged append with the events it wrote, as `readStream`
+   * returns them, and awaited before the append resolves. If it throws (or the events
+   * cannot be read back), the error is logged with `console.error` and the append
+   * still resolves, as in Emmett.
+   */
+  onAfterCommit?: (events: RecordedEvent[]) => unknown;
+}
+
+/** Emmett's `schema` option of reads: `upcast` maps each event as read (its `data` and `metadata`). */
+export interface ReadSchemaOptions {
+  versioning?: {
+    upcast?: (event: RecordedEvent) => { data: DefaultRecord; metadata?: DefaultRecord };
+    /** Not applied by reads (Emmett applies it to appends). */
+    downcast?: (event: never) => unknown;
+  };
 }
 
 /** Options of `appendToStream`. */
 export interface AppendToStreamOptions {
   /** The stream's expected position. Default `NO_CONCURRENCY_CHECK`. */
   expectedStreamVersion?: ExpectedStreamVersion;
+  /** Emmett's schema: `versioning.downcast` is not supported yet (a `TypeError`). */
+  schema?: { versioning?: { upcast?: unknown; downcast?: never } };
+  /** Emmett's command handler's retry options, which it spreads into the store's calls; the store leaves them to it. */
+  retry?: unknown;
 }
 
 /** The result of `appendToStream`. */
@@ -90,6 +212,12 @@ export interface ReadStreamOptions {
   to?: bigint;
   /** At most this many events. */
   maxCount?: bigint;
+  /** Emmett's expected version of reads: only `NO_CONCURRENCY_CHECK` (no check) for now; others are a `TypeError`. */
+  expectedStreamVersion?: "NO_CONCURRENCY_CHECK";
+  /** Emmett's upcasting of the events read. */
+  schema?: ReadSchemaOptions;
+  /** Emmett's command handler's retry options, which it spreads into the store's calls; the store leaves them to it. */
+  retry?: unknown;
 }
 
 /** The result of `readStream`. */
@@ -107,6 +235,8 @@ export interface AggregateStreamOptions<State, E extends RecordedEvent = Recorde
   evolve: (state: State, event: E) => State;
   /** The state before the first event. */
   initialState: () => State;
+  /** Which events to fold (as `readStream`'s options; default the whole stream), and Emmett's upcasting of each before `evolve`. */
+  read?: ReadStreamOptions;
 }
 
 /** The result of `aggregateStream`. */
@@ -188,6 +318,8 @@ struct Inner {
     values: Values,
     callbacks: Rc<Callbacks>,
     guard: Guard,
+    /// `hooks.onAfterCommit`.
+    on_after_commit: Option<Function>,
 }
 
 /// The JavaScript `EventStore` (types in `STORE_TYPES`).
@@ -271,6 +403,7 @@ impl EventStore {
                 values: o.values,
                 callbacks: o.callbacks,
                 guard: Guard::new("EventStore"),
+                on_after_commit: o.on_after_commit,
             }),
         })
     }
@@ -278,11 +411,18 @@ impl EventStore {
     #[wasm_bindgen(js_name = appendToStream)]
     pub fn append_to_stream(&self, stream: JsValue, events: JsValue, options: JsValue) -> Result<Promise, JsValue> {
         let _call = error::enter(&self.inner.guard)?;
-        let prepared = encoded_append::append_arguments(&stream, &events, &options)
-            .map(|(stream, events, expected)| self.inner.ctx.borrow().append(&stream, events, expected));
-        Ok(match prepared {
-            Ok(op) => self.run(op, |r, _| Ok(ops::append_result(&r))),
-            Err(e) => rejected(e),
+        let prepared = append_options(&options).and_then(|plain| {
+            encoded_append::append_arguments(&stream, &events, plain.as_ref().unwrap_or(&options)).map(
+                |(stream, events, expected)| {
+                    let count = events.len() as u64;
+                    (self.inner.ctx.borrow().append(&stream, events, expected), stream, count)
+                },
+            )
+        });
+        Ok(match (prepared, &self.inner.on_after_commit) {
+            (Ok((op, stream, count)), Some(hook)) => self.run_committed(op, stream, count, hook.clone()),
+            (Ok((op, _, _)), None) => self.run(op, |r, _| Ok(ops::append_result(&r))),
+            (Err(e), _) => rejected(e),
         })
     }
 
@@ -291,12 +431,21 @@ impl EventStore {
         let _call = error::enter(&self.inner.guard)?;
         let prepared = (|| {
             let stream = ops::stream_name(&stream)?;
-            check_options(&options, &READ_OPTIONS, "readStream options")?;
-            let range = ops::read_range(&options, "readStream options")?;
-            Ok(self.inner.ctx.borrow().read(&stream, range))
+            let (range, upcast) = read_options(&options, "readStream options")?;
+            Ok((self.inner.ctx.borrow().read(&stream, range), upcast))
         })();
         Ok(match prepared {
-            Ok(op) => self.run(op, |r, values| Ok(ops::read_result(&r, values))),
+            Ok((op, None)) => self.run(op, |r, values| Ok(ops::read_result(&r, values))),
+            Ok((op, Some(upcast))) => self.run(op, move |r, values| {
+                let result = ops::read_result(&r, values);
+                let events: Array = r
+                    .events
+                    .iter()
+                    .map(|e| upcast_event(&ops::recorded_event(e, values), &upcast))
+                    .collect::<Result<_, _>>()?;
+                set(result.unchecked_ref(), "events", &events);
+                Ok(result)
+            }),
             Err(e) => rejected(e),
         })
     }
@@ -307,27 +456,43 @@ impl EventStore {
         let values = self.inner.values;
         let prepared = (|| {
             let stream = ops::stream_name(&stream)?;
-            check_options(&options, &["evolve", "initialState"], "aggregateStream options")?;
+            check_options(&options, &["evolve", "initialState", "read"], "aggregateStream options")?;
             let function = |key: &str| {
                 get(&options, key)
                     .dyn_into::<Function>()
                     .map_err(|_| type_error(format!("aggregateStream: options.{key} must be a function")))
             };
             let evolve = function("evolve")?;
-            let initial = function("initialState")?.call0(&JsValue::NULL);
-            let fold = move |state: Result<JsValue, JsValue>, event: &RecordedEvent| {
-                state.and_then(|s| evolve.call2(&JsValue::NULL, &s, &ops::recorded_event(event, values)))
-            };
-            Ok(self.inner.ctx.borrow().aggregate(&stream, initial, fold))
+            let initial = function("initialState")?;
+            let (range, upcast) = read_options(&get(&options, "read"), "aggregateStream options.read")?;
+            let initial = initial.call0(&JsValue::NULL);
+            if range == ReadRange::default() {
+                let fold = move |state: Result<JsValue, JsValue>, event: &RecordedEvent| {
+                    state.and_then(|s| evolve_with(&evolve, upcast.as_ref(), &s, &ops::recorded_event(event, values)))
+                };
+                Ok(Aggregation::Whole(self.inner.ctx.borrow().aggregate(&stream, initial, fold)))
+            } else {
+                // A range: the events readStream reads, folded.
+                Ok(Aggregation::Range(self.inner.ctx.borrow().read(&stream, range), initial, evolve, upcast))
+            }
         })();
+        let result = |state: JsValue, current: u64, exists: bool| {
+            let object = Object::new();
+            set(&object, "state", &state);
+            set(&object, "currentStreamVersion", &JsValue::from(current));
+            set(&object, "streamExists", &JsValue::from_bool(exists));
+            JsValue::from(object)
+        };
         Ok(match prepared {
-            Ok(op) => self.run(op, |r, _| {
-                let state = r.state?;
-                let object = Object::new();
-                set(&object, "state", &state);
-                set(&object, "currentStreamVersion", &JsValue::from(r.current_stream_version));
-                set(&object, "streamExists", &JsValue::from_bool(r.stream_exists));
-                Ok(object.into())
+            Ok(Aggregation::Whole(op)) => {
+                self.run(op, move |r, _| Ok(result(r.state?, r.current_stream_version, r.stream_exists)))
+            }
+            Ok(Aggregation::Range(op, initial, evolve, upcast)) => self.run(op, move |r, values| {
+                let mut state = initial?;
+                for event in &r.events {
+                    state = evolve_with(&evolve, upcast.as_ref(), &state, &ops::recorded_event(event, values))?;
+                }
+                Ok(result(state, r.current_stream_version, r.stream_exists))
             }),
             Err(e) => rejected(e),
         })
@@ -389,6 +554,51 @@ impl EventStore {
     }
 }
 
+/// How `aggregateStream` folds: core's aggregate over the whole stream, or the events
+/// of a read range (with the initial state, `evolve` and the upcast).
+// Made once per call and consumed at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Aggregation<A> {
+    Whole(Result<A, Error>),
+    Range(Result<streamdoc_core::ops::Read, Error>, Result<JsValue, JsValue>, Function, Option<Function>),
+}
+
+/// Runs an operation on the in-memory engine, keeping the command log.
+fn run_on_engine<O: Operation>(log: &CommandLog, op: &mut O, engine: &mut Engine) -> Result<O::Output, Error> {
+    if log.enabled() {
+        driver::run_logged(op, engine, |x| log.record(x.step, x.command, x.reply.as_ref()))
+    } else {
+        driver::run(op, engine)
+    }
+}
+
+/// The read of the events an acknowledged append wrote: the `count` positions that end
+/// at the stream's new position.
+fn read_back(inner: &Inner, stream: &str, count: u64, r: &AppendResult) -> Result<streamdoc_core::ops::Read, JsValue> {
+    let next = r.next_expected_stream_version;
+    let range = ReadRange { from: Some(next + 1 - count), to: Some(next), max_count: None };
+    let read = inner.ctx.borrow().read(stream, range);
+    if let Some(thrown) = inner.callbacks.take() {
+        return Err(thrown);
+    }
+    read.map_err(|e| error::to_js(&e))
+}
+
+/// `{ result, events, failure }` for `afterCommit`: the append's result, and the events
+/// read back or why they could not be.
+fn committed(r: &AppendResult, events: Result<ReadResult, JsValue>, values: Values) -> JsValue {
+    let object = Object::new();
+    set(&object, "result", &ops::append_result(r));
+    match events {
+        Ok(read) => {
+            let events: Array = read.events.iter().map(|e| ops::recorded_event(e, values)).collect();
+            set(&object, "events", &events);
+        }
+        Err(failure) => set(&object, "failure", &failure),
+    }
+    object.into()
+}
+
 impl EventStore {
     /// The guard of this store's calls.
     pub(crate) fn guard(&self) -> &Guard {
@@ -429,13 +639,7 @@ impl EventStore {
         let inner = self.inner.clone();
         match &inner.backend {
             Backend::Engine(engine) => {
-                let log = &inner.log;
-                let engine = &mut *engine.borrow_mut();
-                let result = if log.enabled() {
-                    driver::run_logged(&mut op, engine, |x| log.record(x.step, x.command, x.reply.as_ref()))
-                } else {
-                    driver::run(&mut op, engine)
-                };
+                let result = run_on_engine(&inner.log, &mut op, &mut engine.borrow_mut());
                 match result.map_err(|e| error::to_js(&e)).and_then(|value| output(value, inner.values)) {
                     Ok(js) => Promise::resolve(&js),
                     Err(e) => rejected(e),
@@ -449,5 +653,44 @@ impl EventStore {
                 })
             }
         }
+    }
+
+    /// Runs an append, then, once it is acknowledged, reads back the events it wrote and
+    /// hands them to `hook` (`hooks.onAfterCommit`). Only the append can fail the call:
+    /// a failed read-back or hook is logged (`afterCommit`), as in Emmett.
+    fn run_committed(&self, op: Result<Append, Error>, stream: String, count: u64, hook: Function) -> Promise {
+        if let Some(thrown) = self.inner.callbacks.take() {
+            return rejected(thrown);
+        }
+        let mut op = match op {
+            Ok(op) => op,
+            Err(e) => return rejected(error::to_js(&e)),
+        };
+        let inner = self.inner.clone();
+        let committed = match &inner.backend {
+            Backend::Engine(engine) => {
+                let engine = &mut *engine.borrow_mut();
+                let r = match run_on_engine(&inner.log, &mut op, engine) {
+                    Ok(r) => r,
+                    Err(e) => return rejected(error::to_js(&e)),
+                };
+                let events = read_back(&inner, &stream, count, &r)
+                    .and_then(|mut read| run_on_engine(&inner.log, &mut read, engine).map_err(|e| error::to_js(&e)));
+                Promise::resolve(&committed(&r, events, inner.values))
+            }
+            Backend::Js(executor) => {
+                let executor = executor.clone();
+                let inner = inner.clone();
+                executor::spawn(inner.guard.clone(), async move {
+                    let r = executor::run(&mut op, &executor, &inner.log).await?;
+                    let events = match read_back(&inner, &stream, count, &r) {
+                        Ok(mut read) => executor::run(&mut read, &executor, &inner.log).await,
+                        Err(e) => Err(e),
+                    };
+                    Ok(committed(&r, events, inner.values))
+                })
+            }
+        };
+        after_commit(committed, &hook)
     }
 }

@@ -94,7 +94,7 @@ test("unknown keys and misspelt options are TypeErrors naming them, never ignore
   await assert.rejects(store.appendToStream("order:1", [{ type: "E" }], { expectedVersion: 0n }), /`expectedVersion`/);
   await assert.rejects(store.readStream("order:1", { form: 1n }), /`form`/);
   await assert.rejects(store.readStream("order:1", { from: cyclic() }), TypeError);
-  await assert.rejects(store.aggregateStream("order:1", { evolve: (s) => s, initialState: () => 0, read: {} }), /`read`/);
+  await assert.rejects(store.aggregateStream("order:1", { evolve: (s) => s, initialState: () => 0, read: { form: 1n } }), /`form`/);
   // Emmett's message kind is accepted: every appended message is an event.
   await store.appendToStream("order:1", [{ type: "E", kind: "Event" }]);
   assert.deepEqual(Object.keys((await store.readStream("order:1")).events[0]), ["type", "data", "metadata"]);

@@ -357,6 +357,7 @@ pub(crate) fn test() -> Result<(), String> {
                 "corpus.test.mjs",
                 "sim.test.mjs",
                 "designs.test.mjs",
+                "emmett.test.mjs",
                 "mongodb.test.mjs",
                 "http-parity.test.mjs",
                 "panic-sync.test.mjs",

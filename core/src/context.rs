@@ -113,7 +113,7 @@ impl StoreContext {
             OpSpec::Append { stream, events, expected } => {
                 AnyOp::Append(self.build_append(stream, events.clone(), *expected, clock, ids)?)
             }
-            OpSpec::Read { stream, range } => AnyOp::Read(self.read(stream, *range)?),
+            OpSpec::Read { stream, range, expected } => AnyOp::Read(self.read_expecting(stream, *range, *expected)?),
             OpSpec::Exists { stream } => AnyOp::Exists(self.exists(stream)?),
         })
     }
@@ -132,7 +132,14 @@ impl StoreContext {
 
     /// A read of `range`.
     pub fn read(&self, stream: &str, range: ReadRange) -> Result<Read, Error> {
-        Ok(Read::new(&self.config, StreamName::parse(stream)?, range))
+        self.read_expecting(stream, range, ExpectedVersion::Any)
+    }
+
+    /// A read of `range` that fails with [`Error::ConcurrencyConflict`] (the stream's
+    /// actual position in it) unless the stream is where `expected` says, as Emmett's
+    /// `readStream(name, { expectedStreamVersion })` does. Still one round trip.
+    pub fn read_expecting(&self, stream: &str, range: ReadRange, expected: ExpectedVersion) -> Result<Read, Error> {
+        Ok(Read::new(&self.config, StreamName::parse(stream)?, range, expected))
     }
 
     /// An existence check.
@@ -152,6 +159,18 @@ impl StoreContext {
         initial: S,
         evolve: F,
     ) -> Result<Aggregate<S, F>, Error> {
-        Ok(Aggregate::new(&self.config, StreamName::parse(stream)?, initial, evolve))
+        self.aggregate_expecting(stream, ExpectedVersion::Any, initial, evolve)
+    }
+
+    /// A fold of the whole stream that fails with [`Error::ConcurrencyConflict`] unless
+    /// the stream is where `expected` says (see [`StoreContext::read_expecting`]).
+    pub fn aggregate_expecting<S, F: FnMut(S, &RecordedEvent) -> S>(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        initial: S,
+        evolve: F,
+    ) -> Result<Aggregate<S, F>, Error> {
+        Ok(Aggregate::new(&self.config, StreamName::parse(stream)?, expected, initial, evolve))
     }
 }

@@ -37,6 +37,31 @@ pub enum ExpectedVersion {
 }
 
 impl ExpectedVersion {
+    /// True when a stream that `exists` at `position` is where this expectation says: what
+    /// a read with an expected version checks. A stream that does not exist is at
+    /// position 0, so `Exact(0)` accepts it.
+    ///
+    /// ```
+    /// use streamdoc_core::ExpectedVersion;
+    ///
+    /// assert!(ExpectedVersion::Any.accepts(false, 0));
+    /// assert!(ExpectedVersion::NoStream.accepts(false, 0));
+    /// assert!(!ExpectedVersion::NoStream.accepts(true, 1));
+    /// assert!(ExpectedVersion::StreamExists.accepts(true, 3));
+    /// assert!(!ExpectedVersion::StreamExists.accepts(false, 0));
+    /// assert!(ExpectedVersion::Exact(3).accepts(true, 3));
+    /// assert!(!ExpectedVersion::Exact(2).accepts(true, 3));
+    /// assert!(ExpectedVersion::Exact(0).accepts(false, 0));
+    /// ```
+    pub fn accepts(self, exists: bool, position: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => !exists,
+            ExpectedVersion::StreamExists => exists,
+            ExpectedVersion::Exact(n) => n == if exists { position } else { 0 },
+        }
+    }
+
     /// The position an append must find, when the expectation names one.
     pub fn exact_position(self) -> Option<u64> {
         match self {

@@ -72,6 +72,33 @@ impl<E: Executor> EventStore<E> {
         driver::run(&mut self.ctx.read(stream, range)?, &mut self.executor)
     }
 
+    /// Reads the events of `range` if the stream is where `expected` says; otherwise a
+    /// [`Error::ConcurrencyConflict`] with its actual position.
+    ///
+    /// ```
+    /// use streamdoc_core::{
+    ///     Engine, Error, EventStore, ExpectedVersion, NewEvent, ReadRange, SeededIds, SteppingClock, StoreConfig,
+    ///     StoreContext,
+    /// };
+    ///
+    /// let ctx = StoreContext::new(StoreConfig::new("app"), SteppingClock::new(0, 1), SeededIds::new(1))?;
+    /// let mut store = EventStore::new(ctx, Engine::new(1));
+    /// store.append_to_stream("order:1", vec![NewEvent::new("Placed", bson::doc! {})], ExpectedVersion::NoStream)?;
+    /// let read = store.read_stream_expecting("order:1", ReadRange::all(), ExpectedVersion::Exact(1))?;
+    /// assert_eq!(read.events.len(), 1);
+    /// let stale = store.read_stream_expecting("order:1", ReadRange::all(), ExpectedVersion::NoStream);
+    /// assert!(matches!(stale, Err(Error::ConcurrencyConflict { actual: Some(1), .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn read_stream_expecting(
+        &mut self,
+        stream: &str,
+        range: ReadRange,
+        expected: ExpectedVersion,
+    ) -> Result<ReadResult, Error> {
+        driver::run(&mut self.ctx.read_expecting(stream, range, expected)?, &mut self.executor)
+    }
+
     /// Folds the whole stream with `evolve`, starting from `initial`.
     pub fn aggregate_stream<S>(
         &mut self,

@@ -122,6 +122,17 @@ impl<E: AsyncExecutor> EventStore<E> {
         driver::run(&mut self.ctx.read(stream, range)?, &self.executor).await
     }
 
+    /// Reads the events of `range` if the stream is where `expected` says; otherwise a
+    /// [`Error::ConcurrencyConflict`] with its actual position. One round trip.
+    pub async fn read_stream_expecting(
+        &self,
+        stream: &str,
+        range: ReadRange,
+        expected: ExpectedVersion,
+    ) -> Result<ReadResult, Error> {
+        driver::run(&mut self.ctx.read_expecting(stream, range, expected)?, &self.executor).await
+    }
+
     /// Folds the whole stream with `evolve`, starting from `initial`.
     pub async fn aggregate_stream<S: Send>(
         &self,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::command::Reply;
 use crate::error::Error;
 use crate::event::RecordedEvent;
+use crate::expected::ExpectedVersion;
 use crate::layout::StoreConfig;
 use crate::name::StreamName;
 use crate::ops::read::{Read, ReadRange};
@@ -31,8 +32,14 @@ pub struct Aggregate<S, F> {
 
 impl<S, F: FnMut(S, &RecordedEvent) -> S> Aggregate<S, F> {
     /// Prepares the fold.
-    pub(crate) fn new(config: &StoreConfig, stream: StreamName, initial: S, evolve: F) -> Self {
-        Self { read: Read::new(config, stream, ReadRange::all()), fold: Some((initial, evolve)) }
+    pub(crate) fn new(
+        config: &StoreConfig,
+        stream: StreamName,
+        expected: ExpectedVersion,
+        initial: S,
+        evolve: F,
+    ) -> Self {
+        Self { read: Read::new(config, stream, ReadRange::all(), expected), fold: Some((initial, evolve)) }
     }
 }
 

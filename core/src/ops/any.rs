@@ -27,10 +27,17 @@ pub enum OpSpec {
         stream: String,
         #[serde(default, flatten)]
         range: ReadRange,
+        /// Where the reader expects the stream (default: no check).
+        #[serde(default, skip_serializing_if = "is_any")]
+        expected: ExpectedVersion,
     },
     /// An existence check.
     #[serde(rename_all = "camelCase")]
     Exists { stream: String },
+}
+
+fn is_any(expected: &ExpectedVersion) -> bool {
+    *expected == ExpectedVersion::Any
 }
 
 impl OpSpec {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::command::{Namespace, Reply};
 use crate::error::Error;
 use crate::event::RecordedEvent;
+use crate::expected::ExpectedVersion;
 use crate::layout::{document_position, Layout, StoreConfig};
 use crate::name::StreamName;
 use crate::ops::fetch::{Fetch, Fetched, Shape};
@@ -111,15 +112,22 @@ impl ReadResult {
 pub struct Read {
     stream: String,
     layout: Layout,
+    /// Where the reader expects the stream: a typed conflict when it is elsewhere.
+    expected: ExpectedVersion,
     fetch: Option<Fetch>,
     outbox: Outbox<ReadResult>,
 }
 
 impl Read {
     /// Prepares a read; invalid input is returned by the first `next()`.
-    pub(crate) fn new(config: &StoreConfig, stream: StreamName, range: ReadRange) -> Self {
-        let mut op =
-            Self { stream: stream.as_str().to_owned(), layout: config.layout, fetch: None, outbox: Outbox::Finished };
+    pub(crate) fn new(config: &StoreConfig, stream: StreamName, range: ReadRange, expected: ExpectedVersion) -> Self {
+        let mut op = Self {
+            stream: stream.as_str().to_owned(),
+            layout: config.layout,
+            expected,
+            fetch: None,
+            outbox: Outbox::Finished,
+        };
         match range.shape().and_then(|shape| Ok((shape, config.namespace(&stream)?))) {
             Ok((shape, ns)) => op.start(ns, stream, shape),
             Err(e) => op.outbox.finish(Err(e)),
@@ -148,7 +156,17 @@ impl Operation for Read {
         let Some(fetch) = self.fetch.as_mut() else { return };
         match fetch.on_reply(reply, "reading the stream") {
             Fetched::Document(doc) => {
-                let result = ReadResult::from_document(&self.stream, self.layout, doc);
+                let result = ReadResult::from_document(&self.stream, self.layout, doc).and_then(|read| {
+                    if self.expected.accepts(read.stream_exists, read.current_stream_version) {
+                        Ok(read)
+                    } else {
+                        Err(Error::ConcurrencyConflict {
+                            stream: self.stream.clone(),
+                            expected: self.expected,
+                            actual: read.stream_exists.then_some(read.current_stream_version),
+                        })
+                    }
+                });
                 self.outbox.finish(result);
             }
             Fetched::Retry(cmd) => self.outbox.send(cmd),

@@ -212,9 +212,11 @@ fn op_spec(op: &ScenarioOp) -> Result<OpSpec, String> {
         ScenarioOp::Append { stream, events, expected } => {
             OpSpec::Append { stream: stream.clone(), events: parse_events(events)?, expected: *expected }
         }
-        ScenarioOp::Read { stream, from, to, max_count } => {
-            OpSpec::Read { stream: stream.clone(), range: ReadRange { from: *from, to: *to, max_count: *max_count } }
-        }
+        ScenarioOp::Read { stream, from, to, max_count, expected } => OpSpec::Read {
+            stream: stream.clone(),
+            range: ReadRange { from: *from, to: *to, max_count: *max_count },
+            expected: *expected,
+        },
         ScenarioOp::Exists { stream } => OpSpec::Exists { stream: stream.clone() },
         ScenarioOp::Aggregate { .. } => {
             return Err("an aggregate cannot race: a race runs as a Simulation, whose clients append, read and \

@@ -175,6 +175,9 @@ pub enum ScenarioOp {
         to: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_count: Option<u64>,
+        /// A read that must find the stream where this says (default: no check).
+        #[serde(default)]
+        expected: ExpectedVersion,
     },
     /// `streamExists`.
     #[serde(rename_all = "camelCase")]

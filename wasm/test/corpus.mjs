@@ -199,7 +199,7 @@ function simOperation(op) {
     case "append":
       return { op: "append", stream: op.stream, events: op.events, expected: expectedOf(op) };
     case "read":
-      return { op: "read", stream: op.stream, ...range(op) };
+      return { op: "read", stream: op.stream, ...range(op), expected: expectedOf(op) };
     case "exists":
       return { op: "exists", stream: op.stream };
     default:
@@ -237,7 +237,7 @@ function start(store, op) {
       return settle(store.appendToStream(op.stream, op.events, { expectedStreamVersion: expected }), appendJson);
     }
     case "read":
-      return settle(store.readStream(op.stream, range(op)), readJson);
+      return settle(store.readStream(op.stream, { ...range(op), expectedStreamVersion: expectedOf(op) }), readJson);
     case "exists":
       return settle(store.streamExists(op.stream), (r) => r);
     case "aggregate":

@@ -112,12 +112,17 @@ fn operation(exotic: bool) -> BoxedStrategy<Value> {
         |(c, s, events, x)| json!({ "client": c, "op": "append", "stream": s, "events": events, "expected": x }),
     );
     let range = (prop::option::of(0u64..7), prop::option::of(0u64..7), prop::option::of(0u64..4));
-    let read = (client(), stream(), range).prop_map(|(c, s, (from, to, max))| {
+    // Now and then a read with an expected version (a conflict when the stream is elsewhere).
+    let read_expected = prop_oneof![3 => Just(None), 1 => expected().prop_map(Some)];
+    let read = (client(), stream(), range, read_expected).prop_map(|(c, s, (from, to, max), x)| {
         let mut op = json!({ "client": c, "op": "read", "stream": s });
         for (k, v) in [("from", from), ("to", to), ("maxCount", max)] {
             if let Some(v) = v {
                 op[k] = json!(v);
             }
+        }
+        if let Some(x) = x {
+            op["expected"] = x;
         }
         op
     });

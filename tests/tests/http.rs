@@ -374,6 +374,30 @@ fn preconditions_are_expected_versions_and_a_conflict_is_a_412() {
 }
 
 #[test]
+fn if_match_makes_a_read_conditional_and_a_stale_read_is_a_412() {
+    on_each_store(ApiOptions::default(), |api| {
+        let path = "/streams/order:r";
+        let read = |headers: &[(&str, &str)]| api.send("GET", path, headers, b"");
+        // Nothing there yet: If-Match * is a conflict, not a 404.
+        let missing = read(&[("if-match", "*")]).problem(412, "concurrency-conflict");
+        assert_eq!((missing["expected"].clone(), missing["actual"].clone()), (json!("streamExists"), Value::Null));
+        assert_eq!(api.post(path, &[], &events(&["A", "B"])).status, 200);
+
+        let current = read(&[("if-match", "\"2\"")]);
+        assert_eq!((current.status, current.header("etag")), (200, Some("\"2\"")));
+        assert_eq!(current.json()["events"].as_array().map(Vec::len), Some(2));
+        assert_eq!(read(&[("if-match", "*")]).status, 200);
+        let stale = read(&[("if-match", "\"1\"")]).problem(412, "concurrency-conflict");
+        assert_eq!((stale["expected"].clone(), stale["actual"].clone()), (json!(1), json!(2)));
+        // With a range, the check is on the stream's version, not the range's end.
+        assert_eq!(api.send("GET", &format!("{path}?to=1"), &[("if-match", "\"2\"")], b"").status, 200);
+
+        read(&[("if-none-match", "*")]).problem(400, "invalid-precondition");
+        read(&[("if-match", "W/\"2\"")]).problem(400, "invalid-precondition");
+    });
+}
+
+#[test]
 fn stream_names_are_one_percent_decoded_segment() {
     on_each_store(ApiOptions::default(), |api| {
         for (path, name) in [

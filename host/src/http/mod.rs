@@ -4,7 +4,7 @@
 //! | route | |
 //! |---|---|
 //! | `POST /streams/{streamName}` | append; preconditions `If-Match: "<n>"`, `If-Match: *`, `If-None-Match: *` |
-//! | `GET /streams/{streamName}?from=&to=&maxCount=` | read; `ETag: "<version>"` |
+//! | `GET /streams/{streamName}?from=&to=&maxCount=` | read; `ETag: "<version>"`; `If-Match: "<n>"` or `*` makes it conditional (412) |
 //! | `GET /streams/{streamName}/document` | the stored document, canonical Extended JSON |
 //! | `GET /health` | the store kind, and whether its executor answers a ping (503 if not) |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document ([`openapi::document`]) |

@@ -162,14 +162,17 @@ pub fn document() -> Value {
                     "parameters": [
                         position("from", "First position (default 1; 0 reads as 1)"),
                         position("to", "Last position (default: the end); before `from` is a 400"),
-                        position("maxCount", "At most this many events")
+                        position("maxCount", "At most this many events"),
+                        { "name": "If-Match", "in": "header", "required": false, "schema": { "type": "string" },
+                          "description": "`\"<n>\"`: read only if the stream is at version n; `*`: only if it exists" }
                     ],
                     "responses": {
                         "200": { "description": "The stream", "headers": etag,
                                  "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReadResult" } } } },
-                        "400": problem("An invalid stream name or range"),
+                        "400": problem("An invalid stream name, range or precondition"),
                         "401": problem("No or a wrong bearer token"),
                         "404": problem("The stream does not exist"),
+                        "412": problem("The stream is not at the version If-Match names"),
                         "503": problem("The MongoDB server does not answer")
                     }
                 }

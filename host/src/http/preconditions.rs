@@ -8,6 +8,10 @@
 //! | `If-Match: *` | [`ExpectedVersion::StreamExists`] |
 //! | `If-None-Match: *` | [`ExpectedVersion::NoStream`] |
 //!
+//! On a read (`GET /streams/{streamName}`) only `If-Match` is taken, with the same
+//! meaning; `If-None-Match` is refused there, since on a `GET` it would ask for a
+//! cache validation (304), which the API does not do.
+//!
 //! An entity tag is the stream version in double quotes, as the `ETag` header of every
 //! read and append gives it. Weak tags (`W/"3"`), lists (`"3", "4"`), unquoted numbers,
 //! `If-None-Match` with a tag, and both headers at once are refused: each would need a
@@ -28,6 +32,9 @@ pub enum PreconditionError {
     /// Both headers.
     #[error("give If-Match or If-None-Match, not both")]
     Both,
+    /// `If-None-Match` on a read.
+    #[error("If-None-Match is not supported on reads; If-Match: \"<n>\" or * makes a read conditional")]
+    NoneMatchOnRead,
 }
 
 /// The entity tag of a stream version: `"<n>"`.
@@ -65,6 +72,15 @@ pub fn expected_version(headers: &HeaderMap) -> Result<ExpectedVersion, Precondi
             None => Err(PreconditionError::InvalidTag { header: "If-None-Match", value }),
         },
     }
+}
+
+/// The expected version of a read: its `If-Match` ([`expected_version`]'s reading);
+/// `If-None-Match` is refused.
+pub fn read_expected_version(headers: &HeaderMap) -> Result<ExpectedVersion, PreconditionError> {
+    if headers.contains_key(header::IF_NONE_MATCH) {
+        return Err(PreconditionError::NoneMatchOnRead);
+    }
+    expected_version(headers)
 }
 
 /// `"<digits>"` → the number.

@@ -116,16 +116,20 @@ pub(super) async fn append(
     Ok(([(header::ETAG, etag(result.next_expected_stream_version))], Json(body)).into_response())
 }
 
-/// `GET /streams/{streamName}`.
+/// `GET /streams/{streamName}`: `If-Match` makes the read conditional (412 when the
+/// stream is elsewhere).
 pub(super) async fn read(
     State(store): State<Store>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<ReadQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let stream = stream_name(path)?;
     let Query(query) = query.map_err(|e| Problem::invalid_query(e.body_text()))?;
     let range = ReadRange { from: query.from, to: query.to, max_count: query.max_count };
-    let read = store.read_stream(&stream, range).await?;
+    let expected =
+        preconditions::read_expected_version(&headers).map_err(|e| Problem::invalid_precondition(e.to_string()))?;
+    let read = store.read_stream_expecting(&stream, range, expected).await?;
     if !read.stream_exists {
         return Err(Problem::stream_not_found(&stream));
     }

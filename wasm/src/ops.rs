@@ -150,8 +150,8 @@ pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
             OpSpec::Append { stream, events, expected: expected_version(&get(v, "expected"))? }
         }
         "read" => {
-            check_options(v, &["op", "stream", "from", "to", "maxCount"], &what)?;
-            OpSpec::Read { stream, range: read_range(v, &what)? }
+            check_options(v, &["op", "stream", "from", "to", "maxCount", "expected"], &what)?;
+            OpSpec::Read { stream, range: read_range(v, &what)?, expected: expected_version(&get(v, "expected"))? }
         }
         "exists" => {
             check_options(v, &["op", "stream"], &what)?;
@@ -184,9 +184,12 @@ pub fn op_spec_to_js(spec: &OpSpec, mode: Values) -> JsValue {
             set(&object, "events", &array);
             set(&object, "expected", &expected_to_js(*expected));
         }
-        OpSpec::Read { stream, range } => {
+        OpSpec::Read { stream, range, expected } => {
             set(&object, "op", &JsValue::from_str("read"));
             set(&object, "stream", &JsValue::from_str(stream));
+            if *expected != ExpectedVersion::Any {
+                set(&object, "expected", &expected_to_js(*expected));
+            }
             for (key, value) in [("from", range.from), ("to", range.to), ("maxCount", range.max_count)] {
                 if let Some(n) = value {
                     set(&object, key, &JsValue::from(n));

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use js_sys::{Array, Function, Object, Promise};
 use streamdoc_core::ops::{Append, AppendResult, Operation, ReadRange, ReadResult};
-use streamdoc_core::{driver, Clock, Engine, Error, IdGenerator, RecordedEvent, StoreConfig, StoreContext};
+use streamdoc_core::{
+    driver, Clock, Engine, Error, ExpectedVersion, IdGenerator, RecordedEvent, StoreConfig, StoreContext,
+};
 use wasm_bindgen::prelude::*;
 
 use crate::encoded_append;
@@ -18,6 +20,7 @@ use crate::js::{check_options, get, is_absent, optional_function, set, type_erro
 use crate::ops;
 use crate::options::{self, Callbacks};
 use crate::values::{self, Values};
+use crate::versions;
 
 #[wasm_bindgen(module = "/js/emmett.js")]
 extern "C" {
@@ -29,26 +32,22 @@ extern "C" {
     fn upcast_event(event: &JsValue, upcast: &Function) -> Result<JsValue, JsValue>;
 }
 
-/// The options of `readStream`, and of `aggregateStream`'s `read`: the range, and
-/// Emmett's `expectedStreamVersion` (only `NO_CONCURRENCY_CHECK`, for now), `schema`
-/// and `retry` (its command handler's, which it spreads into the store's calls).
+/// The options of `readStream`, and of `aggregateStream`'s `read`: the range, Emmett's
+/// `expectedStreamVersion` (checked by core's read: a `ConcurrencyConflictError` when
+/// the stream is elsewhere), `schema` and `retry` (its command handler's, which it
+/// spreads into the store's calls).
 const READ_OPTIONS: [&str; 6] = ["from", "to", "maxCount", "expectedStreamVersion", "schema", "retry"];
 
-/// The range and the upcast of `readStream`'s options (or `aggregateStream`'s `read`).
-fn read_options(options: &JsValue, what: &str) -> Result<(ReadRange, Option<Function>), JsValue> {
+/// The range, the expected version and the upcast of `readStream`'s options (or
+/// `aggregateStream`'s `read`).
+fn read_options(options: &JsValue, what: &str) -> Result<(ReadRange, ExpectedVersion, Option<Function>), JsValue> {
     check_options(options, &READ_OPTIONS, what)?;
-    let expected = get(options, "expectedStreamVersion");
-    if !is_absent(&expected) && expected.as_string().as_deref() != Some("NO_CONCURRENCY_CHECK") {
-        return Err(type_error(format!(
-            "{what}: expectedStreamVersion on reads is not supported yet (only NO_CONCURRENCY_CHECK, which checks \
-             nothing); compare the currentStreamVersion the read returns, or give the expected version to appendToStream"
-        )));
-    }
+    let expected = versions::expected_version(&get(options, "expectedStreamVersion"))?;
     let upcast = match schema_versioning(&get(options, "schema"), &format!("{what}.schema"))? {
         Some(versioning) => optional_function(&versioning, "upcast", &format!("{what}.schema.versioning"))?,
         None => None,
     };
-    Ok((ops::read_range(options, what)?, upcast))
+    Ok((ops::read_range(options, what)?, expected, upcast))
 }
 
 /// Emmett's `schema: { versioning: { upcast?, downcast? } }`: the `versioning` object.
@@ -212,8 +211,8 @@ export interface ReadStreamOptions {
   to?: bigint;
   /** At most this many events. */
   maxCount?: bigint;
-  /** Emmett's expected version of reads: only `NO_CONCURRENCY_CHECK` (no check) for now; others are a `TypeError`. */
-  expectedStreamVersion?: "NO_CONCURRENCY_CHECK";
+  /** Where the stream is expected: otherwise the read rejects with `ConcurrencyConflictError`, as Emmett's stores do. Default `NO_CONCURRENCY_CHECK`. */
+  expectedStreamVersion?: ExpectedStreamVersion;
   /** Emmett's upcasting of the events read. */
   schema?: ReadSchemaOptions;
   /** Emmett's command handler's retry options, which it spreads into the store's calls; the store leaves them to it. */
@@ -431,8 +430,8 @@ impl EventStore {
         let _call = error::enter(&self.inner.guard)?;
         let prepared = (|| {
             let stream = ops::stream_name(&stream)?;
-            let (range, upcast) = read_options(&options, "readStream options")?;
-            Ok((self.inner.ctx.borrow().read(&stream, range), upcast))
+            let (range, expected, upcast) = read_options(&options, "readStream options")?;
+            Ok((self.inner.ctx.borrow().read_expecting(&stream, range, expected), upcast))
         })();
         Ok(match prepared {
             Ok((op, None)) => self.run(op, |r, values| Ok(ops::read_result(&r, values))),
@@ -464,16 +463,21 @@ impl EventStore {
             };
             let evolve = function("evolve")?;
             let initial = function("initialState")?;
-            let (range, upcast) = read_options(&get(&options, "read"), "aggregateStream options.read")?;
+            let (range, expected, upcast) = read_options(&get(&options, "read"), "aggregateStream options.read")?;
             let initial = initial.call0(&JsValue::NULL);
             if range == ReadRange::default() {
                 let fold = move |state: Result<JsValue, JsValue>, event: &RecordedEvent| {
                     state.and_then(|s| evolve_with(&evolve, upcast.as_ref(), &s, &ops::recorded_event(event, values)))
                 };
-                Ok(Aggregation::Whole(self.inner.ctx.borrow().aggregate(&stream, initial, fold)))
+                Ok(Aggregation::Whole(self.inner.ctx.borrow().aggregate_expecting(&stream, expected, initial, fold)))
             } else {
                 // A range: the events readStream reads, folded.
-                Ok(Aggregation::Range(self.inner.ctx.borrow().read(&stream, range), initial, evolve, upcast))
+                Ok(Aggregation::Range(
+                    self.inner.ctx.borrow().read_expecting(&stream, range, expected),
+                    initial,
+                    evolve,
+                    upcast,
+                ))
             }
         })();
         let result = |state: JsValue, current: u64, exists: bool| {

@@ -396,6 +396,61 @@ test("Emmett's storage options are aliases of streamdoc's own", async () => {
   await assert.rejects(store.appendToStream("order:1", [added("a", 1)]), TypeError);
 });
 
+// ---------------------------------------------------------------- reads with an expected version
+
+test("a read with an expected version: the events where it matches, Emmett's conflict where it does not", async () => {
+  // Emmett's in-memory readStream throws its conflict synchronously; streamdoc's rejects.
+  const outcome = (call) =>
+    Promise.resolve()
+      .then(call)
+      .then(
+      (r) => ({ events: r.events?.length ?? null, state: r.state ?? null, current: r.currentStreamVersion }),
+      (e) => ({ conflict: isExpectedVersionConflictError(e), errorCode: e.errorCode, current: e.current }),
+    );
+  const results = await same(async (make) => {
+    const store = make();
+    await store.appendToStream("shopping_cart:20", [added("a", 1), added("b", 2)]);
+    const read = (expectedStreamVersion) => outcome(() => store.readStream("shopping_cart:20", { expectedStreamVersion }));
+    const aggregate = (expectedStreamVersion) =>
+      outcome(() => store.aggregateStream("shopping_cart:20", { ...cart, read: { expectedStreamVersion } }));
+    return {
+      matches: await read(2n),
+      stale: await read(1n),
+      exists: await read("STREAM_EXISTS"),
+      mustNotExist: await read("STREAM_DOES_NOT_EXIST"),
+      missing: await outcome(() => store.readStream("shopping_cart:21", { expectedStreamVersion: "STREAM_EXISTS" })),
+      missingAtZero: await outcome(() => store.readStream("shopping_cart:21", { expectedStreamVersion: 0n })),
+      aggregated: await aggregate(2n),
+      aggregateStale: await aggregate(3n),
+    };
+  });
+  assert.deepEqual(results.matches, { events: 2, state: null, current: 2n });
+  assert.deepEqual(results.stale, { conflict: true, errorCode: 412, current: "2" });
+  assert.equal(results.mustNotExist.conflict, true);
+  assert.equal(results.missing.conflict, true);
+  assert.equal(results.aggregateStale.conflict, true);
+});
+
+test("a command handler given a stale expected version fails at the read, before the handler runs", async () => {
+  const results = await same(async (make) => {
+    const store = make();
+    await store.appendToStream("shopping_cart:22", [added("a", 1)]);
+    let ran = 0;
+    const error = await CommandHandler(cart)(
+      store,
+      "shopping_cart:22",
+      () => {
+        ran += 1;
+        return added("b", 1);
+      },
+      { expectedStreamVersion: 5n },
+    ).catch((e) => e);
+    const after = await store.readStream("shopping_cart:22");
+    return { conflict: isExpectedVersionConflictError(error), ran, events: after.events.length };
+  });
+  assert.deepEqual(results, { conflict: true, ran: 0, events: 1 });
+});
+
 // ---------------------------------------------------------------- what streamdoc refuses
 
 test("options that are not implemented, or unknown, are TypeErrors naming them", async () => {
@@ -404,20 +459,6 @@ test("options that are not implemented, or unknown, are TypeErrors naming them",
   const refused = async (promise, pattern) => {
     await assert.rejects(promise, (e) => e instanceof TypeError && pattern.test(e.message));
   };
-  for (const expectedStreamVersion of [1n, 0n, STREAM_EXISTS, STREAM_DOES_NOT_EXIST]) {
-    await refused(store.readStream("shopping_cart:1", { expectedStreamVersion }), /expectedStreamVersion.*not supported yet/);
-    await refused(
-      store.aggregateStream("shopping_cart:1", { ...cart, read: { expectedStreamVersion } }),
-      /aggregateStream options\.read: expectedStreamVersion.*not supported yet/,
-    );
-  }
-  // NO_CONCURRENCY_CHECK checks nothing: what Emmett's CommandHandler passes by default.
-  assert.equal((await store.readStream("shopping_cart:1", { expectedStreamVersion: "NO_CONCURRENCY_CHECK" })).events.length, 1);
-  // So a stale expected version given to the command handler fails at the read, for now.
-  await refused(
-    CommandHandler(cart)(store, "shopping_cart:1", () => added("b", 1), { expectedStreamVersion: 5n }),
-    /not supported yet/,
-  );
   await refused(store.readStream("shopping_cart:1", { form: 1n }), /unknown option `form`/);
   await refused(store.readStream("shopping_cart:1", { schema: { version: {} } }), /unknown option `version`/);
   await refused(store.readStream("shopping_cart:1", { schema: { versioning: { upcats: upcast } } }), /unknown option `upcats`/);

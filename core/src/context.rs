@@ -10,7 +10,6 @@ use crate::event::{NewEvent, RecordedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::{Clock, IdGenerator};
 use crate::layout::StoreConfig;
-use crate::name::StreamName;
 use crate::ops::{Aggregate, AnyOp, Append, Exists, FetchDocument, OpSpec, Read, ReadRange, StoreCache};
 
 /// Builds operations for one store: the one place that turns a request into an
@@ -126,7 +125,7 @@ impl StoreContext {
         clock: &dyn Clock,
         ids: &dyn IdGenerator,
     ) -> Result<Append, Error> {
-        let stream = StreamName::parse(stream)?;
+        let stream = self.config.stream_name(stream)?;
         Ok(Append::new(&self.config, &self.cache, stream, events, expected, clock.now(), ids))
     }
 
@@ -139,17 +138,17 @@ impl StoreContext {
     /// actual position in it) unless the stream is where `expected` says, as Emmett's
     /// `readStream(name, { expectedStreamVersion })` does. Still one round trip.
     pub fn read_expecting(&self, stream: &str, range: ReadRange, expected: ExpectedVersion) -> Result<Read, Error> {
-        Ok(Read::new(&self.config, StreamName::parse(stream)?, range, expected))
+        Ok(Read::new(&self.config, self.config.stream_name(stream)?, range, expected))
     }
 
     /// An existence check.
     pub fn exists(&self, stream: &str) -> Result<Exists, Error> {
-        Ok(Exists::new(&self.config, StreamName::parse(stream)?))
+        Ok(Exists::new(&self.config, self.config.stream_name(stream)?))
     }
 
     /// A fetch of the stream's document as stored (no decoding).
     pub fn document(&self, stream: &str) -> Result<FetchDocument, Error> {
-        Ok(FetchDocument::new(&self.config, StreamName::parse(stream)?))
+        Ok(FetchDocument::new(&self.config, self.config.stream_name(stream)?))
     }
 
     /// A fold of the whole stream.
@@ -171,6 +170,6 @@ impl StoreContext {
         initial: S,
         evolve: F,
     ) -> Result<Aggregate<S, F>, Error> {
-        Ok(Aggregate::new(&self.config, StreamName::parse(stream)?, expected, initial, evolve))
+        Ok(Aggregate::new(&self.config, self.config.stream_name(stream)?, expected, initial, evolve))
     }
 }

@@ -285,6 +285,9 @@ pub enum ConfigError {
     /// A collection name is empty, has `$` or NUL, or starts with `system.`.
     #[error("invalid collection name {name:?}: {why}")]
     InvalidCollection { name: String, why: String },
+    /// The default stream type cannot be a stream type.
+    #[error("invalid default stream type {stream_type:?}: {why}")]
+    InvalidDefaultStreamType { stream_type: String, why: String },
 }
 
 /// How a store lays out and places its documents.
@@ -310,12 +313,21 @@ pub struct StoreConfig {
     /// How often `Any` and `StreamExists` appends re-read the position after losing a
     /// race before giving up with [`crate::Error::Contention`].
     pub max_attempts: u32,
+    /// The stream type of names without a colon ([`StoreConfig::with_default_stream_type`]);
+    /// `None`: such names are refused.
+    pub default_stream_type: Option<String>,
 }
 
 impl StoreConfig {
     /// The default layout and storage in `database`.
     pub fn new(database: impl Into<String>) -> Self {
-        Self { database: database.into(), layout: Layout::default(), storage: Storage::default(), max_attempts: 64 }
+        Self {
+            database: database.into(),
+            layout: Layout::default(),
+            storage: Storage::default(),
+            max_attempts: 64,
+            default_stream_type: None,
+        }
     }
 
     /// Sets the layout.
@@ -330,9 +342,43 @@ impl StoreConfig {
         self
     }
 
+    /// Names without a colon (`"7f3a"`) belong to `stream_type`: for callers, such as
+    /// Emmett applications, that name streams by id alone. The stored `streamName` is the
+    /// name as given, its `streamType` this type and its `streamId` the whole name; names
+    /// with a colon are split at the first one, as always.
+    ///
+    /// ```
+    /// use streamdoc_core::{Engine, EventStore, ExpectedVersion, NewEvent, ReadRange, SeededIds, SteppingClock, StoreConfig, StoreContext};
+    ///
+    /// let config = StoreConfig::new("app").with_default_stream_type("cart");
+    /// let ctx = StoreContext::new(config, SteppingClock::new(0, 1), SeededIds::new(1))?;
+    /// let mut store = EventStore::new(ctx, Engine::new(1));
+    /// store.append_to_stream("7f3a", vec![NewEvent::new("ItemAdded", bson::doc! {})], ExpectedVersion::NoStream)?;
+    /// let read = store.read_stream("7f3a", ReadRange::all())?;
+    /// assert_eq!(read.events[0].metadata.stream_name, "7f3a");
+    /// assert!(store.executor().documents(&streamdoc_core::Namespace::new("app", "cart")).len() == 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_default_stream_type(mut self, stream_type: impl Into<String>) -> Self {
+        self.default_stream_type = Some(stream_type.into());
+        self
+    }
+
+    /// A stream name under this configuration: [`StreamName::parse_with_default`] with
+    /// the default stream type.
+    pub fn stream_name(&self, name: &str) -> Result<StreamName, crate::name::StreamNameError> {
+        StreamName::parse_with_default(name, self.default_stream_type.as_deref())
+    }
+
     /// Checks the names the configuration fixes up front.
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_database(&self.database)?;
+        if let Some(stream_type) = &self.default_stream_type {
+            crate::name::validate_default_type(stream_type).map_err(|e| ConfigError::InvalidDefaultStreamType {
+                stream_type: stream_type.clone(),
+                why: e.to_string(),
+            })?;
+        }
         match &self.storage {
             Storage::SingleCollection { name: Some(name) } => validate_collection(name),
             Storage::PrefixedCollectionPerStreamType { prefix } => {
@@ -407,6 +453,25 @@ mod tests {
 
     fn name(s: &str) -> StreamName {
         StreamName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_default_stream_type_places_bare_names_and_is_validated() {
+        let config = StoreConfig::new("app").with_default_stream_type("cart");
+        assert!(config.validate().is_ok());
+        let bare = config.stream_name("42").unwrap();
+        assert_eq!((bare.as_str(), bare.stream_type(), bare.stream_id()), ("42", "cart", "42"));
+        assert_eq!(config.namespace(&bare).unwrap(), Namespace::new("app", "cart"));
+        assert_eq!(config.stream_name("order:1").unwrap().stream_type(), "order");
+        assert!(matches!(config.stream_name(""), Err(crate::name::StreamNameError::EmptyId { .. })));
+        assert!(matches!(
+            StoreConfig::new("app").stream_name("42"),
+            Err(crate::name::StreamNameError::MissingColon { .. })
+        ));
+        for bad in ["", "a:b", "system.x", "has space"] {
+            let invalid = StoreConfig::new("app").with_default_stream_type(bad).validate();
+            assert!(matches!(invalid, Err(ConfigError::InvalidDefaultStreamType { .. })), "{bad:?}: {invalid:?}");
+        }
     }
 
     #[test]

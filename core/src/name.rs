@@ -51,19 +51,55 @@ pub enum StreamNameError {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamName {
     full: String,
-    colon: usize,
+    /// Where the type ends and the id begins: the colon, or for a bare name given a
+    /// default type, that type.
+    split: Split,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Split {
+    Colon(usize),
+    DefaultType(String),
 }
 
 impl StreamName {
     /// Validates and parses `{streamType}:{streamId}`.
     pub fn parse(name: &str) -> Result<Self, StreamNameError> {
+        Self::parse_with_default(name, None)
+    }
+
+    /// As [`StreamName::parse`], except that a name without a colon belongs to
+    /// `default_type` when one is given: the whole name is then the stream id, and the
+    /// stored `streamName` is the name as given. For stores whose callers name streams
+    /// by id alone ([`crate::StoreConfig::with_default_stream_type`]).
+    ///
+    /// ```
+    /// use streamdoc_core::StreamName;
+    ///
+    /// let bare = StreamName::parse_with_default("7f3a", Some("cart")).unwrap();
+    /// assert_eq!((bare.as_str(), bare.stream_type(), bare.stream_id()), ("7f3a", "cart", "7f3a"));
+    /// // A name with a colon is split as always.
+    /// let full = StreamName::parse_with_default("order:eu:1", Some("cart")).unwrap();
+    /// assert_eq!((full.stream_type(), full.stream_id()), ("order", "eu:1"));
+    /// assert!(StreamName::parse_with_default("7f3a", None).is_err());
+    /// ```
+    pub fn parse_with_default(name: &str, default_type: Option<&str>) -> Result<Self, StreamNameError> {
         if name.len() > MAX_STREAM_NAME_BYTES {
             return Err(StreamNameError::TooLong { len: name.len(), max: MAX_STREAM_NAME_BYTES });
         }
         if name.contains('\0') {
             return Err(StreamNameError::ContainsNul { name: name.to_owned() });
         }
-        let colon = name.find(':').ok_or_else(|| StreamNameError::MissingColon { name: name.to_owned() })?;
+        let Some(colon) = name.find(':') else {
+            let Some(stream_type) = default_type else {
+                return Err(StreamNameError::MissingColon { name: name.to_owned() });
+            };
+            if name.is_empty() {
+                return Err(StreamNameError::EmptyId { name: name.to_owned() });
+            }
+            validate_default_type(stream_type)?;
+            return Ok(Self { full: name.to_owned(), split: Split::DefaultType(stream_type.to_owned()) });
+        };
         let (stream_type, rest) = (&name[..colon], &name[colon + 1..]);
         if stream_type.is_empty() {
             return Err(StreamNameError::EmptyType { name: name.to_owned() });
@@ -72,7 +108,7 @@ impl StreamName {
             return Err(StreamNameError::EmptyId { name: name.to_owned() });
         }
         validate_stream_type(stream_type)?;
-        Ok(Self { full: name.to_owned(), colon })
+        Ok(Self { full: name.to_owned(), split: Split::Colon(colon) })
     }
 
     /// Builds `{stream_type}:{stream_id}` and validates it.
@@ -87,12 +123,18 @@ impl StreamName {
 
     /// Everything before the first colon.
     pub fn stream_type(&self) -> &str {
-        &self.full[..self.colon]
+        match &self.split {
+            Split::Colon(colon) => &self.full[..*colon],
+            Split::DefaultType(stream_type) => stream_type,
+        }
     }
 
     /// Everything after the first colon (may contain further colons).
     pub fn stream_id(&self) -> &str {
-        &self.full[self.colon + 1..]
+        match &self.split {
+            Split::Colon(colon) => &self.full[*colon + 1..],
+            Split::DefaultType(_) => &self.full,
+        }
     }
 }
 
@@ -100,6 +142,17 @@ impl StreamName {
 /// collection name: `$` is refused by MongoDB in collection names; `/ \ " * < > | ?`
 /// and spaces are refused in names on some platforms and in tooling.
 const FORBIDDEN_IN_TYPE: &[char] = &['$', '/', '\\', '"', '*', '<', '>', '|', '?', ' '];
+
+/// A default stream type: a valid type, not empty, without a colon.
+pub(crate) fn validate_default_type(stream_type: &str) -> Result<(), StreamNameError> {
+    if stream_type.is_empty() || stream_type.contains(':') {
+        return Err(StreamNameError::InvalidType {
+            stream_type: stream_type.to_owned(),
+            why: "a default stream type must be non-empty and have no ':'".to_owned(),
+        });
+    }
+    validate_stream_type(stream_type)
+}
 
 fn validate_stream_type(stream_type: &str) -> Result<(), StreamNameError> {
     let invalid = |why: &str| StreamNameError::InvalidType { stream_type: stream_type.to_owned(), why: why.to_owned() };

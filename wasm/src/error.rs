@@ -160,6 +160,9 @@ pub fn to_js(error: &Error) -> JsValue {
             let (reason, name) = match e {
                 streamdoc_core::ConfigError::InvalidDatabase { name, .. } => ("invalidDatabase", name),
                 streamdoc_core::ConfigError::InvalidCollection { name, .. } => ("invalidCollection", name),
+                streamdoc_core::ConfigError::InvalidDefaultStreamType { stream_type, .. } => {
+                    ("invalidDefaultStreamType", stream_type)
+                }
             };
             vec![("reason", s(reason)), ("name", s(name))]
         }

@@ -117,11 +117,12 @@ fn random_seed() -> u64 {
 const DEFAULT_LOG_CAPACITY: usize = 1000;
 
 /// The options of `new EventStore(options)`.
-const STORE_OPTIONS: [&str; 11] = [
+const STORE_OPTIONS: [&str; 12] = [
     "database",
     "layout",
     "storage",
     "maxAttempts",
+    "defaultStreamType",
     "executor",
     "clock",
     "idSeed",
@@ -132,7 +133,7 @@ const STORE_OPTIONS: [&str; 11] = [
 ];
 
 /// The configuration options, shared by stores and simulations.
-pub(crate) const CONFIG_OPTIONS: [&str; 4] = ["database", "layout", "storage", "maxAttempts"];
+pub(crate) const CONFIG_OPTIONS: [&str; 5] = ["database", "layout", "storage", "maxAttempts", "defaultStreamType"];
 
 /// Everything an `EventStore` is built from.
 pub(crate) struct StoreOptions {
@@ -228,6 +229,9 @@ pub(crate) fn store_config(options: &JsValue, callbacks: &Rc<Callbacks>) -> Resu
             .ok()
             .filter(|n| *n > 0)
             .ok_or_else(|| type_error("options.maxAttempts must be a positive integer below 2^32"))?;
+    }
+    if let Some(stream_type) = optional_string(options, "defaultStreamType", "options")? {
+        config = config.with_default_stream_type(stream_type);
     }
     Ok(config)
 }

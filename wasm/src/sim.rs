@@ -56,6 +56,7 @@ export interface SimulationOptions {
   layout?: "streamdoc" | "emmett";
   storage?: StorageOption;
   maxAttempts?: number;
+  defaultStreamType?: string;
   /** How BSON values come back in read results. Default `"native"`. */
   values?: "native" | "canonical";
   /**

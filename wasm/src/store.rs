@@ -149,6 +149,8 @@ export interface EventStoreOptions {
   storage?: StorageOption;
   /** How often a `NO_CONCURRENCY_CHECK`/`STREAM_EXISTS` append re-reads after losing a race. Default 64. */
   maxAttempts?: number;
+  /** The stream type of names without a colon (`"7f3a"` is then stream `7f3a` of this type, in its collection). Default: such names are an `InvalidStreamNameError`. */
+  defaultStreamType?: string;
   /** Runs the store's commands (e.g. `mongoExecutor(client)` from `streamdoc/mongodb`). Default: a private in-memory engine. */
   executor?: Executor;
   /** The time of each append (`recordedAt`, `updatedAt`). Default `Date.now`. */

@@ -505,3 +505,26 @@ test("events read back: messageId in the Emmett layout, eventId in streamdoc's",
     assert.ok(event.metadata.recordedAt instanceof Date);
   }
 });
+
+test("bare stream ids, as Emmett applications often use, with a default stream type", async () => {
+  // Without one, a name with no colon is refused: streamdoc cannot tell its collection.
+  await assert.rejects(new EventStore().appendToStream("7f3a", [added("a", 1)]), InvalidStreamNameError);
+  const results = await same(async (make, name) => {
+    const store = name === "streamdoc" ? make({ defaultStreamType: "shopping_cart" }) : make();
+    await CommandHandler(cart)(store, "7f3a", () => added("a", 1));
+    await CommandHandler(cart)(store, "7f3a", () => added("b", 2));
+    const { state } = await store.aggregateStream("7f3a", cart);
+    const { events } = await store.readStream("7f3a");
+    return { state, names: events.map((e) => e.metadata.streamName), positions: events.map((e) => e.metadata.streamPosition) };
+  });
+  assert.deepEqual(results.names, ["7f3a", "7f3a"]);
+  assert.deepEqual(results.positions, [1n, 2n]);
+  // The stream lives in the default type's collection, with the whole name as its id.
+  const store = new EventStore({ layout: "emmett", defaultStreamType: "shopping_cart", commandLog: true });
+  await store.appendToStream("7f3a", [added("a", 1)]);
+  const write = store.commandLog().find((e) => /updateOne/.test(e.command));
+  assert.match(write.command, /getCollection\("emt:shopping_cart"\)/);
+  assert.match(write.command, /"metadata.streamType": "shopping_cart"/);
+  assert.match(write.command, /"metadata.streamId": "7f3a"/);
+  assert.throws(() => new EventStore({ defaultStreamType: "a:b" }), /default stream type/);
+});

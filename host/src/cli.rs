@@ -86,6 +86,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub command_endpoint: bool,
 
+    /// The stream type of stream names without a colon (`7f3a` is then stream `7f3a`
+    /// of this type); without it such names are refused with 400.
+    #[arg(long, value_name = "TYPE")]
+    pub default_stream_type: Option<String>,
+
     /// The log format. The level follows `RUST_LOG` (default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -101,9 +106,11 @@ pub enum LogFormat {
 }
 
 impl ServeArgs {
-    /// The store configuration the flags describe: `--database`, `--layout`, `--storage`.
+    /// The store configuration the flags describe: `--database`, `--layout`, `--storage`,
+    /// `--default-stream-type`.
     pub fn store_config(&self) -> StoreConfig {
-        let config = StoreConfig::new(&self.database).with_layout(self.layout.layout());
+        let mut config = StoreConfig::new(&self.database).with_layout(self.layout.layout());
+        config.default_stream_type = self.default_stream_type.clone();
         match &self.storage {
             StorageArg::PerType => config,
             StorageArg::Single(name) => config.with_storage(Storage::SingleCollection { name: name.clone() }),
@@ -219,6 +226,14 @@ mod tests {
         assert_eq!(placement(&args.store_config()), placed(Layout::Streamdoc, "streamdoc", "order"));
         assert!(!args.command_endpoint);
         assert!(serve(&["--command-endpoint"]).unwrap().command_endpoint);
+    }
+
+    #[test]
+    fn a_default_stream_type_places_bare_stream_names() {
+        let config = serve(&["--default-stream-type", "cart"]).unwrap().store_config();
+        let bare = config.stream_name("7f3a").unwrap();
+        assert_eq!(config.namespace(&bare).unwrap().collection, "cart");
+        assert!(serve(&[]).unwrap().store_config().stream_name("7f3a").is_err());
     }
 
     #[test]

@@ -11,7 +11,6 @@
 //! one file is written as `bin/task gen-version` would, and `go build` builds
 //! `./cmd/ferretdb` from the unchanged sources.
 
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -230,13 +229,7 @@ impl Server {
     }
 
     fn show_log_tail(&self) {
-        let path = self.dir.join("ferretdb.log");
-        let Ok(file) = std::fs::File::open(&path) else { return };
-        let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
-        eprintln!("xtask: the last lines of FerretDB's log ({}):", path.display());
-        for line in &lines[lines.len().saturating_sub(20)..] {
-            eprintln!("  {line}");
-        }
+        crate::log_tail::show("FerretDB's log", &self.dir.join("ferretdb.log"));
     }
 }
 

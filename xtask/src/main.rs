@@ -16,6 +16,7 @@ use std::time::Instant;
 mod apt;
 mod chromium;
 mod ferretdb;
+mod log_tail;
 mod mongo_java;
 mod play;
 mod test;

@@ -70,13 +70,12 @@ fn ensure_classpath() -> Result<String, String> {
     let pom = servers_dir().join("pom.xml");
     let pom_text = std::fs::read_to_string(&pom).map_err(|e| format!("cannot read {}: {e}", pom.display()))?;
     let stamp = dir.join("pom.xml");
+    ensure_java_and_maven()?;
     if let (Ok(classpath), Ok(seen)) = (std::fs::read_to_string(&cached), std::fs::read_to_string(&stamp)) {
         if seen == pom_text && !classpath.is_empty() && classpath.split(':').all(|jar| Path::new(jar).is_file()) {
-            ensure_java_and_maven()?;
             return Ok(classpath);
         }
     }
-    ensure_java_and_maven()?;
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     eprintln!("\nxtask: resolving mongo-java-server {VERSION}'s jars with Maven (once; later runs reuse them)");
     let started = Instant::now();
@@ -141,12 +140,7 @@ impl Server {
     }
 
     fn show_log_tail(&self) {
-        let Ok(text) = std::fs::read_to_string(&self.log) else { return };
-        let lines: Vec<&str> = text.lines().collect();
-        eprintln!("xtask: the last lines of mongo-java-server's output ({}):", self.log.display());
-        for line in &lines[lines.len().saturating_sub(20)..] {
-            eprintln!("  {line}");
-        }
+        crate::log_tail::show("mongo-java-server's output", &self.log);
     }
 }
 

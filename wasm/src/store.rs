@@ -581,9 +581,7 @@ fn run_on_engine<O: Operation>(log: &CommandLog, op: &mut O, engine: &mut Engine
 /// The read of the events an acknowledged append wrote: the `count` positions that end
 /// at the stream's new position.
 fn read_back(inner: &Inner, stream: &str, count: u64, r: &AppendResult) -> Result<streamdoc_core::ops::Read, JsValue> {
-    let next = r.next_expected_stream_version;
-    let range = ReadRange { from: Some(next + 1 - count), to: Some(next), max_count: None };
-    let read = inner.ctx.borrow().read(stream, range);
+    let read = inner.ctx.borrow().read(stream, r.written(count));
     if let Some(thrown) = inner.callbacks.take() {
         return Err(thrown);
     }
@@ -627,6 +625,16 @@ impl EventStore {
         }
     }
 
+    /// A prepared operation, or the rejection to return instead: the error of a
+    /// JavaScript callback that failed while it was being prepared (clock, id
+    /// generator, storage resolver), or the operation's own.
+    fn ready<O>(&self, op: Result<O, Error>) -> Result<O, Promise> {
+        if let Some(thrown) = self.inner.callbacks.take() {
+            return Err(rejected(thrown));
+        }
+        op.map_err(|e| rejected(error::to_js(&e)))
+    }
+
     /// Runs a prepared operation: synchronously on the engine, or as a task awaiting
     /// the JavaScript executor. A JavaScript callback that failed while the operation
     /// was being prepared (clock, id generator, storage resolver) rejects with its error.
@@ -635,12 +643,9 @@ impl EventStore {
         op: Result<O, Error>,
         output: impl FnOnce(O::Output, Values) -> Result<JsValue, JsValue> + 'static,
     ) -> Promise {
-        if let Some(thrown) = self.inner.callbacks.take() {
-            return rejected(thrown);
-        }
-        let mut op = match op {
+        let mut op = match self.ready(op) {
             Ok(op) => op,
-            Err(e) => return rejected(error::to_js(&e)),
+            Err(rejection) => return rejection,
         };
         let inner = self.inner.clone();
         match &inner.backend {
@@ -665,12 +670,9 @@ impl EventStore {
     /// hands them to `hook` (`hooks.onAfterCommit`). Only the append can fail the call:
     /// a failed read-back or hook is logged (`afterCommit`), as in Emmett.
     fn run_committed(&self, op: Result<Append, Error>, stream: String, count: u64, hook: Function) -> Promise {
-        if let Some(thrown) = self.inner.callbacks.take() {
-            return rejected(thrown);
-        }
-        let mut op = match op {
+        let mut op = match self.ready(op) {
             Ok(op) => op,
-            Err(e) => return rejected(error::to_js(&e)),
+            Err(rejection) => return rejection,
         };
         let inner = self.inner.clone();
         let committed = match &inner.backend {
@@ -686,7 +688,6 @@ impl EventStore {
             }
             Backend::Js(executor) => {
                 let executor = executor.clone();
-                let inner = inner.clone();
                 executor::spawn(inner.guard.clone(), async move {
                     let r = executor::run(&mut op, &executor, &inner.log).await?;
                     let events = match read_back(&inner, &stream, count, &r) {

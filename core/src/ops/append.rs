@@ -18,6 +18,7 @@ use crate::ops::cache::{OpCache, StoreCache};
 use crate::ops::fetch::{stream_filter, Fetch, Fetched, Shape};
 use crate::ops::index::create_index_command;
 use crate::ops::outbox::{unexpected, Outbox};
+use crate::ops::read::ReadRange;
 use crate::ops::{Operation, Step};
 
 /// The result of a successful append.
@@ -28,6 +29,22 @@ pub struct AppendResult {
     pub next_expected_stream_version: u64,
     /// True when this append created the stream document.
     pub created_new_stream: bool,
+}
+
+impl AppendResult {
+    /// The positions of the `count` events this append wrote (the last `count` up to
+    /// its new position), as a read range: what reading back its own events reads.
+    ///
+    /// ```
+    /// use streamdoc_core::ops::{AppendResult, ReadRange};
+    ///
+    /// let r = AppendResult { next_expected_stream_version: 5, created_new_stream: false };
+    /// assert_eq!(r.written(2), ReadRange { from: Some(4), to: Some(5), max_count: None });
+    /// ```
+    pub fn written(&self, count: u64) -> ReadRange {
+        let next = self.next_expected_stream_version;
+        ReadRange { from: Some(next.saturating_sub(count) + 1), to: Some(next), max_count: None }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

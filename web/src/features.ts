@@ -2,16 +2,12 @@
 // the broken designs (`designs()`, `new Simulation({ design })`) and lost replies
 // (`sim.step(client, { loseReply: true })`) arrive together. The page asks, instead of
 // assuming, so that it runs on a package with or without them.
+
+import type { DesignInfo } from "streamdoc";
 import * as streamdoc from "streamdoc";
 
 /** A design of the append, as `designs()` lists them (`"streamdoc"`: the real one). */
-export interface Design {
-  id: string;
-  title: string;
-  summary: string;
-  /** The invariant it breaks (none for the real design). */
-  breaks: string | null;
-}
+export type Design = DesignInfo;
 
 const designsFn = Reflect.get(streamdoc, "designs") as (() => Design[]) | undefined;
 
@@ -27,6 +23,9 @@ const REAL_DESIGN: Design = {
   title: "streamdoc",
   summary: "One conditional updateOne per append, a unique index on streamName, event ids for retries.",
   breaks: null,
+  because: "",
+  scenario: "racing-first-append",
+  needsFaults: false,
 };
 
 /** The designs the race lab can run: the package's list, or the real design alone. */

@@ -147,8 +147,7 @@ export function scriptInWords(op: RaceOp): string {
 /** An operation's result in words. */
 export function outcomeInWords(outcome: Outcome): string {
   const words = resultInWords(outcome);
-  const attempts = (outcome as { attempts?: number }).attempts ?? 1;
-  return attempts > 1 ? `${words} (sent ${attempts} times: its reply was lost)` : words;
+  return outcome.attempts > 1 ? `${words} (sent ${outcome.attempts} times: its reply was lost)` : words;
 }
 
 function resultInWords(outcome: Outcome): string {

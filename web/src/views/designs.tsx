@@ -10,7 +10,7 @@ import { opened, resetFaults } from "./explorer";
 import type { DesignSlotProps } from "./racelab-slots";
 
 function infos(): DesignInfo[] {
-  return designs() as DesignInfo[];
+  return designs();
 }
 
 export function Designs({ race, setDesign }: DesignSlotProps) {

@@ -42,8 +42,7 @@ export function resetFaults(): void {
 }
 
 function needsFaults(design: string): boolean {
-  const info = designs().find((d) => d.id === design) as { needsFaults?: boolean } | undefined;
-  return info?.needsFaults === true;
+  return designs().find((d) => d.id === design)?.needsFaults === true;
 }
 
 function faultsOf(race: RaceState): number {

@@ -54,6 +54,24 @@ pub enum Command {
     /// Expected replies: [`Reply::Found`] or [`Reply::ServerError`] (e.g. 238
     /// NotImplemented from servers without `$slice` projections).
     FindOne { ns: Namespace, filter: Document, projection: Option<Document> },
+    /// `find` returning every matching document (all batches), ordered by `sort`, after
+    /// skipping `skip` of them, at most `limit` (0: no limit, as MongoDB reads it).
+    ///
+    /// Expected replies: [`Reply::FoundMany`] or [`Reply::ServerError`].
+    Find {
+        ns: Namespace,
+        filter: Document,
+        projection: Option<Document>,
+        sort: Option<Document>,
+        skip: u64,
+        limit: u64,
+    },
+    /// `countDocuments`: how many documents match `filter`, after skipping `skip`, at
+    /// most `limit` (0: no limit). The drivers run it as the aggregation
+    /// `[{ $match }, { $skip }?, { $limit }?, { $group: { _id: 1, n: { $sum: 1 } } }]`.
+    ///
+    /// Expected replies: [`Reply::Counted`] or [`Reply::ServerError`].
+    Count { ns: Namespace, filter: Document, skip: u64, limit: u64 },
     /// `update` with one statement, `multi: false`.
     ///
     /// Expected replies: [`Reply::Updated`], [`Reply::DuplicateKey`] or
@@ -76,6 +94,8 @@ impl Command {
         match self {
             Command::CreateIndex { ns, .. }
             | Command::FindOne { ns, .. }
+            | Command::Find { ns, .. }
+            | Command::Count { ns, .. }
             | Command::UpdateOne { ns, .. }
             | Command::InsertOne { ns, .. }
             | Command::DeleteOne { ns, .. } => ns,
@@ -87,6 +107,8 @@ impl Command {
         match self {
             Command::CreateIndex { .. } => "createIndex",
             Command::FindOne { .. } => "findOne",
+            Command::Find { .. } => "find",
+            Command::Count { .. } => "count",
             Command::UpdateOne { .. } => "updateOne",
             Command::InsertOne { .. } => "insertOne",
             Command::DeleteOne { .. } => "deleteOne",
@@ -127,6 +149,39 @@ impl Command {
                 Some(p) => format!("{target}.findOne({}, {})", mongosh::document(filter), mongosh::document(p)),
                 None => format!("{target}.findOne({})", mongosh::document(filter)),
             },
+            Command::Find { filter, projection, sort, skip, limit, .. } => {
+                let mut call = match projection {
+                    Some(p) => format!("{target}.find({}, {})", mongosh::document(filter), mongosh::document(p)),
+                    None => format!("{target}.find({})", mongosh::document(filter)),
+                };
+                if let Some(sort) = sort {
+                    call.push_str(&format!(".sort({})", mongosh::document(sort)));
+                }
+                if *skip > 0 {
+                    call.push_str(&format!(".skip({skip})"));
+                }
+                if *limit > 0 {
+                    call.push_str(&format!(".limit({limit})"));
+                }
+                call
+            }
+            Command::Count { filter, skip, limit, .. } => {
+                let mut options = Document::new();
+                if *skip > 0 {
+                    options.insert("skip", *skip as i64);
+                }
+                if *limit > 0 {
+                    options.insert("limit", *limit as i64);
+                }
+                match options.is_empty() {
+                    true => format!("{target}.countDocuments({})", mongosh::document(filter)),
+                    false => format!(
+                        "{target}.countDocuments({}, {})",
+                        mongosh::document(filter),
+                        mongosh::document(&options)
+                    ),
+                }
+            }
             Command::UpdateOne { filter, update, upsert, .. } => {
                 let options = if *upsert { ", { upsert: true }" } else { "" };
                 format!("{target}.updateOne({}, {}{options})", mongosh::document(filter), mongosh::document(update))
@@ -150,6 +205,10 @@ pub enum Reply {
     Acknowledged,
     /// The answer to [`Command::FindOne`].
     Found(Option<Document>),
+    /// The answer to [`Command::Find`]: the documents, in order.
+    FoundMany(Vec<Document>),
+    /// The answer to [`Command::Count`].
+    Counted(u64),
     /// The answer to [`Command::UpdateOne`]; `upserted_id` is set when the upsert inserted.
     Updated { matched: u64, modified: u64, upserted_id: Option<Bson> },
     /// The answer to [`Command::InsertOne`].
@@ -170,6 +229,11 @@ impl Reply {
             Reply::Acknowledged => "{ ok: 1 }".to_owned(),
             Reply::Found(None) => "null".to_owned(),
             Reply::Found(Some(d)) => mongosh::document(d),
+            Reply::FoundMany(docs) => {
+                let items: Vec<String> = docs.iter().map(mongosh::document).collect();
+                format!("[ {} ]", items.join(", "))
+            }
+            Reply::Counted(n) => n.to_string(),
             Reply::Updated { matched, modified, upserted_id } => {
                 let mut s = format!("{{ acknowledged: true, matchedCount: {matched}, modifiedCount: {modified}");
                 match upserted_id {

@@ -10,7 +10,11 @@ use crate::event::{NewEvent, RecordedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::{Clock, IdGenerator};
 use crate::layout::StoreConfig;
-use crate::ops::{Aggregate, AnyOp, Append, Exists, FetchDocument, OpSpec, Read, ReadRange, StoreCache};
+use crate::ops::{
+    Aggregate, AnyOp, Append, Exists, FetchDocument, OpSpec, QueryModels, Read, ReadModelOp, ReadRange, Rebuild,
+    RebuildAll, StoreCache,
+};
+use crate::projection::ProjectionQuery;
 
 /// Builds operations for one store: the one place that turns a request into an
 /// operation, for the facades, the simulator and the scenario runners alike.
@@ -114,6 +118,8 @@ impl StoreContext {
             }
             OpSpec::Read { stream, range, expected } => AnyOp::Read(self.read_expecting(stream, *range, *expected)?),
             OpSpec::Exists { stream } => AnyOp::Exists(self.exists(stream)?),
+            OpSpec::Rebuild { stream, projection } => AnyOp::Rebuild(self.rebuild(stream, projection.as_deref())?),
+            OpSpec::ReadModel { stream, projection } => AnyOp::ReadModel(self.read_model(stream, projection)?),
         })
     }
 
@@ -171,5 +177,25 @@ impl StoreContext {
         evolve: F,
     ) -> Result<Aggregate<S, F>, Error> {
         Ok(Aggregate::new(&self.config, self.config.stream_name(stream)?, expected, initial, evolve))
+    }
+
+    /// A read of `stream`'s read model of `projection`.
+    pub fn read_model(&self, stream: &str, projection: &str) -> Result<ReadModelOp, Error> {
+        Ok(ReadModelOp::new(&self.config, self.config.stream_name(stream)?, projection))
+    }
+
+    /// A query over read models: a find, or with `count` a count.
+    pub fn query_models(&self, query: ProjectionQuery, count: bool) -> QueryModels {
+        QueryModels::new(&self.config, &self.cache, query, count)
+    }
+
+    /// A rebuild of `stream`'s read models (of `projection` only, when given).
+    pub fn rebuild(&self, stream: &str, projection: Option<&str>) -> Result<Rebuild, Error> {
+        Ok(Rebuild::new(&self.config, &self.cache, self.config.stream_name(stream)?, projection))
+    }
+
+    /// A rebuild of the read models of every stream of `stream_type`.
+    pub fn rebuild_all(&self, stream_type: &str, projection: Option<&str>) -> RebuildAll {
+        RebuildAll::new(&self.config, &self.cache, stream_type, projection)
     }
 }

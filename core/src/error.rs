@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::expected::ExpectedVersion;
 use crate::layout::ConfigError;
 use crate::name::StreamNameError;
+use crate::projection::QueryError;
 
 /// Why one event of an append is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -72,6 +73,13 @@ pub enum Error {
     /// A stored document does not have the shape of a stream document.
     #[error("the document of {stream} is not a valid stream document: {reason}")]
     CorruptDocument { stream: String, reason: String },
+    /// A projection's `evolve` failed (or returned a state nested too deep); nothing
+    /// is written.
+    #[error("projection {projection:?} failed on {stream}: {message}")]
+    Projection { stream: String, projection: String, message: String },
+    /// A query over read models is malformed or unsupported; nothing is sent.
+    #[error("invalid read model query: {0}")]
+    InvalidQuery(QueryError),
     /// The server refused a command for a reason the operation does not handle.
     #[error("server error {code}: {message}")]
     Server { code: i32, message: String },
@@ -89,7 +97,7 @@ pub enum Error {
 impl Error {
     /// Every kind of error, as [`Error::kind`] names them: the list the other layers
     /// (the JavaScript classes, the HTTP problem types) are checked against.
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 15] = [
         "InvalidStreamName",
         "InvalidConfig",
         "EmptyAppend",
@@ -99,6 +107,8 @@ impl Error {
         "InvalidRange",
         "Contention",
         "CorruptDocument",
+        "Projection",
+        "InvalidQuery",
         "Server",
         "UnexpectedReply",
         "Unavailable",
@@ -117,6 +127,8 @@ impl Error {
             Error::InvalidRange { .. } => "InvalidRange",
             Error::Contention { .. } => "Contention",
             Error::CorruptDocument { .. } => "CorruptDocument",
+            Error::Projection { .. } => "Projection",
+            Error::InvalidQuery(_) => "InvalidQuery",
             Error::Server { .. } => "Server",
             Error::UnexpectedReply { .. } => "UnexpectedReply",
             Error::Unavailable(_) => "Unavailable",
@@ -152,6 +164,12 @@ impl From<ConfigError> for Error {
     }
 }
 
+impl From<QueryError> for Error {
+    fn from(e: QueryError) -> Self {
+        Error::InvalidQuery(e)
+    }
+}
+
 impl From<ExecutorError> for Error {
     fn from(e: ExecutorError) -> Self {
         Error::Unavailable(e)
@@ -175,6 +193,8 @@ mod tests {
             Error::InvalidRange { from: 2, to: 1 },
             Error::Contention { stream: s(), attempts: 1 },
             Error::CorruptDocument { stream: s(), reason: s() },
+            Error::Projection { stream: s(), projection: s(), message: s() },
+            Error::InvalidQuery(QueryError::CustomStorage),
             Error::Server { code: 1, message: s() },
             Error::UnexpectedReply { step: s(), reply: s() },
             Error::Unavailable(ExecutorError { message: s(), outcome_unknown: false }),

@@ -285,6 +285,9 @@ pub enum ConfigError {
     /// A collection name is empty, has `$` or NUL, or starts with `system.`.
     #[error("invalid collection name {name:?}: {why}")]
     InvalidCollection { name: String, why: String },
+    /// A projection's definition is unusable (or two share a name).
+    #[error("invalid projection {name:?}: {why}")]
+    InvalidProjection { name: String, why: String },
     /// The default stream type cannot be a stream type.
     #[error("invalid default stream type {stream_type:?}: {why}")]
     InvalidDefaultStreamType { stream_type: String, why: String },
@@ -316,6 +319,8 @@ pub struct StoreConfig {
     /// The stream type of names without a colon ([`StoreConfig::with_default_stream_type`]);
     /// `None`: such names are refused.
     pub default_stream_type: Option<String>,
+    /// The inline projections ([`StoreConfig::with_projection`]).
+    pub projections: Vec<crate::projection::InlineProjection>,
 }
 
 impl StoreConfig {
@@ -327,6 +332,7 @@ impl StoreConfig {
             storage: Storage::default(),
             max_attempts: 64,
             default_stream_type: None,
+            projections: Vec::new(),
         }
     }
 
@@ -364,6 +370,32 @@ impl StoreConfig {
         self
     }
 
+    /// Keeps `projection`'s read model in every stream it applies to, written by each
+    /// append in the same conditional update as the events
+    /// ([`InlineProjection`](crate::projection::InlineProjection) has an example).
+    pub fn with_projection(mut self, projection: crate::projection::InlineProjection) -> Self {
+        self.projections.push(projection);
+        self
+    }
+
+    /// The projection named `name` that applies to streams of `stream_type`.
+    pub fn projection(&self, stream_type: &str, name: &str) -> Option<&crate::projection::InlineProjection> {
+        self.projections.iter().find(|p| p.name() == name && p.applies_to(stream_type))
+    }
+
+    /// The namespace holding every stream of `stream_type`; `None` for a custom storage,
+    /// whose resolver places streams by name.
+    pub fn type_namespace(&self, stream_type: &str) -> Result<Option<Namespace>, crate::Error> {
+        let probe = StreamName::parse(&format!("{stream_type}:_"))?;
+        if probe.stream_type() != stream_type {
+            return Err(crate::name::StreamNameError::EmptyType { name: stream_type.to_owned() }.into());
+        }
+        if let Storage::Custom(_) = self.storage {
+            return Ok(None);
+        }
+        Ok(Some(self.namespace(&probe)?))
+    }
+
     /// A stream name under this configuration: [`StreamName::parse_with_default`] with
     /// the default stream type.
     pub fn stream_name(&self, name: &str) -> Result<StreamName, crate::name::StreamNameError> {
@@ -378,6 +410,15 @@ impl StoreConfig {
                 stream_type: stream_type.clone(),
                 why: e.to_string(),
             })?;
+        }
+        for (i, projection) in self.projections.iter().enumerate() {
+            projection.validate()?;
+            if self.projections[..i].iter().any(|p| p.name() == projection.name()) {
+                return Err(ConfigError::InvalidProjection {
+                    name: projection.name().to_owned(),
+                    why: "two projections have this name".into(),
+                });
+            }
         }
         match &self.storage {
             Storage::SingleCollection { name: Some(name) } => validate_collection(name),

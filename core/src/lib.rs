@@ -15,6 +15,7 @@ pub mod limits;
 pub(crate) mod mongosh;
 mod name;
 pub mod ops;
+pub mod projection;
 pub mod sim;
 mod store;
 mod template;

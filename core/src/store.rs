@@ -8,7 +8,8 @@ use crate::event::{NewEvent, RecordedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::{SeededIds, SteppingClock};
 use crate::layout::StoreConfig;
-use crate::ops::{AggregateResult, AppendResult, ReadRange, ReadResult};
+use crate::ops::{AggregateResult, AppendResult, QueryAnswer, ReadRange, ReadResult, RebuildAllResult, RebuildResult};
+use crate::projection::{ProjectionQuery, ReadModel};
 
 /// 2026-01-01T00:00:00Z, where the in-memory store's default clock starts.
 pub const DEFAULT_CLOCK_START_MS: i64 = 1_767_225_600_000;
@@ -112,6 +113,66 @@ impl<E: Executor> EventStore<E> {
     /// Whether the stream document exists.
     pub fn stream_exists(&mut self, stream: &str) -> Result<bool, Error> {
         driver::run(&mut self.ctx.exists(stream)?, &mut self.executor)
+    }
+
+    /// The stream's read model of `projection` (`None`: no stream, or no read model).
+    pub fn read_model(&mut self, stream: &str, projection: &str) -> Result<Option<ReadModel>, Error> {
+        driver::run(&mut self.ctx.read_model(stream, projection)?, &mut self.executor)
+    }
+
+    /// The read models `query` finds, in its order (ties by stream name).
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::projection::{InlineProjection, ProjectionQuery};
+    /// use streamdoc_core::{Engine, EventStore, ExpectedVersion, NewEvent, SeededIds, SteppingClock, StoreConfig, StoreContext};
+    ///
+    /// let status = InlineProjection::new("status", ["Opened", "Closed"], |_, e| {
+    ///     Ok(Some(doc! { "open": e.event_type == "Opened" }))
+    /// });
+    /// let ctx = StoreContext::new(StoreConfig::new("app").with_projection(status), SteppingClock::new(0, 1), SeededIds::new(1))?;
+    /// let mut store = EventStore::new(ctx, Engine::new(1));
+    /// for (id, event) in [("1", "Opened"), ("2", "Closed"), ("3", "Opened")] {
+    ///     store.append_to_stream(&format!("ticket:{id}"), vec![NewEvent::new(event, doc! {})], ExpectedVersion::NoStream)?;
+    /// }
+    /// let open = ProjectionQuery::new("ticket", "status").filter(doc! { "open": true });
+    /// let found = store.find_read_models(open.clone())?;
+    /// assert_eq!(found.iter().map(|m| m.stream_name.as_str()).collect::<Vec<_>>(), ["ticket:1", "ticket:3"]);
+    /// assert_eq!(store.count_read_models(open)?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn find_read_models(&mut self, query: ProjectionQuery) -> Result<Vec<ReadModel>, Error> {
+        match driver::run(&mut self.ctx.query_models(query, false), &mut self.executor)? {
+            QueryAnswer::Models(models) => Ok(models),
+            QueryAnswer::Count(_) => Err(Error::Misuse { message: "a find answered with a count".into() }),
+        }
+    }
+
+    /// The first read model `query` finds.
+    pub fn find_read_model(&mut self, query: ProjectionQuery) -> Result<Option<ReadModel>, Error> {
+        Ok(self.find_read_models(query.limit(1))?.into_iter().next())
+    }
+
+    /// How many read models `query` matches (its skip and limit applied).
+    pub fn count_read_models(&mut self, query: ProjectionQuery) -> Result<u64, Error> {
+        match driver::run(&mut self.ctx.query_models(query, true), &mut self.executor)? {
+            QueryAnswer::Count(n) => Ok(n),
+            QueryAnswer::Models(_) => Err(Error::Misuse { message: "a count answered with read models".into() }),
+        }
+    }
+
+    /// Recomputes `stream`'s read models (of `projection` only, when given) from its events.
+    pub fn rebuild_read_models(&mut self, stream: &str, projection: Option<&str>) -> Result<RebuildResult, Error> {
+        driver::run(&mut self.ctx.rebuild(stream, projection)?, &mut self.executor)
+    }
+
+    /// Recomputes the read models of every stream of `stream_type`.
+    pub fn rebuild_all_read_models(
+        &mut self,
+        stream_type: &str,
+        projection: Option<&str>,
+    ) -> Result<RebuildAllResult, Error> {
+        driver::run(&mut self.ctx.rebuild_all(stream_type, projection), &mut self.executor)
     }
 
     /// The operation builder.

@@ -8,6 +8,8 @@
 //! |---|---|
 //! | `"createIndex"` | `keys` (document), `name` (string), `unique` (boolean) |
 //! | `"findOne"` | `filter` (document), `projection` (document or `null`) |
+//! | `"find"` | `filter`, `projection` and `sort` (documents or `null`), `skip`, `limit` (numbers; a limit of 0 is none) |
+//! | `"count"` | `filter`, `skip`, `limit` |
 //! | `"updateOne"` | `filter`, `update` (documents), `upsert` (boolean) |
 //! | `"insertOne"` | `document` |
 //! | `"deleteOne"` | `filter` |
@@ -18,6 +20,8 @@
 //! |---|---|
 //! | `"acknowledged"` | |
 //! | `"found"` | `document` (document or `null`) |
+//! | `"foundMany"` | `documents` (array of documents) |
+//! | `"counted"` | `count` (number) |
 //! | `"updated"` | `matchedCount`, `modifiedCount` (numbers), `upsertedId` (value or `null`) |
 //! | `"inserted"` | `insertedId` (value) |
 //! | `"deleted"` | `deletedCount` (number) |
@@ -35,7 +39,8 @@
 //! `number` does; other keys are kept verbatim (`$set` and `a.b` are data). Documents
 //! nest at most [`MAX_STORED_DEPTH`] levels, as a stored document does, and the
 //! conversion never descends past that limit. The flags (`unique`, `upsert`) may be left
-//! out (false), as may `projection`, `document` of a found reply and `upsertedId` (none),
+//! out (false), as may `projection`, `sort`, `document` of a found reply and `upsertedId` (none),
+//! `skip` and `limit` (0),
 //! and `message` (empty); every other field is required. A field of the wrong type, an
 //! unknown `kind`, or a field the kind does not have is refused with a [`WireError`]
 //! (the JavaScript package's own reader ignores unknown fields).
@@ -69,11 +74,11 @@ use crate::command::{Command, Namespace, Reply};
 use crate::limits::MAX_STORED_DEPTH;
 
 /// The command kinds, as `kind` spells them.
-pub const COMMAND_KINDS: [&str; 5] = ["createIndex", "findOne", "updateOne", "insertOne", "deleteOne"];
+pub const COMMAND_KINDS: [&str; 7] = ["createIndex", "findOne", "find", "count", "updateOne", "insertOne", "deleteOne"];
 
 /// The reply kinds, as `kind` spells them.
-pub const REPLY_KINDS: [&str; 7] =
-    ["acknowledged", "found", "updated", "inserted", "deleted", "duplicateKey", "serverError"];
+pub const REPLY_KINDS: [&str; 9] =
+    ["acknowledged", "found", "foundMany", "counted", "updated", "inserted", "deleted", "duplicateKey", "serverError"];
 
 /// The Extended JSON keys that make an object a typed value rather than a document.
 pub const EXTENDED_JSON_KEYS: [&str; 17] = [
@@ -182,6 +187,18 @@ pub fn command_to_json(command: &Command) -> Value {
             set("filter", canonical(filter));
             set("projection", projection.as_ref().map_or(Value::Null, canonical));
         }
+        Command::Find { filter, projection, sort, skip, limit, .. } => {
+            set("filter", canonical(filter));
+            set("projection", projection.as_ref().map_or(Value::Null, canonical));
+            set("sort", sort.as_ref().map_or(Value::Null, canonical));
+            set("skip", (*skip).into());
+            set("limit", (*limit).into());
+        }
+        Command::Count { filter, skip, limit, .. } => {
+            set("filter", canonical(filter));
+            set("skip", (*skip).into());
+            set("limit", (*limit).into());
+        }
         Command::UpdateOne { filter, update, upsert, .. } => {
             set("filter", canonical(filter));
             set("update", canonical(update));
@@ -203,6 +220,8 @@ pub fn reply_to_json(reply: &Reply) -> Value {
     let kind = match reply {
         Reply::Acknowledged => "acknowledged",
         Reply::Found(_) => "found",
+        Reply::FoundMany(_) => "foundMany",
+        Reply::Counted(_) => "counted",
         Reply::Updated { .. } => "updated",
         Reply::Inserted { .. } => "inserted",
         Reply::Deleted { .. } => "deleted",
@@ -215,6 +234,12 @@ pub fn reply_to_json(reply: &Reply) -> Value {
         Reply::Acknowledged => {}
         Reply::Found(doc) => {
             set("document", doc.as_ref().map_or(Value::Null, canonical));
+        }
+        Reply::FoundMany(docs) => {
+            set("documents", Value::Array(docs.iter().map(canonical).collect()));
+        }
+        Reply::Counted(n) => {
+            set("count", (*n).into());
         }
         Reply::Updated { matched, modified, upserted_id } => {
             set("matchedCount", (*matched).into());
@@ -295,6 +320,22 @@ impl<'a> Fields<'a> {
         exact
             .or_else(|| written_as_float().map(|n| n as u64))
             .ok_or_else(|| self.wrong(field, "a non-negative integer"))
+    }
+
+    /// A count that may be left out (0).
+    fn optional_count(&self, field: &'static str) -> Result<u64, WireError> {
+        match self.optional(field) {
+            None => Ok(0),
+            Some(_) => self.count(field),
+        }
+    }
+
+    /// An array of documents.
+    fn documents(&self, field: &'static str) -> Result<Vec<Document>, WireError> {
+        match self.required(field)? {
+            Value::Array(items) => items.iter().map(|item| self.document_value(field, item)).collect(),
+            _ => Err(self.wrong(field, "an array of documents")),
+        }
     }
 
     fn code(&self) -> Result<i32, WireError> {
@@ -397,18 +438,22 @@ fn json_deeper_than(value: &Value, limit: usize) -> bool {
 const COMMAND_FIELDS: [&str; 3] = ["kind", "database", "collection"];
 
 /// The other fields of each kind of command.
-const COMMAND_SHAPES: [(&str, &[&str]); 5] = [
+const COMMAND_SHAPES: [(&str, &[&str]); 7] = [
     ("createIndex", &["keys", "name", "unique"]),
     ("findOne", &["filter", "projection"]),
+    ("find", &["filter", "projection", "sort", "skip", "limit"]),
+    ("count", &["filter", "skip", "limit"]),
     ("updateOne", &["filter", "update", "upsert"]),
     ("insertOne", &["document"]),
     ("deleteOne", &["filter"]),
 ];
 
 /// The other fields of each kind of reply (beside `kind`).
-const REPLY_SHAPES: [(&str, &[&str]); 7] = [
+const REPLY_SHAPES: [(&str, &[&str]); 9] = [
     ("acknowledged", &[]),
     ("found", &["document"]),
+    ("foundMany", &["documents"]),
+    ("counted", &["count"]),
     ("updated", &["matchedCount", "modifiedCount", "upsertedId"]),
     ("inserted", &["insertedId"]),
     ("deleted", &["deletedCount"]),
@@ -449,6 +494,20 @@ pub fn command_from_json(value: &Value) -> Result<Command, WireError> {
             filter: fields.document("filter")?,
             projection: fields.optional_document("projection")?,
         },
+        "find" => Command::Find {
+            ns,
+            filter: fields.document("filter")?,
+            projection: fields.optional_document("projection")?,
+            sort: fields.optional_document("sort")?,
+            skip: fields.optional_count("skip")?,
+            limit: fields.optional_count("limit")?,
+        },
+        "count" => Command::Count {
+            ns,
+            filter: fields.document("filter")?,
+            skip: fields.optional_count("skip")?,
+            limit: fields.optional_count("limit")?,
+        },
         "updateOne" => Command::UpdateOne {
             ns,
             filter: fields.document("filter")?,
@@ -467,6 +526,8 @@ pub fn reply_from_json(value: &Value) -> Result<Reply, WireError> {
     Ok(match fields.kind(&REPLY_SHAPES, &["kind"])? {
         "acknowledged" => Reply::Acknowledged,
         "found" => Reply::Found(fields.optional_document("document")?),
+        "foundMany" => Reply::FoundMany(fields.documents("documents")?),
+        "counted" => Reply::Counted(fields.count("count")?),
         "updated" => Reply::Updated {
             matched: fields.count("matchedCount")?,
             modified: fields.count("modifiedCount")?,
@@ -507,6 +568,16 @@ mod tests {
                 projection: Some(doc! { "_id": 0, "events": { "$slice": [1, 2] } }),
             },
             Command::FindOne { ns: ns(), filter: doc! { "_id": oid }, projection: None },
+            Command::Find {
+                ns: ns(),
+                filter: doc! { "projections.summary.total": { "$gt": 5 } },
+                projection: Some(doc! { "streamName": 1, "projections.summary": 1 }),
+                sort: Some(doc! { "projections.summary.total": -1, "streamName": 1 }),
+                skip: 2,
+                limit: 10,
+            },
+            Command::Find { ns: ns(), filter: doc! {}, projection: None, sort: None, skip: 0, limit: 0 },
+            Command::Count { ns: ns(), filter: doc! { "metadata.streamType": { "$eq": "order" } }, skip: 1, limit: 0 },
             Command::UpdateOne {
                 ns: ns(),
                 filter: doc! { "streamName": { "$eq": "order:1" }, "metadata.streamPosition": 0_i64 },
@@ -529,6 +600,10 @@ mod tests {
             Reply::Acknowledged,
             Reply::Found(None),
             Reply::Found(Some(doc! { "_id": oid, "metadata": { "streamPosition": 3_i64 } })),
+            Reply::FoundMany(vec![]),
+            Reply::FoundMany(vec![doc! { "streamName": "order:1" }, doc! { "streamName": "order:2", "n": 2.5 }]),
+            Reply::Counted(0),
+            Reply::Counted(42),
             Reply::Updated { matched: 0, modified: 0, upserted_id: Some(oid.into()) },
             Reply::Updated { matched: 1, modified: 1, upserted_id: None },
             Reply::Updated { matched: 0, modified: 0, upserted_id: Some(Bson::Int32(4)) },
@@ -572,7 +647,7 @@ mod tests {
     /// The exact shape the JavaScript package's `command_to_js` and `reply_to_js` give.
     #[test]
     fn the_shape_is_the_packages() {
-        let update = &commands()[4];
+        let update = &commands()[7];
         let json = command_to_json(update);
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["kind", "database", "collection", "filter", "update", "upsert"]);
@@ -589,12 +664,21 @@ mod tests {
                     "keys": { "streamName": { "$numberInt": "1" } }, "name": "streamName_1", "unique": true })
         );
         assert_eq!(
-            command_to_json(&commands()[7]),
+            command_to_json(&commands()[4]),
+            json!({ "kind": "find", "database": "scratch_app", "collection": "order",
+                    "filter": { "projections.summary.total": { "$gt": { "$numberInt": "5" } } },
+                    "projection": { "streamName": { "$numberInt": "1" }, "projections.summary": { "$numberInt": "1" } },
+                    "sort": { "projections.summary.total": { "$numberInt": "-1" }, "streamName": { "$numberInt": "1" } },
+                    "skip": 2, "limit": 10 })
+        );
+        assert_eq!(reply_to_json(&Reply::Counted(3)), json!({ "kind": "counted", "count": 3 }));
+        assert_eq!(
+            command_to_json(&commands()[10]),
             json!({ "kind": "deleteOne", "database": "scratch_app", "collection": "order",
                     "filter": { "_id": { "$numberInt": "3" } } })
         );
         assert_eq!(
-            reply_to_json(&replies()[3]),
+            reply_to_json(&replies()[7]),
             json!({ "kind": "updated", "matchedCount": 0, "modifiedCount": 0,
                     "upsertedId": { "$oid": "090909090909090909090909" } })
         );
@@ -658,7 +742,7 @@ mod tests {
         let drop = json!({ "kind": "drop", "database": "d", "collection": "c" });
         let e = command_from_json(&drop).unwrap_err();
         assert_eq!(e, WireError::UnknownKind { part: Part::Command, kind: "drop".into() });
-        assert!(e.to_string().contains("createIndex, findOne, updateOne, insertOne, deleteOne"), "{e}");
+        assert!(e.to_string().contains("createIndex, findOne, find, count, updateOne, insertOne, deleteOne"), "{e}");
         assert_eq!(
             reply_from_json(&json!({ "kind": "ok" })),
             Err(WireError::UnknownKind { part: Part::Reply, kind: "ok".into() })

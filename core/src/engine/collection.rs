@@ -82,6 +82,19 @@ impl Collection {
         }
     }
 
+    /// Every document matching `filter`, in natural order.
+    pub(crate) fn find_all(&self, filter: &Filter<'_>) -> Vec<&Document> {
+        match self.candidates(filter) {
+            Candidates::All => self.docs.values().map(|s| &s.doc).filter(|d| filter.matches(d)).collect(),
+            Candidates::Some(records) => {
+                let mut records: Vec<u64> = records.iter().collect();
+                records.sort_unstable();
+                records.iter().filter_map(|r| self.get(*r)).filter(|d| filter.matches(d)).collect()
+            }
+            Candidates::None => Vec::new(),
+        }
+    }
+
     fn candidates(&self, filter: &Filter<'_>) -> Candidates<'_> {
         let usable = |path: &str| {
             filter.equality(path, |v| {

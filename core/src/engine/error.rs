@@ -24,6 +24,12 @@ pub(crate) mod code {
     pub(crate) const CANNOT_INDEX_PARALLEL_ARRAYS: i32 = 171;
     /// `InvalidIndexSpecificationOption`: `unique` on the `_id` index.
     pub(crate) const INVALID_INDEX_SPECIFICATION_OPTION: i32 = 197;
+    /// `Location15974`: a sort value that is not a number.
+    pub(crate) const ILLEGAL_SORT_KEY: i32 = 15974;
+    /// `Location15975`: a sort number other than 1 or -1.
+    pub(crate) const BAD_SORT_ORDER: i32 = 15975;
+    /// `Location40352`: a sort path with an empty part, or starting with `$`.
+    pub(crate) const INVALID_SORT_PATH: i32 = 40352;
     /// A projection path that collides with another one (`a` and `a.b`).
     pub(crate) const PROJECTION_PATH_COLLISION: i32 = 31250;
     /// An inclusion in an exclusion projection.

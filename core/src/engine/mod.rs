@@ -29,6 +29,7 @@ mod filter;
 mod index;
 mod path;
 mod projection;
+mod sort;
 mod undo;
 mod update;
 mod upsert;
@@ -48,6 +49,7 @@ use self::error::{code, EngineError, EngineResult};
 use self::filter::Filter;
 use self::index::{check_new_index, validate_pattern, Index};
 use self::projection::Projection;
+use self::sort::Sort;
 use self::update::{depth_error, document_too_deep, UpdatePlan};
 use self::upsert::{document_from_filter, Fields};
 use crate::command::{codes, Command, Namespace, Reply};
@@ -136,6 +138,10 @@ impl Engine {
         let result = match command {
             Command::CreateIndex { ns, keys, name, unique } => self.create_index(ns, keys, name, *unique),
             Command::FindOne { ns, filter, projection } => self.find_one(ns, filter, projection.as_ref()),
+            Command::Find { ns, filter, projection, sort, skip, limit } => {
+                self.find(ns, filter, projection.as_ref(), sort.as_ref(), *skip, *limit)
+            }
+            Command::Count { ns, filter, skip, limit } => self.count(ns, filter, *skip, *limit),
             Command::UpdateOne { ns, filter, update, upsert } => {
                 self.update_one(ns, filter, Arg::Shared(update), *upsert)
             }
@@ -260,6 +266,48 @@ impl Engine {
             Some(p) => p.apply(doc),
             None => doc.clone(),
         })))
+    }
+
+    fn find(
+        &self,
+        ns: &Namespace,
+        filter: &Document,
+        projection: Option<&Document>,
+        sort: Option<&Document>,
+        skip: u64,
+        limit: u64,
+    ) -> EngineResult<Reply> {
+        let filter = Filter::parse(filter)?;
+        let projection = match projection {
+            Some(spec) => Projection::parse(spec, self.options.slice_projection)?,
+            None => None,
+        };
+        let sort = sort.map(Sort::parse).transpose()?;
+        let Some(collection) = self.collections.get(ns) else {
+            return Ok(Reply::FoundMany(Vec::new()));
+        };
+        let mut matched = collection.find_all(&filter);
+        if let Some(sort) = &sort {
+            matched = sort.apply(matched);
+        }
+        let take = if limit == 0 { usize::MAX } else { usize::try_from(limit).unwrap_or(usize::MAX) };
+        let docs = matched
+            .into_iter()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .take(take)
+            .map(|doc| match &projection {
+                Some(p) => p.apply(doc),
+                None => doc.clone(),
+            })
+            .collect();
+        Ok(Reply::FoundMany(docs))
+    }
+
+    fn count(&self, ns: &Namespace, filter: &Document, skip: u64, limit: u64) -> EngineResult<Reply> {
+        let filter = Filter::parse(filter)?;
+        let matched = self.collections.get(ns).map_or(0, |c| c.find_all(&filter).len() as u64);
+        let counted = matched.saturating_sub(skip);
+        Ok(Reply::Counted(if limit == 0 { counted } else { counted.min(limit) }))
     }
 
     fn update_one(

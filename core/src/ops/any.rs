@@ -7,7 +7,10 @@ use crate::command::Reply;
 use crate::error::Error;
 use crate::event::NewEvent;
 use crate::expected::ExpectedVersion;
-use crate::ops::{Append, AppendResult, Exists, Operation, Read, ReadRange, ReadResult, Step};
+use crate::ops::{
+    Append, AppendResult, Exists, Operation, Read, ReadModelOp, ReadRange, ReadResult, Rebuild, RebuildResult, Step,
+};
+use crate::projection::ReadModel;
 
 /// An operation described as data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +37,16 @@ pub enum OpSpec {
     /// An existence check.
     #[serde(rename_all = "camelCase")]
     Exists { stream: String },
+    /// A rebuild of the stream's read models (of one projection, when named).
+    #[serde(rename_all = "camelCase")]
+    Rebuild {
+        stream: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        projection: Option<String>,
+    },
+    /// A read of the stream's read model of `projection`.
+    #[serde(rename_all = "camelCase")]
+    ReadModel { stream: String, projection: String },
 }
 
 fn is_any(expected: &ExpectedVersion) -> bool {
@@ -44,7 +57,11 @@ impl OpSpec {
     /// The stream the operation targets.
     pub fn stream(&self) -> &str {
         match self {
-            OpSpec::Append { stream, .. } | OpSpec::Read { stream, .. } | OpSpec::Exists { stream } => stream,
+            OpSpec::Append { stream, .. }
+            | OpSpec::Read { stream, .. }
+            | OpSpec::Exists { stream }
+            | OpSpec::Rebuild { stream, .. }
+            | OpSpec::ReadModel { stream, .. } => stream,
         }
     }
 }
@@ -60,9 +77,16 @@ pub enum OpOutput {
     /// From an existence check.
     #[serde(rename_all = "camelCase")]
     Exists { exists: bool },
+    /// From a rebuild.
+    Rebuild(RebuildResult),
+    /// From a read of a read model: its stored document, `None` when there is none.
+    #[serde(rename_all = "camelCase")]
+    ReadModel { document: Option<bson::Document> },
 }
 
 /// Any one of the operations.
+// One per client, moved rarely: boxing the append would allocate per operation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum AnyOp {
     /// An append.
@@ -71,6 +95,10 @@ pub enum AnyOp {
     Read(Read),
     /// An existence check.
     Exists(Exists),
+    /// A rebuild of read models.
+    Rebuild(Rebuild),
+    /// A read of a read model.
+    ReadModel(ReadModelOp),
 }
 
 impl Operation for AnyOp {
@@ -87,6 +115,10 @@ impl Operation for AnyOp {
             AnyOp::Append(op) => map(op.next(), OpOutput::Append),
             AnyOp::Read(op) => map(op.next(), OpOutput::Read),
             AnyOp::Exists(op) => map(op.next(), |exists| OpOutput::Exists { exists }),
+            AnyOp::Rebuild(op) => map(op.next(), OpOutput::Rebuild),
+            AnyOp::ReadModel(op) => {
+                map(op.next(), |m: Option<ReadModel>| OpOutput::ReadModel { document: m.map(|m| m.document) })
+            }
         }
     }
 
@@ -95,6 +127,8 @@ impl Operation for AnyOp {
             AnyOp::Append(op) => op.feed(reply),
             AnyOp::Read(op) => op.feed(reply),
             AnyOp::Exists(op) => op.feed(reply),
+            AnyOp::Rebuild(op) => op.feed(reply),
+            AnyOp::ReadModel(op) => op.feed(reply),
         }
     }
 
@@ -103,6 +137,8 @@ impl Operation for AnyOp {
             AnyOp::Append(op) => op.describe_step(),
             AnyOp::Read(op) => op.describe_step(),
             AnyOp::Exists(op) => op.describe_step(),
+            AnyOp::Rebuild(op) => op.describe_step(),
+            AnyOp::ReadModel(op) => op.describe_step(),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::ops::index::create_index_command;
 use crate::ops::outbox::{unexpected, Outbox};
 use crate::ops::read::ReadRange;
 use crate::ops::{Operation, Step};
+use crate::projection::fold::Inline;
 
 /// The result of a successful append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,15 @@ enum State {
     Start,
     CreatingIndex,
     ReadingPosition,
+    /// An exact append at `base` reading the read models it does not remember.
+    ReadingModels {
+        base: u64,
+    },
+    /// Some read model was written under another schema version: the whole stream is
+    /// read and its events refolded before the write at `base`.
+    Refolding {
+        base: u64,
+    },
     /// `guessed`: the base came from the store's position hints, not from the caller
     /// or a read.
     Writing {
@@ -115,6 +125,12 @@ pub struct Append {
     attempts: u32,
     state: State,
     verify: Option<Fetch>,
+    /// The stream's inline projections (`None`: it has none).
+    inline: Option<Inline>,
+    /// The index commands still to send before the first attempt.
+    pending_indexes: Vec<Command>,
+    /// The read model states the last write would leave (for the cache).
+    written_models: Option<crate::projection::fold::Evolved>,
     outbox: Outbox<AppendResult>,
 }
 
@@ -146,10 +162,14 @@ impl Append {
             attempts: 0,
             state: State::Start,
             verify: None,
+            inline: None,
+            pending_indexes: Vec::new(),
+            written_models: None,
             outbox: Outbox::Finished,
         };
         match prepared {
             Ok((prepared, ns)) => {
+                op.inline = Inline::for_stream(config, &op.stream);
                 op.events = prepared;
                 op.ns = Some(ns);
                 op.start();
@@ -191,34 +211,96 @@ impl Append {
         if indexed {
             self.first_attempt();
         } else {
-            self.state = State::CreatingIndex;
-            self.outbox.send(create_index_command(&self.ns()));
+            let ns = self.ns();
+            let mut commands = vec![create_index_command(&ns)];
+            if let Some(inline) = &self.inline {
+                commands.extend(inline.index_commands(&ns));
+            }
+            commands.reverse();
+            self.pending_indexes = commands;
+            self.next_index();
         }
+    }
+
+    /// Sends the next index command, or starts once they are all acknowledged.
+    fn next_index(&mut self) {
+        match self.pending_indexes.pop() {
+            Some(command) => {
+                self.state = State::CreatingIndex;
+                self.outbox.send(command);
+            }
+            None => {
+                self.cache.0.indexes.insert(self.ns());
+                self.first_attempt();
+            }
+        }
+    }
+
+    /// Whether the read models at `base` are known (always, without projections).
+    fn models_known_at(&mut self, base: u64) -> bool {
+        let (cache, stream) = (&self.cache.0.read_models, self.stream.as_str());
+        self.inline.as_mut().is_none_or(|inline| inline.load_cached(cache, stream, base))
     }
 
     /// Without an exact expected position, first tries where the stream was last seen.
     fn first_attempt(&mut self) {
         if self.expected.exact_position().is_none() {
             if let Some(base) = self.cache.0.positions.get(self.stream.as_str()).filter(|&p| p > 0) {
-                return self.write(base, false, true);
+                if self.models_known_at(base) {
+                    return self.write(base, false, true);
+                }
             }
         }
         self.begin_attempt();
     }
 
+    /// The fields a position read fetches: the position, and the read models.
+    fn head_projection(&self) -> Document {
+        let mut projection = doc! { STREAM_POSITION_PATH: 1 };
+        for field in self.inline.iter().flat_map(Inline::fields) {
+            projection.insert(field, 1);
+        }
+        projection
+    }
+
     fn begin_attempt(&mut self) {
         self.attempts += 1;
         match self.expected.exact_position() {
-            Some(base) => self.write(base, base == 0, false),
+            Some(0) => {
+                if let Some(inline) = &mut self.inline {
+                    inline.fresh();
+                }
+                self.write(0, true, false)
+            }
+            Some(base) if self.models_known_at(base) => self.write(base, false, false),
+            Some(base) => {
+                self.state = State::ReadingModels { base };
+                self.outbox.send(Command::FindOne {
+                    ns: self.ns(),
+                    filter: stream_filter(&self.stream),
+                    projection: Some(self.head_projection()),
+                });
+            }
             None => {
                 self.state = State::ReadingPosition;
                 self.outbox.send(Command::FindOne {
                     ns: self.ns(),
                     filter: stream_filter(&self.stream),
-                    projection: Some(doc! { STREAM_POSITION_PATH: 1 }),
+                    projection: Some(self.head_projection()),
                 });
             }
         }
+    }
+
+    /// The stream document read at `base`: loads its read models, then writes, or first
+    /// refolds the stream's events when a read model is of another schema version.
+    fn write_after_read(&mut self, base: u64, doc: &Document) {
+        let Some(inline) = &mut self.inline else { return self.write(base, false, false) };
+        if inline.load(doc) {
+            return self.write(base, false, false);
+        }
+        self.state = State::Refolding { base };
+        self.outbox.send(Command::FindOne { ns: self.ns(), filter: stream_filter(&self.stream), projection: None });
     }
 
     fn write(&mut self, base: u64, upsert: bool, guessed: bool) {
@@ -230,12 +312,35 @@ impl Append {
             .zip(base + 1..)
             .map(|(e, position)| Bson::Document(self.layout.event_document(stream, e, position, self.now)))
             .collect();
+        let mut set = doc! { STREAM_POSITION_PATH: position_to_bson(base + count), UPDATED_AT_PATH: self.now };
+        let mut unset = Document::new();
+        self.written_models = None;
+        if let Some(inline) = &self.inline {
+            let recorded: Result<Vec<_>, String> =
+                events.iter().map(|e| self.layout.decode_event(stream.as_str(), e)).collect();
+            let evolved = recorded
+                .map_err(|reason| Error::Misuse {
+                    message: format!("an event the append built does not decode: {reason}"),
+                })
+                .and_then(|recorded| inline.evolve(stream, &recorded, base + count));
+            match evolved {
+                Ok(evolved) => {
+                    set.extend(evolved.set.clone());
+                    unset = evolved.unset.clone();
+                    self.written_models = Some(evolved);
+                }
+                Err(e) => return self.finish(Err(e)),
+            }
+        }
         let mut filter = stream_filter(stream);
         filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
         let mut update = doc! {
             "$push": { self.layout.events_field(): { "$each": events } },
-            "$set": { STREAM_POSITION_PATH: position_to_bson(base + count), UPDATED_AT_PATH: self.now },
+            "$set": set,
         };
+        if !unset.is_empty() {
+            update.insert("$unset", unset);
+        }
         if upsert {
             update.insert(
                 "$setOnInsert",
@@ -253,6 +358,7 @@ impl Append {
 
     /// The write found the stream elsewhere than expected.
     fn on_mismatch(&mut self, base: u64, guessed: bool) {
+        self.cache.0.read_models.forget(self.stream.as_str());
         if guessed {
             // The stream moved since this store last saw it: not a lost race, so it
             // does not count as an attempt.
@@ -304,6 +410,11 @@ impl Append {
         }
     }
 
+    fn corrupt(&mut self) {
+        let stream = self.stream.as_str().to_owned();
+        self.finish(Err(Error::CorruptDocument { stream, reason: "no integral metadata.streamPosition".into() }));
+    }
+
     fn conflict(&mut self, actual: Option<u64>) {
         match actual {
             Some(position) => self.cache.0.positions.record(self.stream.as_str(), position),
@@ -314,8 +425,16 @@ impl Append {
     }
 
     fn finish(&mut self, result: Result<AppendResult, Error>) {
-        if let Ok(r) = &result {
-            self.cache.0.positions.record(self.stream.as_str(), r.next_expected_stream_version);
+        match (&result, self.written_models.take()) {
+            (Ok(r), models) => {
+                let (stream, next) = (self.stream.as_str(), r.next_expected_stream_version);
+                self.cache.0.positions.record(stream, next);
+                if let Some(models) = models {
+                    self.cache.0.read_models.record(stream, next, models.states);
+                }
+            }
+            (Err(_), _) if self.inline.is_some() => self.cache.0.read_models.forget(self.stream.as_str()),
+            (Err(_), _) => {}
         }
         self.state = State::Finished;
         self.outbox.finish(result);
@@ -335,10 +454,7 @@ impl Operation for Append {
         }
         let step = self.describe_step();
         match (self.state, reply) {
-            (State::CreatingIndex, Reply::Acknowledged) => {
-                self.cache.0.indexes.insert(self.ns());
-                self.first_attempt();
-            }
+            (State::CreatingIndex, Reply::Acknowledged) => self.next_index(),
             (State::CreatingIndex, Reply::DuplicateKey { message }) => {
                 self.finish(Err(Error::Server { code: codes::DUPLICATE_KEY, message }));
             }
@@ -346,19 +462,35 @@ impl Operation for Append {
                 if self.expected == ExpectedVersion::StreamExists {
                     self.conflict(None);
                 } else {
+                    if let Some(inline) = &mut self.inline {
+                        inline.fresh();
+                    }
                     self.write(0, true, false);
                 }
             }
             (State::ReadingPosition, Reply::Found(Some(doc))) => match document_position(&doc) {
-                Some(position) => self.write(position, false, false),
-                None => {
-                    let stream = self.stream.as_str().to_owned();
-                    self.finish(Err(Error::CorruptDocument {
-                        stream,
-                        reason: "no integral metadata.streamPosition".into(),
-                    }));
-                }
+                Some(position) => self.write_after_read(position, &doc),
+                None => self.corrupt(),
             },
+            (State::ReadingModels { .. }, Reply::Found(None)) => self.conflict(None),
+            (State::ReadingModels { base } | State::Refolding { base }, Reply::Found(Some(doc))) => {
+                match document_position(&doc) {
+                    Some(position) if position != base => self.on_mismatch(base, false),
+                    Some(_) if matches!(self.state, State::ReadingModels { .. }) => self.write_after_read(base, &doc),
+                    Some(_) => {
+                        let refolded = match &mut self.inline {
+                            Some(inline) => inline.refold(self.stream.as_str(), self.layout, &doc, false),
+                            None => Ok(()),
+                        };
+                        match refolded {
+                            Ok(()) => self.write(base, false, false),
+                            Err(e) => self.finish(Err(e)),
+                        }
+                    }
+                    None => self.corrupt(),
+                }
+            }
+            (State::Refolding { base }, Reply::Found(None)) => self.on_mismatch(base, false),
             (State::Writing { base, guessed }, Reply::Updated { matched, upserted_id, .. }) => {
                 let next = base + self.events.len() as u64;
                 if upserted_id.is_some() {
@@ -407,6 +539,8 @@ impl Operation for Append {
             State::Start => "preparing the append",
             State::CreatingIndex => "creating the unique streamName index",
             State::ReadingPosition => "reading the stream position",
+            State::ReadingModels { .. } => "reading the read models",
+            State::Refolding { .. } => "refolding the read models from the stream's events",
             State::Writing { guessed: false, .. } => "conditional append",
             State::Writing { guessed: true, .. } => "conditional append at the position last seen",
             State::Verifying { .. } => "checking the stream after a conflict",

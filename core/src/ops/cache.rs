@@ -100,6 +100,8 @@ pub struct StoreCache {
     pub indexes: IndexRegistry,
     /// Where this store last saw each stream.
     pub positions: PositionHints,
+    /// The read models this store last saw (or wrote), per stream.
+    pub read_models: crate::projection::ReadModelCache,
 }
 
 impl StoreCache {
@@ -110,7 +112,11 @@ impl StoreCache {
 
     /// An independent copy (for a cloned simulation).
     pub fn snapshot(&self) -> StoreCache {
-        StoreCache { indexes: self.indexes.snapshot(), positions: self.positions.snapshot() }
+        StoreCache {
+            indexes: self.indexes.snapshot(),
+            positions: self.positions.snapshot(),
+            read_models: self.read_models.snapshot(),
+        }
     }
 }
 

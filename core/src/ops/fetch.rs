@@ -20,6 +20,8 @@ pub(crate) enum Shape {
 }
 
 /// How a fetch ended.
+// Consumed at once; boxing the command would allocate per retry.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Fetched {
     /// The document (already sliced), or `None` when the stream does not exist.

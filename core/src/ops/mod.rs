@@ -38,8 +38,10 @@ mod document;
 mod exists;
 mod fetch;
 mod index;
+mod models;
 pub(crate) mod outbox;
 mod read;
+mod rebuild;
 
 pub use aggregate::{Aggregate, AggregateResult};
 pub use any::{AnyOp, OpOutput, OpSpec};
@@ -48,7 +50,9 @@ pub use cache::{PositionHints, StoreCache, POSITION_HINT_CAPACITY};
 pub use document::FetchDocument;
 pub use exists::Exists;
 pub use index::IndexRegistry;
+pub use models::{QueryAnswer, QueryModels, ReadModelOp};
 pub use read::{Read, ReadRange, ReadResult};
+pub use rebuild::{Rebuild, RebuildAll, RebuildAllResult, RebuildResult, REBUILD_PAGE};
 
 use crate::command::{Command, Reply};
 use crate::error::Error;

@@ -5,6 +5,8 @@ use crate::error::Error;
 use crate::ops::Step;
 
 /// What the operation will hand out on the next call to `next()`.
+// One per operation; boxing the command would allocate per step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Outbox<T> {
     /// A command to send.

@@ -102,6 +102,9 @@ pub fn explain<E: StoredDocuments>(sim: &Simulation<E>, violation: &Violation) -
             let at = positions_of(stream, event_id).iter().map(u64::to_string).collect::<Vec<_>>();
             format!("{} was reported as {failure}, yet it is in {stream} at position {}", author(event_id), join(&at))
         }
+        Violation::ReadModelDiverged { stream, projection, reason } => {
+            format!("the read model {projection} of {stream} disagrees with its events: {reason}")
+        }
         Violation::PhantomRead { stream, event_id, position } => {
             format!(
                 "a read of {stream} returned {} at position {position}, which the stream does not hold there",

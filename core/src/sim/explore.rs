@@ -481,6 +481,8 @@ pub(crate) fn summary<E>(sim: &Simulation<E>) -> String {
                 Ok(crate::ops::OpOutput::Append(a)) => format!("ok({})", a.next_expected_stream_version),
                 Ok(crate::ops::OpOutput::Read(r)) => format!("read({}@{})", r.events.len(), r.current_stream_version),
                 Ok(crate::ops::OpOutput::Exists { exists }) => format!("exists({exists})"),
+                Ok(crate::ops::OpOutput::Rebuild(r)) => format!("rebuilt(@{})", r.stream_position),
+                Ok(crate::ops::OpOutput::ReadModel { document }) => format!("model({})", document.is_some()),
                 Err(crate::Error::ConcurrencyConflict { actual, .. }) => match actual {
                     Some(n) => format!("ConcurrencyConflict(actual {n})"),
                     None => "ConcurrencyConflict(no stream)".to_owned(),

@@ -10,6 +10,8 @@
 //!    append whose outcome is unknown (its reply was lost) may or may not be.
 //! 6. Every event a read returned is in the stream at the position the read saw.
 //! 7. Every failure is a typed, expected outcome ([`crate::Error::is_expected_outcome`]).
+//! 8. Every read model of the configuration's inline projections is the fold of its
+//!    stream's events from scratch, at the projection's schema version.
 
 use std::collections::BTreeMap;
 
@@ -48,11 +50,14 @@ pub enum Violation {
     /// A failure that a correct store never reports.
     #[error("client {client} op {op_index} failed with an untyped or unexpected error: {error}")]
     UnexpectedFailure { client: usize, op_index: usize, error: String },
+    /// A read model disagrees with the events of its stream.
+    #[error("the read model {projection} of {stream} is not the fold of its events: {reason}")]
+    ReadModelDiverged { stream: String, projection: String, reason: String },
 }
 
 impl Violation {
     /// Every kind, in the order of the invariants above.
-    pub const KINDS: [&'static str; 8] = [
+    pub const KINDS: [&'static str; 9] = [
         "duplicateDocuments",
         "malformed",
         "positionsNotContiguous",
@@ -61,6 +66,7 @@ impl Violation {
         "failedAppendVisible",
         "phantomRead",
         "unexpectedFailure",
+        "readModelDiverged",
     ];
 
     /// The kind, as in its serde form (`duplicateDocuments`, ...).
@@ -74,6 +80,7 @@ impl Violation {
             Violation::FailedAppendVisible { .. } => "failedAppendVisible",
             Violation::PhantomRead { .. } => "phantomRead",
             Violation::UnexpectedFailure { .. } => "unexpectedFailure",
+            Violation::ReadModelDiverged { .. } => "readModelDiverged",
         }
     }
 
@@ -88,6 +95,7 @@ impl Violation {
             "failedAppendVisible" => "a failed append changes nothing",
             "phantomRead" => "every event read is in the stream where it was read",
             "unexpectedFailure" => "every failure is a typed, expected outcome",
+            "readModelDiverged" => "every read model is the fold of its stream's events",
             _ => "unknown invariant",
         }
     }
@@ -117,6 +125,11 @@ pub fn check_state(config: &StoreConfig, documents: Vec<bson::Document>, outcome
         let stream = &stream;
         if docs.len() > 1 {
             violations.push(Violation::DuplicateDocuments { stream: stream.clone(), count: docs.len() });
+        }
+        if let Some(doc) = docs.first() {
+            for (projection, reason) in crate::projection::fold::diverged(config, stream, doc) {
+                violations.push(Violation::ReadModelDiverged { stream: stream.clone(), projection, reason });
+            }
         }
         let read = match ReadResult::from_document(stream, layout, docs.into_iter().next()) {
             Ok(r) => r,

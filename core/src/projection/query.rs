@@ -73,6 +73,9 @@ pub struct ProjectionQuery {
     pub stream_type: String,
     /// The projection's name.
     pub projection: String,
+    /// Only these streams (`None`: every stream of the type; empty: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_names: Option<Vec<String>>,
     /// A filter on the read model's fields (empty: every read model).
     #[serde(default)]
     pub filter: Document,
@@ -91,6 +94,12 @@ impl ProjectionQuery {
     /// Every read model of `projection` in streams of `stream_type`.
     pub fn new(stream_type: impl Into<String>, projection: impl Into<String>) -> Self {
         Self { stream_type: stream_type.into(), projection: projection.into(), ..Self::default() }
+    }
+
+    /// Only the read models of these streams.
+    pub fn streams<T: Into<String>>(mut self, names: impl IntoIterator<Item = T>) -> Self {
+        self.stream_names = Some(names.into_iter().map(Into::into).collect());
+        self
     }
 
     /// Only the read models matching `filter`.
@@ -124,6 +133,9 @@ impl ProjectionQuery {
             STREAM_TYPE_PATH: { "$eq": self.stream_type.clone() },
             path(&self.projection): { "$ne": Bson::Null },
         };
+        if let Some(names) = &self.stream_names {
+            out.insert(STREAM_NAME, doc! { "$in": names.iter().cloned().map(Bson::String).collect::<Vec<_>>() });
+        }
         prefix_filter(&self.filter, &path(&self.projection), &mut out)?;
         Ok(out)
     }
@@ -249,6 +261,12 @@ mod tests {
         assert!(matches!(filter(doc! { "$or": [1] }), Err(QueryError::InvalidLogicalOperator { .. })));
         assert!(matches!(filter(doc! { "a.$b": 1 }), Err(QueryError::InvalidPath { .. })));
         assert!(matches!(filter(doc! { "": 1 }), Err(QueryError::InvalidPath { .. })));
+    }
+
+    #[test]
+    fn stream_names_are_matched_with_in() {
+        let out = ProjectionQuery::new("cart", "p").streams(["cart:1", "$x"]).server_filter().unwrap();
+        assert_eq!(out.get_document("streamName").unwrap(), &doc! { "$in": ["cart:1", "$x"] });
     }
 
     #[test]

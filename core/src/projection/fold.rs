@@ -78,9 +78,12 @@ impl Inline {
     }
 
     /// Loads the states from a stream document holding `projections.<name>`; false when
-    /// some read model was written under another schema version, and the stream's events
-    /// must be refolded ([`Inline::refold`]).
+    /// some read model cannot be trusted and the stream's events must be refolded
+    /// ([`Inline::refold`]): it was written under another schema version, or it is absent
+    /// from a stream that has events (never built, deleted, or no handled event yet: only
+    /// the events tell which).
     pub(crate) fn load(&mut self, doc: &Document) -> bool {
+        let has_events = crate::layout::document_position(doc).is_some_and(|p| p > 0);
         let mut states = Vec::with_capacity(self.projections.len());
         for (i, p) in self.projections.iter().enumerate() {
             let model = stored_in(doc, p.name());
@@ -88,7 +91,10 @@ impl Inline {
                 .and_then(|m| m.get_document(READ_MODEL_METADATA).ok())
                 .and_then(ReadModelMetadata::from_document)
                 .map(|m| m.schema_version);
-            self.stale[i] = model.is_some() && version != Some(p.schema_version());
+            self.stale[i] = match model {
+                Some(_) => version != Some(p.schema_version()),
+                None => has_events,
+            };
             states.push(model.map(state_of));
         }
         self.states = Some(states);

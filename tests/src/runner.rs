@@ -6,7 +6,8 @@ use std::sync::Arc;
 use bson::Document;
 use serde_json::{json, Value};
 use streamdoc_core::driver::{self, Executor};
-use streamdoc_core::ops::{AnyOp, Operation, ReadRange, Step};
+use streamdoc_core::ops::{AnyOp, Operation, QueryAnswer, ReadRange, Step};
+use streamdoc_core::projection::ProjectionQuery;
 use streamdoc_core::sim::{ClientScript, Simulation};
 use streamdoc_core::{
     Clock, Command, Engine, Error, ExecutorError, IdGenerator, NewEvent, OpOutput, OpSpec, Reply, SeededIds,
@@ -92,6 +93,8 @@ fn initial_state(name: &str) -> Value {
 enum Prepared {
     Any(AnyOp),
     Aggregate(streamdoc_core::ops::Aggregate<Value, fn(Value, &streamdoc_core::RecordedEvent) -> Value>),
+    Query(streamdoc_core::ops::QueryModels),
+    RebuildAll(streamdoc_core::ops::RebuildAll),
 }
 
 impl Operation for Prepared {
@@ -109,6 +112,22 @@ impl Operation for Prepared {
                     json!({ "state": a.state, "currentStreamVersion": a.current_stream_version, "streamExists": a.stream_exists })
                 })),
             },
+            Prepared::Query(op) => match op.next() {
+                Step::Send(c) => Step::Send(c),
+                Step::Done(r) => Step::Done(r.map(|answer| match answer {
+                    QueryAnswer::Count(n) => json!(n),
+                    QueryAnswer::Models(models) => Value::Array(
+                        models
+                            .iter()
+                            .map(|m| json!({ "streamName": m.stream_name, "readModel": doc_to_json(&m.document) }))
+                            .collect(),
+                    ),
+                })),
+            },
+            Prepared::RebuildAll(op) => match op.next() {
+                Step::Send(c) => Step::Send(c),
+                Step::Done(r) => Step::Done(r.map(|done| json!({ "streams": done.streams }))),
+            },
         }
     }
 
@@ -116,6 +135,8 @@ impl Operation for Prepared {
         match self {
             Prepared::Any(op) => op.feed(reply),
             Prepared::Aggregate(op) => op.feed(reply),
+            Prepared::Query(op) => op.feed(reply),
+            Prepared::RebuildAll(op) => op.feed(reply),
         }
     }
 
@@ -123,6 +144,8 @@ impl Operation for Prepared {
         match self {
             Prepared::Any(op) => op.describe_step(),
             Prepared::Aggregate(op) => op.describe_step(),
+            Prepared::Query(op) => op.describe_step(),
+            Prepared::RebuildAll(op) => op.describe_step(),
         }
     }
 }
@@ -141,6 +164,8 @@ pub fn output_json(output: &OpOutput) -> Value {
             "events": r.events.iter().map(|e| doc_to_json(&e.to_document())).collect::<Vec<_>>(),
         }),
         OpOutput::Exists { exists } => json!(exists),
+        OpOutput::Rebuild(r) => json!({ "streamExists": r.stream_exists, "streamPosition": r.stream_position }),
+        OpOutput::ReadModel { document } => document.as_ref().map_or(Value::Null, doc_to_json),
     }
 }
 
@@ -200,6 +225,22 @@ impl Clients {
                 let f = evolve_fn(evolve).ok_or(format!("unknown evolve {evolve:?}"))?;
                 ctx.aggregate(stream, initial_state(evolve), f).map(Prepared::Aggregate)
             }
+            ScenarioOp::RebuildAll { stream_type, projection } => {
+                Ok(Prepared::RebuildAll(ctx.rebuild_all(stream_type, projection.as_deref())))
+            }
+            ScenarioOp::QueryReadModels { stream_type, projection, streams, filter, sort, skip, limit, count } => {
+                let mut query = ProjectionQuery::new(stream_type.clone(), projection.clone()).skip(*skip).limit(*limit);
+                if let Some(filter) = filter {
+                    query = query.filter(doc_from_scenario_json(filter)?);
+                }
+                if let Some(sort) = sort {
+                    query = query.sort(doc_from_scenario_json(sort)?);
+                }
+                if let Some(streams) = streams {
+                    query = query.streams(streams.clone());
+                }
+                Ok(Prepared::Query(ctx.query_models(query, *count)))
+            }
             other => ctx.prepare(&op_spec(other)?).map(Prepared::Any),
         })
     }
@@ -218,6 +259,17 @@ fn op_spec(op: &ScenarioOp) -> Result<OpSpec, String> {
             expected: *expected,
         },
         ScenarioOp::Exists { stream } => OpSpec::Exists { stream: stream.clone() },
+        ScenarioOp::Rebuild { stream, projection } => {
+            OpSpec::Rebuild { stream: stream.clone(), projection: projection.clone() }
+        }
+        ScenarioOp::ReadModel { stream, projection } => {
+            OpSpec::ReadModel { stream: stream.clone(), projection: projection.clone() }
+        }
+        ScenarioOp::RebuildAll { .. } | ScenarioOp::QueryReadModels { .. } => {
+            return Err("only appends, reads, existence checks, rebuilds of one stream and read model reads can \
+                        race"
+                .into())
+        }
         ScenarioOp::Aggregate { .. } => {
             return Err("an aggregate cannot race: a race runs as a Simulation, whose clients append, read and \
                         check existence (an aggregate is a read and a local fold)"

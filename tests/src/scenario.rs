@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use bson::Document;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use streamdoc_core::projection::InlineProjection;
 use streamdoc_core::{ExpectedVersion, Layout, Namespace, Resolver, Storage, StoreConfig};
 
 /// One scenario file.
@@ -47,6 +49,73 @@ pub struct ConfigSpec {
     pub layout: Layout,
     #[serde(default)]
     pub storage: StorageSpec,
+    /// Inline projections, as named rules (see [`ProjectionSpec`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projections: Vec<ProjectionSpec>,
+}
+
+/// An inline projection of a scenario. Its `evolve` is a named rule, so every layer can
+/// implement it:
+/// - `tally`: initial `{count: 0, total: 0}`; a handled event adds 1 to `count`, its
+///   `data.amount` (an Int32, when it is one) to `total`, and sets `last` to its type;
+///   an event of type `deleteOn` deletes the read model instead.
+/// - `latestData`: no initial state; the state is the handled event's `data`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectionSpec {
+    pub name: String,
+    pub rule: ProjectionRule,
+    pub handles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_types: Option<Vec<String>>,
+}
+
+/// The named `evolve` rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProjectionRule {
+    Tally,
+    LatestData,
+}
+
+impl ProjectionSpec {
+    /// Core's projection.
+    pub fn to_projection(&self) -> InlineProjection {
+        let delete_on = self.delete_on.clone();
+        let mut p = match self.rule {
+            ProjectionRule::Tally => InlineProjection::new(self.name.clone(), self.handles.clone(), move |state, e| {
+                if delete_on.as_deref() == Some(e.event_type.as_str()) {
+                    return Ok(None);
+                }
+                let mut state: Document = state.unwrap_or_default();
+                let count = state.get_i32("count").unwrap_or(0) + 1;
+                let amount = match e.data.get("amount") {
+                    Some(bson::Bson::Int32(n)) => *n,
+                    _ => 0,
+                };
+                let total = state.get_i32("total").unwrap_or(0) + amount;
+                state.insert("count", count);
+                state.insert("total", total);
+                state.insert("last", e.event_type.clone());
+                Ok(Some(state))
+            })
+            .with_initial(bson::doc! { "count": 0, "total": 0 }),
+            ProjectionRule::LatestData => {
+                InlineProjection::new(self.name.clone(), self.handles.clone(), |_, e| Ok(Some(e.data.clone())))
+            }
+        };
+        if let Some(v) = self.schema_version {
+            p = p.with_schema_version(v);
+        }
+        if let Some(types) = &self.stream_types {
+            p = p.for_stream_types(types.clone());
+        }
+        p
+    }
 }
 
 fn default_database() -> String {
@@ -55,7 +124,12 @@ fn default_database() -> String {
 
 impl Default for ConfigSpec {
     fn default() -> Self {
-        Self { database: default_database(), layout: Layout::default(), storage: StorageSpec::default() }
+        Self {
+            database: default_database(),
+            layout: Layout::default(),
+            storage: StorageSpec::default(),
+            projections: Vec::new(),
+        }
     }
 }
 
@@ -93,7 +167,11 @@ impl ConfigSpec {
                 }))
             }
         };
-        StoreConfig::new(self.database.clone()).with_layout(self.layout).with_storage(storage)
+        let mut config = StoreConfig::new(self.database.clone()).with_layout(self.layout).with_storage(storage);
+        for p in &self.projections {
+            config = config.with_projection(p.to_projection());
+        }
+        config
     }
 }
 
@@ -186,6 +264,42 @@ pub enum ScenarioOp {
     /// (the list of event types).
     #[serde(rename_all = "camelCase")]
     Aggregate { stream: String, evolve: String },
+    /// Rebuilding a stream's read models (of `projection` only, when given).
+    #[serde(rename_all = "camelCase")]
+    Rebuild {
+        stream: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        projection: Option<String>,
+    },
+    /// A stream's read model of `projection`: the stored document or `null`.
+    #[serde(rename_all = "camelCase")]
+    ReadModel { stream: String, projection: String },
+    /// Rebuilding the read models of every stream of a type.
+    #[serde(rename_all = "camelCase")]
+    RebuildAll {
+        stream_type: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        projection: Option<String>,
+    },
+    /// A query over read models (`count`: how many, else the list). `filter` and `sort`
+    /// are Extended JSON.
+    #[serde(rename_all = "camelCase")]
+    QueryReadModels {
+        stream_type: String,
+        projection: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        streams: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filter: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sort: Option<Value>,
+        #[serde(default)]
+        skip: u64,
+        #[serde(default)]
+        limit: u64,
+        #[serde(default)]
+        count: bool,
+    },
 }
 
 /// An expected result: `{"ok": value}` compared exactly, or `{"error": {...}}` whose

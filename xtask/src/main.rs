@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Some("wasm") => wasm::run_command(&args[1..]),
         Some("web") => web::run_command(&args[1..]),
         Some("chromium") => chromium::run_command(&args[1..]),
+        Some("live") => live(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test | play | bench | wasm | web | chromium> [args]");
             eprintln!("  test   run every check and suite (what CI runs)");
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
                 "  web    build the playground into web/dist (`web test`: its browser tests; `web screenshots`: docs/)"
             );
             eprintln!("  chromium  install the browser test's headless Chromium if missing; print its path");
+            eprintln!("  live   `live <ferretdb | mongo-java> <command...>`: run a command with MONGODB_URI naming a fresh server");
             return ExitCode::from(2);
         }
     };
@@ -53,6 +55,34 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `cargo xtask live <ferretdb | mongo-java> <command...>`: starts the server (built or
+/// resolved first if missing), runs the command with `MONGODB_URI` naming it, stops it.
+fn live(args: &[String]) -> Result<(), String> {
+    let (server, command) = match args {
+        [server, program, rest @ ..] => (server.as_str(), (program, rest)),
+        _ => return Err("usage: cargo xtask live <ferretdb | mongo-java> <command...>".into()),
+    };
+    if std::env::var_os(ferretdb::URI_VAR).is_some_and(|v| !v.is_empty()) {
+        return Err(format!("{} is set already: run the command directly", ferretdb::URI_VAR));
+    }
+    let run = || {
+        let status = std::process::Command::new(command.0)
+            .args(command.1)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", command.0))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} failed: {status}", command.0))
+        }
+    };
+    match server {
+        "ferretdb" => ferretdb::with_server(run),
+        "mongo-java" => mongo_java::with_server(run),
+        other => Err(format!("unknown server {other:?}: ferretdb or mongo-java")),
     }
 }
 

@@ -16,6 +16,19 @@ use crate::layout::ConfigError;
 #[error("{0}")]
 pub struct EvolveError(pub String);
 
+impl From<bson::error::Error> for EvolveError {
+    /// A field the state or the event lacks, or has with another type (`get_i32(..)?`).
+    fn from(e: bson::error::Error) -> Self {
+        EvolveError(e.to_string())
+    }
+}
+
+impl From<&str> for EvolveError {
+    fn from(message: &str) -> Self {
+        EvolveError(message.to_owned())
+    }
+}
+
 type Evolve = dyn Fn(Option<Document>, &RecordedEvent) -> Result<Option<Document>, EvolveError> + Send + Sync;
 
 /// An inline projection: a read model folded from the events of each stream it applies

@@ -1,6 +1,7 @@
 //! `MongoExecutor`: core's commands on a live server through the official driver.
 //!
-//! Each [`Command`] becomes one driver call and the driver's answer becomes a
+//! Each [`Command`] becomes one driver call (a `find` reads its cursor to the end, every
+//! batch; a `count` is the driver's `countDocuments`) and the driver's answer becomes a
 //! [`Reply`]. This file holds translation only: which reply means a conflict, whether
 //! to retry, and what an expected position implies are decided by core's operations.
 
@@ -25,7 +26,8 @@ use crate::ConnectError;
 /// error the server answered → [`Reply::ServerError`] with its code and message. When no
 /// answer was obtained (the server could not be selected, the connection dropped, the
 /// [command timeout](MongoExecutor::with_command_timeout) elapsed) the result is an
-/// [`ExecutorError`] whose `outcome_unknown` says whether a write may have been applied.
+/// [`ExecutorError`] whose `outcome_unknown` says whether a write may have been applied
+/// (never for `findOne`, `find` and `count`, which write nothing).
 ///
 /// Its [`ping`](AsyncExecutor::ping) sends `{ ping: 1 }` to the `admin` database and
 /// waits at most [`MongoExecutor::PING_TIMEOUT`] (or the command timeout, when shorter).
@@ -195,6 +197,43 @@ impl MongoExecutor {
                 let found = find.await?.map(|raw| Document::try_from(raw.as_ref())).transpose()?;
                 Reply::Found(found)
             }
+            Command::Find { ns, filter, projection, sort, skip, limit } => {
+                // Raw documents, converted without serde, as for `FindOne`; every batch
+                // is collected (the cursor sends the getMores).
+                let collection = self.client.database(&ns.db).collection::<RawDocumentBuf>(&ns.collection);
+                let mut find = collection.find(filter.clone());
+                if let Some(projection) = projection {
+                    find = find.projection(projection.clone());
+                }
+                if let Some(sort) = sort {
+                    find = find.sort(sort.clone());
+                }
+                if *skip > 0 {
+                    find = find.skip(*skip);
+                }
+                if *limit > 0 {
+                    // A positive limit: every matching document, over as many batches as
+                    // it takes (a negative one would ask for a single batch).
+                    find = find.limit(i64::try_from(*limit).unwrap_or(i64::MAX));
+                }
+                let mut cursor = find.await?;
+                let mut docs = Vec::new();
+                while cursor.advance().await? {
+                    docs.push(Document::try_from(cursor.current())?);
+                }
+                Reply::FoundMany(docs)
+            }
+            Command::Count { ns, filter, skip, limit } => {
+                let collection = self.collection(ns);
+                let mut count = collection.count_documents(filter.clone());
+                if *skip > 0 {
+                    count = count.skip(*skip);
+                }
+                if *limit > 0 {
+                    count = count.limit(*limit);
+                }
+                Reply::Counted(count.await?)
+            }
             Command::UpdateOne { ns, filter, update, upsert } => {
                 let r = self.collection(ns).update_one(filter.clone(), update.clone()).upsert(*upsert).await?;
                 Reply::Updated { matched: r.matched_count, modified: r.modified_count, upserted_id: r.upserted_id }
@@ -230,7 +269,7 @@ impl AsyncExecutor for MongoExecutor {
 
 /// True for the commands that change the database when they reach it.
 fn is_write(command: &Command) -> bool {
-    !matches!(command, Command::FindOne { .. })
+    !matches!(command, Command::FindOne { .. } | Command::Find { .. } | Command::Count { .. })
 }
 
 /// A driver error as a server reply, or as an [`ExecutorError`] when the server did not
@@ -324,6 +363,20 @@ mod tests {
         assert!(write.outcome_unknown, "{write}");
         assert!(write.message.starts_with("updateOne failed"), "{write}");
         assert!(!reply_for_error(&io, &find()).unwrap_err().outcome_unknown);
+    }
+
+    #[test]
+    fn finds_and_counts_are_reads() {
+        let ns = || Namespace::new("app", "order");
+        let find = Command::Find { ns: ns(), filter: doc! {}, projection: None, sort: None, skip: 0, limit: 0 };
+        let count = Command::Count { ns: ns(), filter: doc! {}, skip: 0, limit: 0 };
+        let io = mongodb::error::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        for command in [find, count] {
+            assert!(!is_write(&command), "{command}");
+            let lost = reply_for_error(&io, &command).unwrap_err();
+            assert!(!lost.outcome_unknown, "{lost}");
+            assert!(lost.message.starts_with(&format!("{} failed", command.kind())), "{lost}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! awaited.
 
 use bson::Document;
+use streamdoc_core::ops::{QueryAnswer, RebuildAllResult, RebuildResult};
+use streamdoc_core::projection::{ProjectionQuery, ReadModel};
 use streamdoc_core::{
     AggregateResult, AppendResult, Error, ExecutorError, ExpectedVersion, NewEvent, ReadRange, ReadResult,
     RecordedEvent, StoreConfig, StoreContext,
@@ -167,6 +169,120 @@ impl<E: AsyncExecutor> EventStore<E> {
     /// ```
     pub async fn stream_document(&self, stream: &str) -> Result<Option<Document>, Error> {
         driver::run(&mut self.ctx.document(stream)?, &self.executor).await
+    }
+
+    /// The stream's read model of `projection` (`None`: no stream, or no read model):
+    /// one `findOne` reduced to `projections.<projection>`. Reading needs no
+    /// registered projection; any read model stored in the document is found.
+    ///
+    /// ```
+    /// use bson::{doc, Document};
+    /// use streamdoc_core::projection::InlineProjection;
+    /// use streamdoc_core::{ExpectedVersion, NewEvent, StoreConfig};
+    /// use streamdoc_host::EventStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let total = InlineProjection::new("total", ["ItemAdded"], |state: Option<Document>, event| {
+    ///     let sum = state.unwrap_or_default().get_i64("sum").unwrap_or(0) + event.data.get_i64("price").unwrap_or(0);
+    ///     Ok(Some(doc! { "sum": sum }))
+    /// });
+    /// let store = EventStore::in_memory(StoreConfig::new("shop").with_projection(total)).unwrap();
+    /// let add = |price: i64| NewEvent::new("ItemAdded", doc! { "price": price });
+    /// store.append_to_stream("cart:1", vec![add(10), add(5)], ExpectedVersion::NoStream).await.unwrap();
+    /// let model = store.read_model("cart:1", "total").await.unwrap().expect("written with the events");
+    /// assert_eq!(model.state(), doc! { "sum": 15_i64 });
+    /// assert_eq!(model.metadata().stream_position, 2);
+    /// assert_eq!(store.read_model("cart:2", "total").await.unwrap(), None);
+    /// # });
+    /// ```
+    pub async fn read_model(&self, stream: &str, projection: &str) -> Result<Option<ReadModel>, Error> {
+        driver::run(&mut self.ctx.read_model(stream, projection)?, &self.executor).await
+    }
+
+    /// The read models `query` finds, in its order (ties, and no sort, by stream name):
+    /// on the collection's first use by this store its indexes, then one `find`.
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::projection::{InlineProjection, ProjectionQuery};
+    /// use streamdoc_core::{ExpectedVersion, NewEvent, StoreConfig};
+    /// use streamdoc_host::EventStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let status = InlineProjection::new("status", ["Opened", "Closed"], |_, e| {
+    ///     Ok(Some(doc! { "open": e.event_type == "Opened" }))
+    /// });
+    /// let store = EventStore::in_memory(StoreConfig::new("desk").with_projection(status)).unwrap();
+    /// for (id, event) in [("1", "Opened"), ("2", "Closed"), ("3", "Opened")] {
+    ///     let stream = format!("ticket:{id}");
+    ///     store.append_to_stream(&stream, vec![NewEvent::new(event, doc! {})], ExpectedVersion::NoStream).await.unwrap();
+    /// }
+    /// let open = ProjectionQuery::new("ticket", "status").filter(doc! { "open": true });
+    /// let found = store.find_read_models(open.clone()).await.unwrap();
+    /// assert_eq!(found.iter().map(|m| m.stream_name.as_str()).collect::<Vec<_>>(), ["ticket:1", "ticket:3"]);
+    /// let first = store.find_read_model(open.clone()).await.unwrap().unwrap();
+    /// assert_eq!(first.stream_name, "ticket:1");
+    /// assert_eq!(store.count_read_models(open).await.unwrap(), 2);
+    /// # });
+    /// ```
+    pub async fn find_read_models(&self, query: ProjectionQuery) -> Result<Vec<ReadModel>, Error> {
+        match driver::run(&mut self.ctx.query_models(query, false), &self.executor).await? {
+            QueryAnswer::Models(models) => Ok(models),
+            QueryAnswer::Count(_) => Err(Error::Misuse { message: "a find answered with a count".into() }),
+        }
+    }
+
+    /// The first read model `query` finds (its limit set to 1).
+    pub async fn find_read_model(&self, query: ProjectionQuery) -> Result<Option<ReadModel>, Error> {
+        Ok(self.find_read_models(query.limit(1)).await?.into_iter().next())
+    }
+
+    /// How many read models `query` matches, its skip and limit applied: one
+    /// `countDocuments` (after the collection's indexes, on its first use).
+    pub async fn count_read_models(&self, query: ProjectionQuery) -> Result<u64, Error> {
+        match driver::run(&mut self.ctx.query_models(query, true), &self.executor).await? {
+            QueryAnswer::Count(n) => Ok(n),
+            QueryAnswer::Models(_) => Err(Error::Misuse { message: "a count answered with read models".into() }),
+        }
+    }
+
+    /// Recomputes `stream`'s read models (of `projection` only, when given) from its
+    /// events, written at the position read (read again if an append moved it). The
+    /// projections must be registered ([`StoreConfig::with_projection`]); otherwise an
+    /// [`Error::InvalidConfig`] and nothing is sent.
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::projection::InlineProjection;
+    /// use streamdoc_core::{Error, ExpectedVersion, NewEvent, StoreConfig};
+    /// use streamdoc_host::EventStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let count = InlineProjection::new("count", ["Tick"], |state: Option<bson::Document>, _| {
+    ///     Ok(Some(doc! { "n": state.and_then(|s| s.get_i32("n").ok()).unwrap_or(0) + 1 }))
+    /// });
+    /// let store = EventStore::in_memory(StoreConfig::new("clock").with_projection(count)).unwrap();
+    /// let ticks = vec![NewEvent::new("Tick", doc! {}), NewEvent::new("Tick", doc! {})];
+    /// store.append_to_stream("timer:1", ticks, ExpectedVersion::NoStream).await.unwrap();
+    /// let rebuilt = store.rebuild_read_models("timer:1", Some("count")).await.unwrap();
+    /// assert_eq!((rebuilt.stream_exists, rebuilt.stream_position), (true, 2));
+    /// assert_eq!(store.rebuild_all_read_models("timer", None).await.unwrap().streams, 1);
+    /// let unknown = store.rebuild_read_models("timer:1", Some("other")).await;
+    /// assert!(matches!(unknown, Err(Error::InvalidConfig(_))));
+    /// # });
+    /// ```
+    pub async fn rebuild_read_models(&self, stream: &str, projection: Option<&str>) -> Result<RebuildResult, Error> {
+        driver::run(&mut self.ctx.rebuild(stream, projection)?, &self.executor).await
+    }
+
+    /// Recomputes the read models (of `projection` only, when given) of every stream of
+    /// `stream_type`, one stream at a time, in pages of stream names.
+    pub async fn rebuild_all_read_models(
+        &self,
+        stream_type: &str,
+        projection: Option<&str>,
+    ) -> Result<RebuildAllResult, Error> {
+        driver::run(&mut self.ctx.rebuild_all(stream_type, projection), &self.executor).await
     }
 
     /// Whether the executor answers now ([`AsyncExecutor::ping`]): always on the

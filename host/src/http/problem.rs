@@ -9,8 +9,9 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
+use streamdoc_core::projection::QueryError;
 use streamdoc_core::wire::WireError;
-use streamdoc_core::Error;
+use streamdoc_core::{ConfigError, Error};
 
 /// The prefix of every problem `type`.
 pub const TYPE_BASE: &str = "https://streamdoc.dev/problems/";
@@ -201,6 +202,12 @@ impl From<&Error> for Problem {
         use StatusCode as S;
         let (status, slug, title) = match e {
             Error::InvalidStreamName(_) => (S::BAD_REQUEST, "invalid-stream-name", "The stream name is invalid"),
+            // At request time the only projection a configuration can lack is one a
+            // rebuild names (the definitions themselves were checked when the store was
+            // built): the request is well formed, this store cannot act on it.
+            Error::InvalidConfig(ConfigError::InvalidProjection { .. }) => {
+                (S::UNPROCESSABLE_ENTITY, "unknown-projection", "The store defines no such projection to rebuild")
+            }
             Error::InvalidConfig(_) => {
                 (S::BAD_REQUEST, "unplaceable-stream", "The store's storage cannot place this stream")
             }
@@ -215,6 +222,16 @@ impl From<&Error> for Problem {
                 "stream-too-large",
                 "The append would grow the stream document past the server's document limit",
             ),
+            Error::Projection { .. } => (
+                S::UNPROCESSABLE_ENTITY,
+                "projection-failed",
+                "A projection could not fold the events; nothing was written",
+            ),
+            // The store places streams with a custom resolver: no request can fix that.
+            Error::InvalidQuery(QueryError::CustomStorage) => {
+                (S::NOT_IMPLEMENTED, "queries-unsupported", "This store's storage cannot answer queries across streams")
+            }
+            Error::InvalidQuery(_) => (S::BAD_REQUEST, "invalid-read-model-query", "The read model query is invalid"),
             Error::Contention { .. } => {
                 (S::CONFLICT, "contention", "Too many concurrent appends raced for the stream's position")
             }
@@ -266,6 +283,7 @@ impl IntoResponse for Problem {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
     use streamdoc_core::ExpectedVersion;
 
     use super::*;
@@ -291,6 +309,67 @@ mod tests {
         let body = Problem::from(&Error::Misuse { message: "twice".into() }).to_json();
         assert_eq!(body["status"], 500);
         assert_eq!(body["kind"], "Misuse");
+    }
+
+    /// One error of every kind core has ([`Error::KINDS`]), each with a problem type of
+    /// its own slug and status, carrying the kind.
+    #[test]
+    fn every_kind_of_error_has_a_problem_type() {
+        use streamdoc_core::{ExecutorError, InvalidEvent, StreamNameError};
+        let s = || "s".to_owned();
+        let every = [
+            Error::InvalidStreamName(StreamNameError::EmptyType { name: s() }),
+            Error::InvalidConfig(ConfigError::InvalidDatabase { name: s(), why: s() }),
+            Error::EmptyAppend { stream: s() },
+            Error::InvalidEvent { stream: s(), index: 0, reason: InvalidEvent::EmptyType },
+            Error::ConcurrencyConflict { stream: s(), expected: ExpectedVersion::Any, actual: None },
+            Error::StreamTooLarge { stream: s(), limit_bytes: 1 },
+            Error::InvalidRange { from: 2, to: 1 },
+            Error::Contention { stream: s(), attempts: 1 },
+            Error::CorruptDocument { stream: s(), reason: s() },
+            Error::Projection { stream: s(), projection: s(), message: s() },
+            Error::InvalidQuery(QueryError::UnsupportedOperator { operator: "$where".into() }),
+            Error::Server { code: 1, message: s() },
+            Error::UnexpectedReply { step: s(), reply: s() },
+            Error::Unavailable(ExecutorError { message: s(), outcome_unknown: false }),
+            Error::Misuse { message: s() },
+        ];
+        let kinds: Vec<&str> = every.iter().map(Error::kind).collect();
+        assert_eq!(kinds, Error::KINDS, "a kind of error without a case here");
+        for e in &every {
+            let problem = Problem::from(e);
+            let body = problem.to_json();
+            assert_eq!(body["kind"], e.kind(), "{body}");
+            assert!(body["type"].as_str().unwrap().starts_with(TYPE_BASE), "{body}");
+            assert!(problem.status.is_client_error() || problem.status.is_server_error(), "{body}");
+        }
+    }
+
+    #[test]
+    fn projection_errors_are_the_callers() {
+        let failed = Error::Projection { stream: "cart:1".into(), projection: "total".into(), message: "boom".into() };
+        let body = Problem::from(&failed).to_json();
+        assert_eq!(
+            (body["status"].clone(), body["type"].clone()),
+            (json!(422), json!(format!("{TYPE_BASE}projection-failed")))
+        );
+        assert_eq!((body["projection"].clone(), body["message"].clone()), (json!("total"), json!("boom")));
+
+        let query = Error::InvalidQuery(QueryError::UnsupportedOperator { operator: "$where".into() });
+        let body = Problem::from(&query).to_json();
+        assert_eq!(body["status"], 400);
+        assert_eq!(body["type"], format!("{TYPE_BASE}invalid-read-model-query"));
+        assert_eq!((body["reason"].clone(), body["operator"].clone()), (json!("unsupportedOperator"), json!("$where")));
+        assert_eq!(Problem::from(&Error::InvalidQuery(QueryError::CustomStorage)).status, StatusCode::NOT_IMPLEMENTED);
+
+        let unknown = Error::InvalidConfig(ConfigError::InvalidProjection { name: "p".into(), why: "none".into() });
+        let body = Problem::from(&unknown).to_json();
+        assert_eq!(
+            (body["status"].clone(), body["type"].clone()),
+            (json!(422), json!(format!("{TYPE_BASE}unknown-projection")))
+        );
+        let other = Error::InvalidConfig(ConfigError::InvalidCollection { name: "c".into(), why: "x".into() });
+        assert_eq!(Problem::from(&other).slug, "unplaceable-stream");
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! | `POST /streams/{streamName}` | append; preconditions `If-Match: "<n>"`, `If-Match: *`, `If-None-Match: *` |
 //! | `GET /streams/{streamName}?from=&to=&maxCount=` | read; `ETag: "<version>"`; `If-Match: "<n>"` or `*` makes it conditional (412) |
 //! | `GET /streams/{streamName}/document` | the stored document, canonical Extended JSON |
+//! | `GET /streams/{streamName}/projections/{projection}` | the stream's read model of the projection (relaxed Extended JSON), 404 when there is none |
+//! | `POST /streams/{streamName}/projections/rebuild` | recomputes the stream's read models from its events (body `{"projection"?}` or none) |
+//! | `GET /projections/{streamType}/{projection}?filter=&sort=&skip=&limit=&streams=` | the read models of the streams of a type, `{readModels: [{streamName, readModel}]}` |
+//! | `GET /projections/{streamType}/{projection}/count?filter=&skip=&limit=&streams=` | how many read models match, `{count}` |
+//! | `POST /projections/{streamType}/rebuild` | recomputes the read models of every stream of the type (body `{"projection"?}` or none) |
 //! | `GET /health` | the store kind, and whether its executor answers a ping (503 if not) |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document ([`openapi::document`]) |
 //! | `GET /commands` | whether the command endpoint is on (always 200) |
@@ -23,6 +28,30 @@
 //! `Authorization: Bearer <token>`.
 //! Stream names are one percent-decoded path segment (`order%2F1` is `order/1`); core
 //! validates them.
+//!
+//! The read model routes ([`projections`]) read and query whatever read models the
+//! stream documents hold, registered or not; rebuilds need the projection's definition,
+//! so they work on a store built with
+//! [`StoreConfig::with_projection`](streamdoc_core::StoreConfig::with_projection) and answer 422
+//! `unknown-projection` otherwise (as `streamdoc serve`, which has no projection code,
+//! always does). A projection named `rebuild` cannot be read through these routes: its
+//! path is the rebuild's.
+//!
+//! ```
+//! use bson::doc;
+//! use streamdoc_core::projection::InlineProjection;
+//! use streamdoc_core::StoreConfig;
+//! use streamdoc_host::http::{self, ApiOptions};
+//! use streamdoc_host::EventStore;
+//!
+//! // A store with an inline projection: appends through the API keep its read models.
+//! let lines = InlineProjection::new("lines", ["LineAdded"], |state: Option<bson::Document>, _| {
+//!     Ok(Some(doc! { "count": state.and_then(|s| s.get_i32("count").ok()).unwrap_or(0) + 1 }))
+//! });
+//! let store = EventStore::in_memory(StoreConfig::new("shop").with_projection(lines)).unwrap();
+//! let app = http::router(store, &ApiOptions::default());
+//! # drop(app);
+//! ```
 //!
 //! ```
 //! use streamdoc_core::StoreConfig;
@@ -45,6 +74,7 @@ mod json;
 pub mod openapi;
 pub mod preconditions;
 pub mod problem;
+pub mod projections;
 mod routes;
 
 use std::future::Future;
@@ -78,6 +108,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/streams/{streamName}"),
     ("GET", "/streams/{streamName}"),
     ("GET", "/streams/{streamName}/document"),
+    ("GET", "/streams/{streamName}/projections/{projection}"),
+    ("POST", "/streams/{streamName}/projections/rebuild"),
+    ("GET", "/projections/{streamType}/{projection}"),
+    ("GET", "/projections/{streamType}/{projection}/count"),
+    ("POST", "/projections/{streamType}/rebuild"),
     ("GET", "/health"),
     ("GET", "/openapi.json"),
     ("GET", "/commands"),
@@ -169,25 +204,30 @@ pub fn try_router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Resu
     let state = Store { inner: store.into(), max_body: options.max_body, commands };
     let streams = Router::new()
         .route(ROUTES[0].1, post(routes::append).get(routes::read))
-        .route(ROUTES[2].1, get(routes::document));
+        .route(ROUTES[2].1, get(routes::document))
+        .route(ROUTES[3].1, get(projections::read_model))
+        .route(ROUTES[4].1, post(projections::rebuild))
+        .route(ROUTES[5].1, get(projections::find))
+        .route(ROUTES[6].1, get(projections::count))
+        .route(ROUTES[7].1, post(projections::rebuild_all));
     let command_routes = if options.command_endpoint {
         let routes = Router::new()
-            .route(ROUTES[6].1, post(commands::run))
-            .route(ROUTES[7].1, get(commands::documents))
-            .route(ROUTES[8].1, delete(commands::drop_database));
+            .route(ROUTES[11].1, post(commands::run))
+            .route(ROUTES[12].1, get(commands::documents))
+            .route(ROUTES[13].1, delete(commands::drop_database));
         guarded(routes, options)
     } else {
         Router::new()
-            .route(ROUTES[6].1, post(commands::off))
-            .route(ROUTES[7].1, get(commands::off))
-            .route(ROUTES[8].1, delete(commands::off))
+            .route(ROUTES[11].1, post(commands::off))
+            .route(ROUTES[12].1, get(commands::off))
+            .route(ROUTES[13].1, delete(commands::off))
     };
     let mut app = Router::new()
         .merge(guarded(streams, options))
         .merge(command_routes)
-        .route(ROUTES[3].1, get(routes::health))
-        .route(ROUTES[4].1, get(openapi_json))
-        .route(ROUTES[5].1, get(commands::status))
+        .route(ROUTES[8].1, get(routes::health))
+        .route(ROUTES[9].1, get(openapi_json))
+        .route(ROUTES[10].1, get(commands::status))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(options.max_body));

@@ -20,6 +20,29 @@ pub fn document() -> Value {
         json!({ "name": name, "in": "query", "required": false, "description": description,
                 "schema": { "type": "integer", "minimum": 0 } })
     };
+    let stream_type = json!({
+        "name": "streamType", "in": "path", "required": true,
+        "description": "The stream type (the part of a stream name before the first colon)",
+        "schema": { "type": "string", "example": "order" }
+    });
+    let projection_name = json!({
+        "name": "projection", "in": "path", "required": true,
+        "description": "The projection's name: the read model lives at `projections.<name>` (not `rebuild`, whose path is the rebuild's)",
+        "schema": { "type": "string", "example": "summary" }
+    });
+    let json_param = |name: &str, description: &str| {
+        json!({ "name": name, "in": "query", "required": false, "description": description,
+                "content": { "application/json": { "schema": { "type": "object" } } } })
+    };
+    let streams_param = json!({
+        "name": "streams", "in": "query", "required": false,
+        "description": "Only these streams: full stream names, comma separated and/or repeated (`%2C` is a comma inside a name); given but empty, none",
+        "schema": { "type": "array", "items": { "type": "string" } }, "style": "form", "explode": true
+    });
+    let rebuild_request = json!({
+        "required": false,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RebuildRequest" } } }
+    });
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -80,11 +103,14 @@ pub fn document() -> Value {
                     "description": "One of core's commands, as the JavaScript package gives it to an executor",
                     "required": ["kind", "database", "collection"],
                     "properties": {
-                        "kind": { "enum": ["createIndex", "findOne", "updateOne", "insertOne", "deleteOne"] },
+                        "kind": { "enum": ["createIndex", "findOne", "find", "count", "updateOne", "insertOne", "deleteOne"] },
                         "database": { "type": "string", "description": scratch },
                         "collection": { "type": "string" },
                         "keys": document, "name": { "type": "string" }, "unique": { "type": "boolean" },
                         "filter": document, "projection": { "type": ["object", "null"] },
+                        "sort": { "type": ["object", "null"] },
+                        "skip": { "type": "integer", "minimum": 0 },
+                        "limit": { "type": "integer", "minimum": 0, "description": "0: no limit" },
                         "update": document, "upsert": { "type": "boolean" },
                         "document": document
                     },
@@ -95,8 +121,10 @@ pub fn document() -> Value {
                     "description": "The executor's reply, as the JavaScript package reads it from an executor",
                     "required": ["kind"],
                     "properties": {
-                        "kind": { "enum": ["acknowledged", "found", "updated", "inserted", "deleted", "duplicateKey", "serverError"] },
+                        "kind": { "enum": ["acknowledged", "found", "foundMany", "counted", "updated", "inserted", "deleted", "duplicateKey", "serverError"] },
                         "document": { "type": ["object", "null"] },
+                        "documents": { "type": "array", "items": { "type": "object" } },
+                        "count": { "type": "integer", "minimum": 0 },
                         "matchedCount": { "type": "integer" }, "modifiedCount": { "type": "integer" },
                         "upsertedId": { "description": "Canonical Extended JSON, or null" },
                         "insertedId": { "description": "Canonical Extended JSON" },
@@ -117,6 +145,44 @@ pub fn document() -> Value {
                     "type": "object",
                     "description": "`database.collection` → its documents in canonical Extended JSON (insertion order on the engine, by `_id` on MongoDB); collections without documents left out",
                     "additionalProperties": { "type": "array", "items": { "type": "object" } }
+                },
+                "ReadModel": {
+                    "type": "object",
+                    "description": "A read model as stored in the stream document at `projections.<name>`: the state's fields, then `_metadata`; relaxed Extended JSON, as event data",
+                    "required": ["_metadata"],
+                    "properties": {
+                        "_metadata": { "type": "object", "required": ["name", "schemaVersion", "streamPosition"],
+                            "properties": { "streamId": { "type": "string" }, "name": { "type": "string" },
+                                "schemaVersion": { "type": "integer" },
+                                "streamPosition": { "type": "integer", "description": "The stream's position when the read model was last written" } } }
+                    },
+                    "additionalProperties": true
+                },
+                "ReadModels": {
+                    "type": "object", "required": ["streamType", "projection", "readModels"],
+                    "properties": {
+                        "streamType": { "type": "string" }, "projection": { "type": "string" },
+                        "readModels": { "type": "array", "items": { "type": "object", "required": ["streamName", "readModel"],
+                            "properties": { "streamName": { "type": "string" }, "readModel": { "$ref": "#/components/schemas/ReadModel" } } } }
+                    }
+                },
+                "ReadModelCount": {
+                    "type": "object", "required": ["streamType", "projection", "count"],
+                    "properties": { "streamType": { "type": "string" }, "projection": { "type": "string" }, "count": { "type": "integer", "minimum": 0 } }
+                },
+                "RebuildRequest": {
+                    "type": "object", "additionalProperties": false,
+                    "description": "Optional (no body: every projection of the stream type)",
+                    "properties": { "projection": { "type": ["string", "null"], "description": "Only this projection" } }
+                },
+                "RebuildResult": {
+                    "type": "object", "required": ["streamName", "streamExists", "streamPosition"],
+                    "properties": { "streamName": { "type": "string" }, "streamExists": { "type": "boolean", "const": true },
+                        "streamPosition": { "type": "integer", "description": "The position the read models were rebuilt at" } }
+                },
+                "RebuildAllResult": {
+                    "type": "object", "required": ["streamType", "streams"],
+                    "properties": { "streamType": { "type": "string" }, "streams": { "type": "integer", "description": "How many streams were rebuilt" } }
                 },
                 "ReadResult": {
                     "type": "object", "required": ["streamName", "currentStreamVersion", "streamExists", "events"],
@@ -188,6 +254,105 @@ pub fn document() -> Value {
                         "400": problem("An invalid stream name"),
                         "401": problem("No or a wrong bearer token"),
                         "404": problem("The stream does not exist")
+                    }
+                }
+            },
+            "/streams/{streamName}/projections/{projection}": {
+                "parameters": [stream_name, projection_name.clone()],
+                "get": {
+                    "operationId": "getReadModel",
+                    "summary": "The stream's read model of the projection (registered or not)",
+                    "security": [{}, { "bearer": [] }],
+                    "responses": {
+                        "200": { "description": "The read model", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReadModel" } } } },
+                        "400": problem("An invalid stream name (`invalid-stream-name`) or projection name (`invalid-read-model-query`)"),
+                        "401": problem("No or a wrong bearer token"),
+                        "404": problem("The stream does not exist, or has no read model of the projection (`read-model-not-found`)"),
+                        "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            },
+            "/streams/{streamName}/projections/rebuild": {
+                "parameters": [stream_name],
+                "post": {
+                    "operationId": "rebuildReadModels",
+                    "summary": "Recompute the stream's read models from its events (the projections must be registered in the store)",
+                    "description": "Written at the position read, in one conditional update; read again when an append moved the stream. `streamdoc serve` registers no projection: there it is always a 422.",
+                    "security": [{}, { "bearer": [] }],
+                    "requestBody": rebuild_request.clone(),
+                    "responses": {
+                        "200": { "description": "Rebuilt", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RebuildResult" } } } },
+                        "400": problem("Malformed JSON, a body of the wrong shape, or an invalid stream name"),
+                        "401": problem("No or a wrong bearer token"),
+                        "404": problem("The stream does not exist"),
+                        "409": problem("Appends kept moving the stream while it was rebuilt (`contention`)"),
+                        "413": problem("The body is larger than --max-body"),
+                        "415": problem("A body that is not application/json"),
+                        "422": problem("The store defines no such projection for the stream's type (`unknown-projection`), a projection failed on the events (`projection-failed`), or the read models would pass the 16 MiB document limit"),
+                        "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            },
+            "/projections/{streamType}/{projection}": {
+                "parameters": [stream_type.clone(), projection_name.clone()],
+                "get": {
+                    "operationId": "findReadModels",
+                    "summary": "The read models of the projection in the streams of a type, filtered, sorted (ties by stream name), paged",
+                    "security": [{}, { "bearer": [] }],
+                    "parameters": [
+                        json_param("filter", "A filter on the read model's fields, e.g. `{\"status\":\"open\",\"total\":{\"$gte\":10}}`; only `$and`, `$or` and `$nor` at its top level"),
+                        json_param("sort", "A sort on the read model's fields, e.g. `{\"total\":-1}` (1 or -1); ties, and no sort, are ordered by stream name"),
+                        position("skip", "Skip this many"),
+                        position("limit", "At most this many (0: no limit)"),
+                        streams_param.clone()
+                    ],
+                    "responses": {
+                        "200": { "description": "The read models found", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReadModels" } } } },
+                        "400": problem("An unknown, repeated or unreadable query parameter, filter or sort not a JSON object (`invalid-query`); a filter or sort core refuses, e.g. `$where` (`invalid-read-model-query`); one the server refuses (`refused-query`); an invalid stream type"),
+                        "401": problem("No or a wrong bearer token"),
+                        "501": problem("The store does not implement an operator of the filter, e.g. `$regex` on the in-memory engine (`query-operator-unsupported`), or places streams with a custom resolver, which cannot list the streams of a type (`queries-unsupported`)"),
+                        "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            },
+            "/projections/{streamType}/{projection}/count": {
+                "parameters": [stream_type.clone(), projection_name],
+                "get": {
+                    "operationId": "countReadModels",
+                    "summary": "How many read models of the projection in the streams of a type match (skip and limit applied)",
+                    "security": [{}, { "bearer": [] }],
+                    "parameters": [
+                        json_param("filter", "A filter on the read model's fields, as for the query"),
+                        position("skip", "Skip this many"),
+                        position("limit", "Count at most this many (0: no limit)"),
+                        streams_param
+                    ],
+                    "responses": {
+                        "200": { "description": "The count", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReadModelCount" } } } },
+                        "400": problem("As for the query (`sort` is not a parameter of the count)"),
+                        "401": problem("No or a wrong bearer token"),
+                        "501": problem("As for the query (`query-operator-unsupported`, `queries-unsupported`)"),
+                        "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            },
+            "/projections/{streamType}/rebuild": {
+                "parameters": [stream_type],
+                "post": {
+                    "operationId": "rebuildAllReadModels",
+                    "summary": "Recompute the read models of every stream of the type, one stream at a time (the projections must be registered in the store)",
+                    "security": [{}, { "bearer": [] }],
+                    "requestBody": rebuild_request,
+                    "responses": {
+                        "200": { "description": "Rebuilt", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RebuildAllResult" } } } },
+                        "400": problem("Malformed JSON, a body of the wrong shape, or an invalid stream type"),
+                        "401": problem("No or a wrong bearer token"),
+                        "409": problem("Appends kept moving a stream while it was rebuilt (`contention`)"),
+                        "413": problem("The body is larger than --max-body"),
+                        "415": problem("A body that is not application/json"),
+                        "422": problem("The store defines no such projection for the type (`unknown-projection`), or a projection failed on a stream's events (`projection-failed`)"),
+                        "501": problem("The store places streams with a custom resolver (`queries-unsupported`)"),
+                        "503": problem("The MongoDB server does not answer")
                     }
                 }
             },

@@ -127,6 +127,19 @@ impl Problem {
         .with("stream", stream)
     }
 
+    /// The stream does not exist, or has no read model of the projection (one read
+    /// cannot tell the two apart).
+    pub fn read_model_not_found(stream: &str, projection: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "read-model-not-found",
+            "The stream has no such read model",
+            format!("stream {stream:?} has no read model of projection {projection:?}, or does not exist"),
+        )
+        .with("stream", stream)
+        .with("projection", projection)
+    }
+
     /// No route answers this path.
     pub fn no_route(path: &str) -> Self {
         Self::new(

@@ -6,7 +6,9 @@
 //! conditional update atomically (MONGODB_SUBSET.md; tests/DEVIATIONS.md
 //! `ferretdb-non-atomic-conditional-update`): there the test still runs, prints the
 //! anomaly counts, and requires every anomaly to be a lost update — an acknowledged
-//! event missing because another acknowledged append claimed the same position.
+//! event missing because another acknowledged append claimed the same position, or
+//! because an append acknowledged after it was stored at or before its position (the
+//! server wrote a whole document it had read before the event was there).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,6 +44,8 @@ enum Told {
 struct Attempt {
     id: String,
     told: Told,
+    /// When the answer arrived, in the order of all writers' answers.
+    answered: u64,
 }
 
 /// The anomalies the checker counts.
@@ -49,7 +53,8 @@ struct Attempt {
 struct Anomalies {
     /// Acknowledged events missing from the stream.
     lost: usize,
-    /// ... of which another acknowledged append claimed the same position (and holds it).
+    /// ... of which another acknowledged append claimed the same position (and holds it),
+    /// or an append acknowledged later is stored at or before the lost event's position.
     lost_updates: usize,
     /// Acknowledged events stored elsewhere than their acknowledged position.
     misplaced: usize,
@@ -83,23 +88,30 @@ fn check(history: &[Attempt], stored: &[(String, u64)], document_position: u64) 
         a.not_contiguous = 1 + positions.iter().zip(&expected).filter(|(p, e)| p != e).count();
     }
     let holder: BTreeMap<u64, &str> = stored.iter().map(|(id, p)| (*p, id.as_str())).collect();
-    let acked: BTreeMap<&str, u64> = history
+    let acked: BTreeMap<&str, (u64, u64)> = history
         .iter()
         .filter_map(|h| match h.told {
-            Told::Acked { position } => Some((h.id.as_str(), position)),
+            Told::Acked { position } => Some((h.id.as_str(), (position, h.answered))),
             _ => None,
         })
         .collect();
-    for (id, position) in &acked {
+    for (id, &(position, answered)) in &acked {
         match at.get(id) {
             None => {
                 a.lost += 1;
-                let rival = holder.get(position).is_some_and(|other| other != id && acked.get(other) == Some(position));
-                if rival {
+                let rival = holder
+                    .get(&position)
+                    .is_some_and(|other| other != id && acked.get(other).map(|(p, _)| *p) == Some(position));
+                // A stale whole-document write: an append acknowledged after this one
+                // was applied at or before this one's position.
+                let overwritten = stored.iter().any(|(other, p)| {
+                    *p <= position && acked.get(other.as_str()).is_some_and(|(q, later)| q == p && *later > answered)
+                });
+                if rival || overwritten {
                     a.lost_updates += 1;
                 }
             }
-            Some(positions) if !positions.contains(position) => a.misplaced += 1,
+            Some(positions) if !positions.contains(&position) => a.misplaced += 1,
             Some(_) => {}
         }
     }
@@ -122,10 +134,11 @@ fn racing_exact_appends_lose_nothing_or_only_what_the_server_documents() {
         .expect("a store");
     let stream = "counter:1";
     let count_attempts = live.server().is_ferretdb();
+    let answers = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
 
     let tasks: Vec<_> = (0..TASKS)
         .map(|task| {
-            let store = store.clone();
+            let (store, answers) = (store.clone(), answers.clone());
             live.runtime().spawn(async move {
                 let mut history = Vec::new();
                 let mut expected = 0;
@@ -140,8 +153,9 @@ fn racing_exact_appends_lose_nothing_or_only_what_the_server_documents() {
                 while !done(&history, acked) {
                     let id = format!("t{task}-{}", history.len());
                     let event = NewEvent::new("Tick", doc! { "task": task as i32 }).with_id(id.clone());
-                    let told = match store.append_to_stream(stream, vec![event], ExpectedVersion::Exact(expected)).await
-                    {
+                    let result = store.append_to_stream(stream, vec![event], ExpectedVersion::Exact(expected)).await;
+                    let answered = answers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let told = match result {
                         Ok(r) => {
                             expected = r.next_expected_stream_version;
                             acked += 1;
@@ -160,7 +174,7 @@ fn racing_exact_appends_lose_nothing_or_only_what_the_server_documents() {
                             Told::Failed(e.to_string())
                         }
                     };
-                    history.push(Attempt { id, told });
+                    history.push(Attempt { id, told, answered });
                 }
                 history
             })
@@ -254,7 +268,11 @@ fn racing_creations_are_caught_by_the_unique_index() {
 
 #[test]
 fn the_checker_counts_what_it_claims() {
-    let acked = |id: &str, position| Attempt { id: id.into(), told: Told::Acked { position } };
+    let answered = std::cell::Cell::new(0);
+    let acked = |id: &str, position| {
+        answered.set(answered.get() + 1);
+        Attempt { id: id.into(), told: Told::Acked { position }, answered: answered.get() }
+    };
     // a and b both acknowledged at position 1; only b is stored: one lost update.
     let history = [acked("a", 1), acked("b", 1), acked("c", 2)];
     let stored = [("b".to_owned(), 1), ("c".to_owned(), 2)];
@@ -266,11 +284,22 @@ fn the_checker_counts_what_it_claims() {
     let history = [
         acked("a", 1),
         acked("b", 2),
-        Attempt { id: "x".into(), told: Told::Conflict },
-        Attempt { id: "y".into(), told: Told::Failed("boom".into()) },
+        Attempt { id: "x".into(), told: Told::Conflict, answered: 9 },
+        Attempt { id: "y".into(), told: Told::Failed("boom".into()), answered: 10 },
     ];
     let stored = [("x".to_owned(), 1), ("x".to_owned(), 3)];
     let a = check(&history, &stored, 3);
     assert_eq!((a.lost, a.lost_updates, a.duplicated, a.failed_but_stored, a.untyped), (2, 0, 1, 1, 1));
     assert!(a.not_contiguous > 0);
+    // b at 1 and c at 2 are acknowledged, then a stale append is acknowledged at 1
+    // (it overwrote the document it had read at 0): b is a lost update to it, and so is
+    // c, whose position nobody holds.
+    let history = [acked("b", 1), acked("c", 2), acked("a", 1)];
+    let stored = [("a".to_owned(), 1)];
+    let a = check(&history, &stored, 1);
+    assert_eq!(a, Anomalies { lost: 2, lost_updates: 2, ..Anomalies::default() });
+    // The same losses with the stale append answered first are not explained by it.
+    let history = [acked("a", 1), acked("b", 1), acked("c", 2)];
+    let a = check(&history, &stored, 1);
+    assert_eq!(a, Anomalies { lost: 2, lost_updates: 1, ..Anomalies::default() });
 }

@@ -224,3 +224,173 @@ fn connecting_to_ferretdb_warns_that_concurrency_is_not_guaranteed() {
         assert!(warnings.is_empty(), "no warning on {}: {warnings:?}", executor.server());
     }
 }
+
+// ---------------------------------------------------------------- find and count
+
+/// The documents the find and count comparisons search: `k` is unique (the tie-breaker),
+/// `n` is missing from one, `null` in another, of three numeric types in most (two 3s of
+/// different types, equal as numbers), an array, a string and a document in the last
+/// three (BSON's order of types decides); `sub.v` is in two, `g` groups them.
+fn searched() -> Vec<bson::Document> {
+    vec![
+        doc! { "_id": 1, "k": "a", "n": 3, "g": 1, "s": "x" },
+        doc! { "_id": 2, "k": "b", "g": 2, "s": "y" },
+        doc! { "_id": 3, "k": "c", "n": 1, "g": 2 },
+        doc! { "_id": 4, "k": "d", "n": 3, "g": 1, "sub": { "v": 2 } },
+        doc! { "_id": 5, "k": "e", "n": null, "g": 1 },
+        doc! { "_id": 6, "k": "f", "n": 2.5, "sub": { "v": 1 } },
+        doc! { "_id": 7, "k": "g", "n": 3_i64, "g": 2 },
+        doc! { "_id": 8, "k": "h", "n": [0, 9], "g": 3 },
+        doc! { "_id": 9, "k": "i", "n": "two", "g": 3, "sub": { "v": "w" } },
+        doc! { "_id": 10, "k": "j", "n": { "x": 1 }, "g": 3 },
+    ]
+}
+
+/// Runs `commands` on core's engine and on the live server, both holding `documents`
+/// in `ns`, and asserts that every reply is the same (documents, field order and
+/// number types included).
+fn same_replies(live: &Live, ns: &Namespace, documents: &[bson::Document], commands: &[Command]) {
+    let mut engine = streamdoc_core::Engine::new(0);
+    let executor = live.executor();
+    for document in documents {
+        let insert = Command::InsertOne { ns: ns.clone(), document: document.clone() };
+        let expected = engine.execute(&insert);
+        assert!(matches!(expected, Reply::Inserted { .. }), "{expected:?}");
+        assert_eq!(live.block_on(executor.execute(&insert)), Ok(expected), "{insert}");
+    }
+    let mut differences = Vec::new();
+    for command in commands {
+        let expected = engine.execute(command);
+        let got = live.block_on(executor.execute(command));
+        if got.as_ref() != Ok(&expected) {
+            differences.push(format!("{command}\n  engine: {expected:?}\n  {}: {got:?}", live.server()));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} replies differ:\n{}",
+        differences.len(),
+        commands.len(),
+        differences.join("\n")
+    );
+}
+
+fn find(ns: &Namespace, filter: bson::Document, sort: Option<bson::Document>, skip: u64, limit: u64) -> Command {
+    Command::Find { ns: ns.clone(), filter, projection: None, sort, skip, limit }
+}
+
+#[test]
+fn finds_sort_skip_limit_and_project_as_the_engine_does() {
+    let Some(live) = live::connect("find") else { return };
+    let scratch = live.scratch("find");
+    let ns = Namespace::new(scratch.name(), "searched");
+    let sorted = |sort: bson::Document| find(&ns, doc! {}, Some(sort), 0, 0);
+    let projected = |projection: bson::Document, sort: bson::Document| Command::Find {
+        ns: ns.clone(),
+        filter: doc! {},
+        projection: Some(projection),
+        sort: Some(sort),
+        skip: 0,
+        limit: 0,
+    };
+    let commands = vec![
+        // Missing and null sort first ascending, last descending; ties by the unique `k`.
+        sorted(doc! { "n": 1, "k": 1 }),
+        sorted(doc! { "n": -1, "k": 1 }),
+        sorted(doc! { "n": 1, "k": -1 }),
+        sorted(doc! { "sub.v": 1, "k": 1 }),
+        sorted(doc! { "sub.v": -1, "k": -1 }),
+        sorted(doc! { "g": -1, "n": 1, "k": 1 }),
+        sorted(doc! { "k": -1 }),
+        sorted(doc! { "s": 1, "k": 1 }),
+        // Skip and limit after the sort; past the end; a limit of 0 is none.
+        find(&ns, doc! {}, Some(doc! { "n": 1, "k": 1 }), 2, 3),
+        find(&ns, doc! {}, Some(doc! { "n": -1, "k": 1 }), 0, 1),
+        find(&ns, doc! {}, Some(doc! { "k": 1 }), 9, 0),
+        find(&ns, doc! {}, Some(doc! { "k": 1 }), 10, 0),
+        find(&ns, doc! {}, Some(doc! { "_id": -1 }), 0, 4),
+        find(&ns, doc! {}, Some(doc! { "k": 1 }), 100, 5),
+        find(&ns, doc! {}, Some(doc! { "k": 1 }), 0, 100),
+        // Filtered.
+        find(&ns, doc! { "g": 1 }, Some(doc! { "k": -1 }), 0, 0),
+        find(&ns, doc! { "n": { "$gte": 2 } }, Some(doc! { "n": 1, "k": 1 }), 1, 2),
+        find(&ns, doc! { "n": { "$exists": false } }, Some(doc! { "k": 1 }), 0, 0),
+        find(&ns, doc! { "nothing": 1 }, Some(doc! { "k": 1 }), 0, 0),
+        // Projections: inclusion with and without `_id`, an exclusion, a dotted path.
+        projected(doc! { "_id": 0, "k": 1, "n": 1 }, doc! { "k": 1 }),
+        projected(doc! { "k": 1 }, doc! { "n": -1, "k": 1 }),
+        projected(doc! { "s": 0, "sub": 0 }, doc! { "k": 1 }),
+        projected(doc! { "_id": 0, "k": 1, "sub.v": 1 }, doc! { "sub.v": -1, "k": 1 }),
+        // The shape core's read model queries take: an inclusion of two fields, sorted
+        // on a dotted field and then the unique one.
+        Command::Find {
+            ns: ns.clone(),
+            filter: doc! { "g": { "$eq": 2 }, "k": { "$ne": null } },
+            projection: Some(doc! { "_id": 0, "k": 1, "sub": 1 }),
+            sort: Some(doc! { "sub.v": 1, "k": 1 }),
+            skip: 1,
+            limit: 1,
+        },
+        // A collection that does not exist.
+        find(&Namespace::new(scratch.name(), "none"), doc! {}, Some(doc! { "k": 1 }), 0, 0),
+    ];
+    same_replies(&live, &ns, &searched(), &commands);
+    // MongoDB's order (https://www.mongodb.com/docs/manual/reference/bson-type-comparison-order/):
+    // missing and null first and equal, numbers by value whatever their type, then
+    // strings, then documents; an array sorts by its smallest element ascending, by its
+    // largest descending.
+    let keys = |command: &Command| match live.block_on(live.executor().execute(command)) {
+        Ok(Reply::FoundMany(docs)) => docs.iter().map(|d| d.get_str("k").unwrap_or("?").to_owned()).collect::<Vec<_>>(),
+        other => panic!("{command}: {other:?}"),
+    };
+    assert_eq!(keys(&commands[0]), ["b", "e", "h", "c", "f", "a", "d", "g", "i", "j"]);
+    assert_eq!(keys(&commands[1]), ["j", "i", "h", "a", "d", "g", "f", "c", "b", "e"]);
+}
+
+#[test]
+fn a_find_collects_every_batch() {
+    let Some(live) = live::connect("find batches") else { return };
+    let scratch = live.scratch("batches");
+    let ns = Namespace::new(scratch.name(), "many");
+    // Past the server's first batch of 101 documents: the rest come with getMores.
+    let documents: Vec<bson::Document> =
+        (0..350).map(|i| doc! { "_id": i, "k": format!("{i:04}"), "pad": "x".repeat(64) }).collect();
+    let commands = vec![
+        find(&ns, doc! {}, Some(doc! { "k": -1 }), 0, 0),
+        find(&ns, doc! {}, Some(doc! { "k": 1 }), 0, 250),
+        find(&ns, doc! {}, Some(doc! { "k": 1 }), 120, 0),
+        find(&ns, doc! {}, Some(doc! { "k": 1 }), 101, 102),
+    ];
+    same_replies(&live, &ns, &documents, &commands);
+    let all = live.block_on(live.executor().execute(&commands[0]));
+    let found = match &all {
+        Ok(Reply::FoundMany(docs)) => docs.len(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(found, 350);
+}
+
+#[test]
+fn counts_skip_and_limit_as_the_engine_does() {
+    let Some(live) = live::connect("count") else { return };
+    let scratch = live.scratch("count");
+    let ns = Namespace::new(scratch.name(), "searched");
+    let count = |filter: bson::Document, skip: u64, limit: u64| Command::Count { ns: ns.clone(), filter, skip, limit };
+    let commands = vec![
+        count(doc! {}, 0, 0),
+        count(doc! { "g": 1 }, 0, 0),
+        count(doc! { "g": 2 }, 1, 0),
+        count(doc! {}, 2, 3),
+        count(doc! {}, 5, 3),
+        count(doc! {}, 10, 0),
+        count(doc! {}, 100, 0),
+        count(doc! {}, 0, 100),
+        count(doc! { "n": { "$exists": false } }, 0, 0),
+        count(doc! { "n": null }, 0, 1),
+        count(doc! { "n": 3 }, 0, 0),
+        count(doc! { "sub.v": { "$gt": 0 } }, 1, 1),
+        count(doc! { "nothing": 1 }, 0, 0),
+        Command::Count { ns: Namespace::new(scratch.name(), "none"), filter: doc! {}, skip: 0, limit: 0 },
+    ];
+    same_replies(&live, &ns, &searched(), &commands);
+}

@@ -3,7 +3,8 @@
 //!
 //! It places an order, adds a line at the version it knows, shows a second clerk with a
 //! stale view of the order being refused with a typed conflict and retrying at the
-//! actual version, and reads the order back. Every line it prints is checked: any other
+//! actual version, and reads the order back, and its item count from an inline
+//! projection kept in the same document. Every line it prints is checked: any other
 //! outcome ends it with a non-zero exit code.
 //!
 //! ```text
@@ -16,7 +17,8 @@
 
 use std::process::ExitCode;
 
-use bson::{doc, Bson};
+use bson::{doc, Bson, Document};
+use streamdoc_core::projection::{InlineProjection, ProjectionQuery};
 use streamdoc_core::{Error, ExpectedVersion, NewEvent, ReadRange, StoreConfig};
 use streamdoc_host::{AnyEventStore, EventStore, StoreExecutor};
 
@@ -107,6 +109,18 @@ async fn run(orders: &Orders) -> Result<(), String> {
     check((items, version) == (3, 3), || format!("folded {items} items at version {version}, not 3 at 3"))?;
     println!("order:42 has {items} items");
 
+    // The same count, kept by the append itself in the stream document.
+    let model = orders.store.read_model(&stream, "items").await.map_err(|e| unexpected("reading the read model", e))?;
+    let model = model.ok_or("order:42 has no items read model")?;
+    let (kept, at) = (model.state().get_i32("count").unwrap_or(-1), model.metadata().stream_position);
+    check((kept, at) == (3, 3), || format!("the read model counts {kept} items at position {at}, not 3 at 3"))?;
+    println!("its items read model, written with the events: {kept} items at position {at}");
+    let query = ProjectionQuery::new("order", "items").filter(doc! { "count": { "$gte": 2 } });
+    let found = orders.store.find_read_models(query).await.map_err(|e| unexpected("querying the read models", e))?;
+    let names: Vec<&str> = found.iter().map(|m| m.stream_name.as_str()).collect();
+    check(names == [stream.as_str()], || format!("orders with 2 items or more: {names:?}"))?;
+    println!("orders with 2 items or more: {names:?}");
+
     let stored = orders.store.stream_document(&stream).await.map_err(|e| unexpected("fetching the document", e))?;
     let stored = stored.ok_or("the stream has no document")?;
     let events = stored.get_array("events").map(Vec::len).unwrap_or(0);
@@ -116,16 +130,27 @@ async fn run(orders: &Orders) -> Result<(), String> {
     Ok(())
 }
 
+/// The store's configuration: the orders' item count as an inline projection, kept in
+/// each order's document at `projections.items`.
+fn config(database: &str) -> StoreConfig {
+    let items = InlineProjection::new("items", ["LineAdded"], |state: Option<Document>, event| {
+        let count = state.and_then(|s| s.get_i32("count").ok()).unwrap_or(0);
+        Ok(Some(doc! { "count": count + event.data.get_i32("quantity").unwrap_or(0) }))
+    })
+    .for_stream_types(["order"]);
+    StoreConfig::new(database).with_projection(items)
+}
+
 /// The store: MongoDB when `MONGODB_URI` is set, else the embedded engine; and the
 /// database to drop at the end, on MongoDB.
 async fn open() -> Result<(AnyEventStore, Option<String>), String> {
     let Some(uri) = std::env::var("MONGODB_URI").ok().filter(|u| !u.is_empty()) else {
-        let store = EventStore::in_memory(StoreConfig::new("shop")).map_err(|e| e.to_string())?;
+        let store = EventStore::in_memory(config("shop")).map_err(|e| e.to_string())?;
         println!("store: the embedded in-memory engine (set MONGODB_URI to run on MongoDB)");
         return Ok((store.into(), None));
     };
     let database = format!("streamdoc_example_{}", std::process::id());
-    let store = EventStore::connect(&uri, StoreConfig::new(&database)).await.map_err(|e| e.to_string())?;
+    let store = EventStore::connect(&uri, config(&database)).await.map_err(|e| e.to_string())?;
     println!("store: {}, database {database}", store.executor().server());
     if let Some(warning) = store.executor().server().concurrency_warning() {
         println!("note: {warning}");

@@ -192,6 +192,8 @@ impl Default for ClockSpec {
 }
 
 /// One step: a single operation, or several racing under a schedule.
+// Loaded once per scenario file; boxing the operation would only complicate the format's type.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Step {

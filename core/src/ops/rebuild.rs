@@ -36,7 +36,7 @@ fn chosen(config: &StoreConfig, stream_type: &str, name: Option<&str>) -> Result
         .cloned()
         .collect();
     if chosen.is_empty() {
-        let what = name.map_or("any projection".to_owned(), |n| format!("a projection {n:?}"));
+        let what = name.map_or("projection".to_owned(), |n| format!("projection named {n:?}"));
         return Err(Error::InvalidConfig(crate::layout::ConfigError::InvalidProjection {
             name: name.unwrap_or_default().to_owned(),
             why: format!("streams of type {stream_type:?} have no {what} to rebuild"),

@@ -17,7 +17,8 @@ export declare class StreamdocError extends Error {
   /**
    * Emmett's `errorCode` (`EmmettError.Codes`), the HTTP status of the error: 412 for a
    * concurrency conflict, 400 for an invalid argument (stream name, event, empty append,
-   * range), 403 for an append the stream's size forbids, 500 otherwise.
+   * range, read model query), 403 for an append the stream's size forbids, 500 otherwise
+   * (a failed projection included).
    */
   readonly errorCode: 400 | 403 | 412 | 500;
 }
@@ -29,12 +30,12 @@ export declare class InvalidStreamNameError extends StreamdocError {
   /** The refused name, when the reason names it. */
   readonly streamName: string | null;
 }
-/** The store configuration cannot place the stream (database or collection name). */
+/** The store configuration is unusable: a database or collection name, the default stream type, or a projection's definition. */
 export declare class InvalidConfigError extends StreamdocError {
   readonly kind: "InvalidConfig";
-  /** `"invalidDatabase"` or `"invalidCollection"`. */
+  /** `"invalidDatabase"`, `"invalidCollection"`, `"invalidDefaultStreamType"` or `"invalidProjection"`. */
   readonly reason: string;
-  /** The refused database or collection name. */
+  /** The refused database, collection, stream type or projection name. */
   readonly name: string;
 }
 /** An append without events: nothing is written. */
@@ -86,6 +87,31 @@ export declare class CorruptDocumentError extends StreamdocError {
   readonly kind: "CorruptDocument";
   readonly streamName: string;
   readonly reason: string;
+}
+/**
+ * A projection's `evolve` threw, returned a Promise (it must be synchronous), or returned
+ * a state that cannot be stored: the append (or rebuild) wrote nothing.
+ */
+export declare class ProjectionError extends StreamdocError {
+  readonly kind: "Projection";
+  readonly streamName: string;
+  /** The projection's name. */
+  readonly projection: string;
+  /** What `evolve` threw, when it threw. */
+  readonly cause?: unknown;
+}
+/** A query over read models is malformed or unsupported (e.g. `$where`): nothing was sent. */
+export declare class InvalidQueryError extends StreamdocError {
+  readonly kind: "InvalidQuery";
+  /** Why: `"unsupportedOperator"`, `"invalidLogicalOperator"`, `"invalidPath"`, `"invalidSortDirection"`, `"invalidProjectionName"` or `"customStorage"`. */
+  readonly reason: string;
+  /** The refused operator (`"$where"`), for `unsupportedOperator` and `invalidLogicalOperator`. */
+  readonly operator?: string;
+  /** The refused field path, for `invalidPath` and `invalidSortDirection`. */
+  readonly path?: string;
+  /** The refused projection name, for `invalidProjectionName`. */
+  readonly projectionName?: string;
+  readonly errorCode: 400;
 }
 /** The server refused a command for a reason the store does not handle. */
 export declare class ServerError extends StreamdocError {

@@ -44,6 +44,8 @@ export const StreamTooLargeError = define("StreamTooLarge");
 export const InvalidRangeError = define("InvalidRange");
 export const ContentionError = define("Contention");
 export const CorruptDocumentError = define("CorruptDocument");
+export const ProjectionError = define("Projection");
+export const InvalidQueryError = define("InvalidQuery");
 export const ServerError = define("Server");
 export const UnexpectedReplyError = define("UnexpectedReply");
 export const UnavailableError = define("Unavailable");
@@ -61,6 +63,8 @@ const classes = {
   InvalidRange: InvalidRangeError,
   Contention: ContentionError,
   CorruptDocument: CorruptDocumentError,
+  Projection: ProjectionError,
+  InvalidQuery: InvalidQueryError,
   Server: ServerError,
   UnexpectedReply: UnexpectedReplyError,
   Unavailable: UnavailableError,

@@ -33,6 +33,24 @@ export function mongoExecutor(client) {
           const found = await collection.findOne(toDriver(command.filter), options);
           return { kind: "found", document: found === null ? null : fromDriver(found) };
         }
+        case "find": {
+          const options = { promoteValues: false, promoteBuffers: false, bsonRegExp: true };
+          if (command.projection !== null) options.projection = toDriver(command.projection);
+          // Sort directions are plain numbers for the driver, as key patterns are.
+          if (command.sort !== null) options.sort = EJSON.deserialize(command.sort);
+          if (command.skip > 0) options.skip = command.skip;
+          if (command.limit > 0) options.limit = command.limit;
+          // Every batch: `toArray` follows the cursor to its end.
+          const found = await collection.find(toDriver(command.filter), options).toArray();
+          return { kind: "foundMany", documents: found.map(fromDriver) };
+        }
+        case "count": {
+          const options = {};
+          if (command.skip > 0) options.skip = command.skip;
+          if (command.limit > 0) options.limit = command.limit;
+          const count = await collection.countDocuments(toDriver(command.filter), options);
+          return { kind: "counted", count };
+        }
         case "updateOne": {
           const r = await collection.updateOne(toDriver(command.filter), toDriver(command.update), { upsert: command.upsert });
           const upsertedId = r.upsertedId == null ? null : fromDriver({ id: r.upsertedId }).id;

@@ -16,6 +16,7 @@ use std::rc::Rc;
 use std::sync::Once;
 
 use js_sys::Reflect;
+use streamdoc_core::projection::QueryError;
 use streamdoc_core::{Error, ExecutorError, StreamNameError};
 use wasm_bindgen::prelude::*;
 
@@ -129,9 +130,15 @@ fn error_code(error: &Error) -> u16 {
         Error::InvalidStreamName(_)
         | Error::InvalidEvent { .. }
         | Error::EmptyAppend { .. }
-        | Error::InvalidRange { .. } => VALIDATION_ERROR,
+        | Error::InvalidRange { .. }
+        // A malformed query over read models is an invalid argument, as a bad range is.
+        | Error::InvalidQuery(_) => VALIDATION_ERROR,
         // The stream's state (its size) forbids the append, as an IllegalStateError does.
         Error::StreamTooLarge { .. } => ILLEGAL_STATE_ERROR,
+        // A failed `evolve` is the application's code failing inside the append, as an
+        // error thrown by an inline projection's handler is in emmett-mongodb (which
+        // Emmett's mapping reads as 500, having no code of its own).
+        Error::Projection { .. } => INTERNAL_SERVER_ERROR,
         _ => INTERNAL_SERVER_ERROR,
     }
 }
@@ -163,6 +170,7 @@ pub fn to_js(error: &Error) -> JsValue {
                 streamdoc_core::ConfigError::InvalidDefaultStreamType { stream_type, .. } => {
                     ("invalidDefaultStreamType", stream_type)
                 }
+                streamdoc_core::ConfigError::InvalidProjection { name, .. } => ("invalidProjection", name),
             };
             vec![("reason", s(reason)), ("name", s(name))]
         }
@@ -184,6 +192,21 @@ pub fn to_js(error: &Error) -> JsValue {
         Error::InvalidRange { from, to } => vec![("from", JsValue::from(*from)), ("to", JsValue::from(*to))],
         Error::Contention { stream: name, attempts } => vec![stream(name), ("attempts", JsValue::from(*attempts))],
         Error::CorruptDocument { stream: name, reason } => vec![stream(name), ("reason", s(reason))],
+        Error::Projection { stream: name, projection, .. } => vec![stream(name), ("projection", s(projection))],
+        Error::InvalidQuery(e) => {
+            let mut fields = vec![("reason", s(&reason(e)))];
+            match e {
+                QueryError::InvalidProjectionName { name } => fields.push(("projectionName", s(name))),
+                QueryError::UnsupportedOperator { operator } | QueryError::InvalidLogicalOperator { operator } => {
+                    fields.push(("operator", s(operator)))
+                }
+                QueryError::InvalidPath { path, .. } | QueryError::InvalidSortDirection { path } => {
+                    fields.push(("path", s(path)))
+                }
+                QueryError::CustomStorage => {}
+            }
+            fields
+        }
         Error::Server { code, message } => vec![("code", JsValue::from(*code)), ("serverMessage", s(message))],
         Error::UnexpectedReply { step, reply } => vec![("step", s(step)), ("reply", s(reply))],
         Error::Unavailable(ExecutorError { outcome_unknown, .. }) => {

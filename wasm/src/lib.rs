@@ -106,8 +106,8 @@ export interface RecordedEvent<Type extends string = string, Data extends Defaul
 /** The stable kinds of errors (each has a class named `${kind}Error`). */
 export type ErrorKind =
   | "InvalidStreamName" | "InvalidConfig" | "EmptyAppend" | "InvalidEvent" | "ConcurrencyConflict"
-  | "StreamTooLarge" | "InvalidRange" | "Contention" | "CorruptDocument" | "Server"
-  | "UnexpectedReply" | "Unavailable" | "Misuse";
+  | "StreamTooLarge" | "InvalidRange" | "Contention" | "CorruptDocument" | "Projection"
+  | "InvalidQuery" | "Server" | "UnexpectedReply" | "Unavailable" | "Misuse";
 
 /** An error as data: its kind and fields, as the scenario corpus spells them. */
 export interface ErrorDetails {
@@ -122,6 +122,17 @@ export type Command = {
 } & (
   | { kind: "createIndex"; keys: ExtendedJsonDocument; name: string; unique: boolean }
   | { kind: "findOne"; filter: ExtendedJsonDocument; projection: ExtendedJsonDocument | null }
+  /** Every matching document (all batches), in `sort` order, after `skip`, at most `limit` (0: no limit). */
+  | {
+      kind: "find";
+      filter: ExtendedJsonDocument;
+      projection: ExtendedJsonDocument | null;
+      sort: ExtendedJsonDocument | null;
+      skip: number;
+      limit: number;
+    }
+  /** `countDocuments(filter, { skip, limit })` (0: none). */
+  | { kind: "count"; filter: ExtendedJsonDocument; skip: number; limit: number }
   | { kind: "updateOne"; filter: ExtendedJsonDocument; update: ExtendedJsonDocument; upsert: boolean }
   | { kind: "insertOne"; document: ExtendedJsonDocument }
   | { kind: "deleteOne"; filter: ExtendedJsonDocument }
@@ -134,6 +145,8 @@ export type ReplyDocument = { [key: string]: BsonValue | ExtendedJson };
 export type Reply =
   | { kind: "acknowledged" }
   | { kind: "found"; document: ReplyDocument | null }
+  | { kind: "foundMany"; documents: ReplyDocument[] }
+  | { kind: "counted"; count: number }
   | { kind: "updated"; matchedCount: number; modifiedCount: number; upsertedId?: BsonValue | ExtendedJson | null }
   | { kind: "inserted"; insertedId: BsonValue | ExtendedJson }
   | { kind: "deleted"; deletedCount: number }

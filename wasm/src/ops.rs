@@ -4,7 +4,7 @@
 
 use js_sys::{Array, Object};
 use streamdoc_core::limits::MAX_VALUE_DEPTH;
-use streamdoc_core::ops::ReadRange;
+use streamdoc_core::ops::{ReadRange, RebuildResult};
 use streamdoc_core::{
     AppendResult, Error, ExpectedVersion, InvalidEvent, NewEvent, OpOutput, OpSpec, ReadResult, RecordedEvent,
 };
@@ -133,12 +133,23 @@ pub fn op_output(output: &OpOutput, mode: Values) -> JsValue {
         OpOutput::Append(a) => append_result(a),
         OpOutput::Read(r) => read_result(r, mode),
         OpOutput::Exists { exists } => JsValue::from_bool(*exists),
+        OpOutput::Rebuild(r) => rebuild_result(r),
+        OpOutput::ReadModel { document } => document.as_ref().map_or(JsValue::NULL, |d| document_to_js(d, mode)),
     }
+}
+
+/// `{ streamExists, streamPosition }` of `rebuildReadModels`.
+pub fn rebuild_result(r: &RebuildResult) -> JsValue {
+    let object = Object::new();
+    set(&object, "streamExists", &JsValue::from_bool(r.stream_exists));
+    set(&object, "streamPosition", &JsValue::from(r.stream_position));
+    object.into()
 }
 
 // ---------------------------------------------------------------- operations as data
 
-/// An operation of a simulated client: `{ op: "append" | "read" | "exists", stream, ... }`.
+/// An operation of a simulated client: `{ op: "append" | "read" | "exists" | "rebuild" |
+/// "readModel", stream, ... }`.
 pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
     let op = string_field(v, "op", "operation").map_err(type_error)?;
     let stream = string_field(v, "stream", "operation").map_err(type_error)?;
@@ -157,7 +168,19 @@ pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
             check_options(v, &["op", "stream"], &what)?;
             OpSpec::Exists { stream }
         }
-        other => return Err(type_error(format!("unknown operation {other:?}: expected append, read or exists"))),
+        "rebuild" => {
+            check_options(v, &["op", "stream", "projection"], &what)?;
+            OpSpec::Rebuild { stream, projection: crate::js::optional_string(v, "projection", "operation")? }
+        }
+        "readModel" => {
+            check_options(v, &["op", "stream", "projection"], &what)?;
+            OpSpec::ReadModel { stream, projection: string_field(v, "projection", &what).map_err(type_error)? }
+        }
+        other => {
+            return Err(type_error(format!(
+                "unknown operation {other:?}: expected append, read, exists, rebuild or readModel"
+            )))
+        }
     })
 }
 
@@ -199,6 +222,18 @@ pub fn op_spec_to_js(spec: &OpSpec, mode: Values) -> JsValue {
         OpSpec::Exists { stream } => {
             set(&object, "op", &JsValue::from_str("exists"));
             set(&object, "stream", &JsValue::from_str(stream));
+        }
+        OpSpec::Rebuild { stream, projection } => {
+            set(&object, "op", &JsValue::from_str("rebuild"));
+            set(&object, "stream", &JsValue::from_str(stream));
+            if let Some(name) = projection {
+                set(&object, "projection", &JsValue::from_str(name));
+            }
+        }
+        OpSpec::ReadModel { stream, projection } => {
+            set(&object, "op", &JsValue::from_str("readModel"));
+            set(&object, "stream", &JsValue::from_str(stream));
+            set(&object, "projection", &JsValue::from_str(projection));
         }
     }
     object.into()

@@ -6,7 +6,7 @@
 use js_sys::Object;
 use streamdoc_core::limits::MAX_STORED_DEPTH;
 use streamdoc_core::{Command, Namespace, Reply};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::js::{get, is_absent, set, string_field, to_u64};
 use crate::values::{bson_to_js, canonical, to_bson, to_document, Values};
@@ -29,6 +29,18 @@ pub fn command_to_js(command: &Command) -> JsValue {
             set(&object, "filter", &canonical(filter));
             set(&object, "projection", &projection.as_ref().map_or(JsValue::NULL, canonical));
         }
+        Command::Find { filter, projection, sort, skip, limit, .. } => {
+            set(&object, "filter", &canonical(filter));
+            set(&object, "projection", &projection.as_ref().map_or(JsValue::NULL, canonical));
+            set(&object, "sort", &sort.as_ref().map_or(JsValue::NULL, canonical));
+            set(&object, "skip", &JsValue::from_f64(*skip as f64));
+            set(&object, "limit", &JsValue::from_f64(*limit as f64));
+        }
+        Command::Count { filter, skip, limit, .. } => {
+            set(&object, "filter", &canonical(filter));
+            set(&object, "skip", &JsValue::from_f64(*skip as f64));
+            set(&object, "limit", &JsValue::from_f64(*limit as f64));
+        }
         Command::UpdateOne { filter, update, upsert, .. } => {
             set(&object, "filter", &canonical(filter));
             set(&object, "update", &canonical(update));
@@ -46,6 +58,22 @@ pub fn command_from_js(v: &JsValue) -> Result<Command, String> {
     let ns = Namespace::new(string_field(v, "database", "command")?, string_field(v, "collection", "command")?);
     let doc = |key: &str| to_document(&get(v, key), &format!("command `{key}`"), MAX_STORED_DEPTH);
     let flag = |key: &str| get(v, key).as_bool().unwrap_or(false);
+    let optional_doc = |key: &str| {
+        let value = get(v, key);
+        if is_absent(&value) {
+            Ok(None)
+        } else {
+            doc(key).map(Some)
+        }
+    };
+    // `skip` and `limit` may be left out (0; a limit of 0 is none, as MongoDB reads it).
+    let optional_count = |key: &str| {
+        let value = get(v, key);
+        if is_absent(&value) {
+            return Ok(0);
+        }
+        to_u64(&value, key).map_err(|_| format!("command `{key}` must be a non-negative integer"))
+    };
     Ok(match kind.as_str() {
         "createIndex" => Command::CreateIndex {
             ns,
@@ -53,11 +81,21 @@ pub fn command_from_js(v: &JsValue) -> Result<Command, String> {
             name: string_field(v, "name", "command")?,
             unique: flag("unique"),
         },
-        "findOne" => {
-            let projection = get(v, "projection");
-            let projection = if is_absent(&projection) { None } else { Some(doc("projection")?) };
-            Command::FindOne { ns, filter: doc("filter")?, projection }
-        }
+        "findOne" => Command::FindOne { ns, filter: doc("filter")?, projection: optional_doc("projection")? },
+        "find" => Command::Find {
+            ns,
+            filter: doc("filter")?,
+            projection: optional_doc("projection")?,
+            sort: optional_doc("sort")?,
+            skip: optional_count("skip")?,
+            limit: optional_count("limit")?,
+        },
+        "count" => Command::Count {
+            ns,
+            filter: doc("filter")?,
+            skip: optional_count("skip")?,
+            limit: optional_count("limit")?,
+        },
         "updateOne" => {
             Command::UpdateOne { ns, filter: doc("filter")?, update: doc("update")?, upsert: flag("upsert") }
         }
@@ -71,7 +109,7 @@ fn count(v: &JsValue, key: &str) -> Result<u64, String> {
     to_u64(&get(v, key), key).map_err(|_| format!("reply `{key}` must be a non-negative integer"))
 }
 
-/// A reply as JavaScript: `{ kind: "acknowledged" | "found" | "updated" | ... }`.
+/// A reply as JavaScript: `{ kind: "acknowledged" | "found" | "foundMany" | "counted" | "updated" | ... }`.
 pub fn reply_to_js(reply: &Reply) -> JsValue {
     let object = Object::new();
     let kind = |k: &str| set(&object, "kind", &JsValue::from_str(k));
@@ -80,6 +118,14 @@ pub fn reply_to_js(reply: &Reply) -> JsValue {
         Reply::Found(doc) => {
             kind("found");
             set(&object, "document", &doc.as_ref().map_or(JsValue::NULL, canonical));
+        }
+        Reply::FoundMany(docs) => {
+            kind("foundMany");
+            set(&object, "documents", &docs.iter().map(canonical).collect::<js_sys::Array>());
+        }
+        Reply::Counted(n) => {
+            kind("counted");
+            set(&object, "count", &JsValue::from_f64(*n as f64));
         }
         Reply::Updated { matched, modified, upserted_id } => {
             kind("updated");
@@ -124,6 +170,20 @@ pub fn reply_from_js(v: &JsValue) -> Result<Reply, String> {
                 Some(to_document(&doc, "reply `document`", MAX_STORED_DEPTH)?)
             })
         }
+        "foundMany" => {
+            let documents = get(v, "documents");
+            if !js_sys::Array::is_array(&documents) {
+                return Err("reply `documents` must be an array of documents".into());
+            }
+            let documents: js_sys::Array = documents.unchecked_into();
+            Reply::FoundMany(
+                documents
+                    .iter()
+                    .map(|d| to_document(&d, "a document of reply `documents`", MAX_STORED_DEPTH))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        "counted" => Reply::Counted(count(v, "count")?),
         "updated" => {
             let id = get(v, "upsertedId");
             let upserted_id = if is_absent(&id) {

@@ -5,7 +5,8 @@
 use bson::{doc, Bson};
 use js_sys::Reflect;
 use streamdoc_core::limits::{MAX_STORED_DEPTH, MAX_VALUE_DEPTH};
-use streamdoc_core::{Command, Error, ExpectedVersion, Namespace, Reply};
+use streamdoc_core::projection::QueryError;
+use streamdoc_core::{Command, ConfigError, Error, ExpectedVersion, Namespace, Reply};
 use streamdoc_wasm::values::{self, Values};
 use streamdoc_wasm::{encoded_append, error, ops, wire};
 use wasm_bindgen::{JsCast, JsValue};
@@ -91,6 +92,21 @@ fn every_command_and_reply_round_trips_through_javascript() {
             projection: Some(doc! { "_id": 0 }),
         },
         Command::FindOne { ns: ns.clone(), filter: doc! {}, projection: None },
+        Command::Find {
+            ns: ns.clone(),
+            filter: doc! { "projections.summary.total": { "$gte": 10 } },
+            projection: Some(doc! { "_id": 0, "streamName": 1, "projections.summary": 1 }),
+            sort: Some(doc! { "projections.summary.total": -1, "streamName": 1 }),
+            skip: 2,
+            limit: 5,
+        },
+        Command::Find { ns: ns.clone(), filter: doc! {}, projection: None, sort: None, skip: 0, limit: 0 },
+        Command::Count {
+            ns: ns.clone(),
+            filter: doc! { "metadata.streamType": { "$eq": "order" } },
+            skip: 1,
+            limit: 3,
+        },
         Command::UpdateOne {
             ns: ns.clone(),
             filter: doc! { "metadata.streamPosition": 0_i64 },
@@ -108,6 +124,10 @@ fn every_command_and_reply_round_trips_through_javascript() {
         Reply::Acknowledged,
         Reply::Found(None),
         Reply::Found(Some(doc! { "a": 1_i64, "b": [1.0] })),
+        Reply::FoundMany(vec![]),
+        Reply::FoundMany(vec![doc! { "streamName": "order:1" }, doc! { "streamName": "order:2", "n": 2.5 }]),
+        Reply::Counted(0),
+        Reply::Counted(42),
         Reply::Updated { matched: 1, modified: 1, upserted_id: None },
         Reply::Updated {
             matched: 0,
@@ -124,6 +144,24 @@ fn every_command_and_reply_round_trips_through_javascript() {
     }
     assert!(wire::reply_from_js(&js(r#"{ kind: "updated", matchedCount: -1, modifiedCount: 0 }"#)).is_err());
     assert!(wire::reply_from_js(&js(r#"{ kind: "teapot" }"#)).is_err());
+    assert!(wire::reply_from_js(&js(r#"{ kind: "foundMany", documents: {} }"#)).is_err());
+    assert!(wire::reply_from_js(&js(r#"{ kind: "foundMany", documents: [1] }"#)).is_err());
+    assert!(wire::reply_from_js(&js(r#"{ kind: "counted", count: -1 }"#)).is_err());
+    // `skip` and `limit` may be left out: 0, no limit.
+    let bare = wire::command_from_js(&js(r#"{ kind: "find", database: "d", collection: "c", filter: {} }"#));
+    assert_eq!(
+        bare,
+        Ok(Command::Find {
+            ns: Namespace::new("d", "c"),
+            filter: doc! {},
+            projection: None,
+            sort: None,
+            skip: 0,
+            limit: 0
+        })
+    );
+    assert!(wire::command_from_js(&js(r#"{ kind: "count", database: "d", collection: "c", filter: {}, skip: -1 }"#))
+        .is_err());
 }
 
 #[wasm_bindgen_test]
@@ -152,6 +190,12 @@ fn every_error_kind_becomes_its_class_with_its_fields() {
         Error::InvalidRange { from: 5, to: 3 },
         Error::EmptyAppend { stream: "order:1".into() },
         Error::Misuse { message: "twice".into() },
+        Error::Projection {
+            stream: "cart:1".into(),
+            projection: "summary".into(),
+            message: "evolve threw: boom".into(),
+        },
+        Error::InvalidQuery(QueryError::UnsupportedOperator { operator: "$where".into() }),
     ];
     for e in &errors {
         let js = error::to_js(e);
@@ -166,6 +210,23 @@ fn every_error_kind_becomes_its_class_with_its_fields() {
     assert_eq!(get(&conflict, "actual"), JsValue::from(2_u64));
     assert_eq!(get(&error::to_js(&errors[1]), "limitBytes").as_f64(), Some(16.0));
     assert_eq!(get(&error::to_js(&errors[2]), "to"), JsValue::from(3_u64));
+    let projection = error::to_js(&errors[5]);
+    assert_eq!(get(&projection, "streamName").as_string().as_deref(), Some("cart:1"));
+    assert_eq!(get(&projection, "projection").as_string().as_deref(), Some("summary"));
+    assert_eq!(get(&projection, "errorCode").as_f64(), Some(500.0));
+    let query = error::to_js(&errors[6]);
+    assert_eq!(get(&query, "reason").as_string().as_deref(), Some("unsupportedOperator"));
+    assert_eq!(get(&query, "operator").as_string().as_deref(), Some("$where"));
+    assert_eq!(get(&query, "errorCode").as_f64(), Some(400.0));
+    // (`name` is InvalidConfigError's field: the refused name.)
+    let config = error::to_js(&Error::InvalidConfig(ConfigError::InvalidProjection {
+        name: "p".into(),
+        why: "it handles no event type".into(),
+    }));
+    assert!(config.is_instance_of::<js_sys::Error>());
+    assert_eq!(get(&config, "kind").as_string().as_deref(), Some("InvalidConfig"));
+    assert_eq!(get(&config, "reason").as_string().as_deref(), Some("invalidProjection"));
+    assert_eq!(get(&config, "name").as_string().as_deref(), Some("p"));
 }
 
 /// The arguments of `appendToStream` read both ways: `[stream, events, options]`.

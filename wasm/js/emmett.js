@@ -1,7 +1,9 @@
 // The JavaScript half of the package's Emmett compatibility (not part of the package's
 // exports): the after-commit hook and upcasting, as `@event-driven-io/emmett` runs
-// them. The Rust side (wasm/src/store.rs) reads the options and calls these; nothing
-// here decides anything about streams.
+// them, and the shape of emmett-mongodb's `projections.inline` queries. The Rust side
+// (wasm/src/store.rs, wasm/src/projections.rs) reads the options and calls these;
+// nothing here decides anything about streams.
+import { guard } from "./runtime.js";
 
 /**
  * @internal An event as read, upcast as Emmett's `upcastRecordedMessage` does: the
@@ -39,4 +41,31 @@ export async function afterCommit(committed, hook) {
     console.error("Error in on after commit hook", error);
   }
   return result;
+}
+
+/** @internal Whether `value` is a Promise or another thenable (an async `evolve`'s result). */
+export function isThenable(value) {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof value.then === "function";
+}
+
+/** @internal Lets a promise nobody awaits settle without an unhandled rejection. */
+export function settleQuietly(value) {
+  Promise.resolve(value).catch(() => {});
+}
+
+/**
+ * @internal emmett-mongodb's `store.projections` for a store's handle: `inline.findOne`,
+ * `inline.find` and `inline.count`, guarded as the package's methods are (a trap of the
+ * module becomes an InternalError).
+ */
+export function inlineQueries(store) {
+  const { findOne, find, count } = guard(
+    {},
+    {
+      findOne: (streamFilter, projectionQuery) => store.findOneInline(streamFilter, projectionQuery),
+      find: (streamFilter, projectionQuery, queryOptions) => store.findInline(streamFilter, projectionQuery, queryOptions),
+      count: (streamFilter, projectionQuery) => store.countInline(streamFilter, projectionQuery),
+    },
+  );
+  return { inline: { findOne, find, count } };
 }

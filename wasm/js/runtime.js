@@ -111,7 +111,7 @@ function guarded(fn) {
 
 /**
  * @internal The package's API from the raw bindings: `classes` with every prototype
- * method guarded in place (instances made inside the bindings are guarded too) and
+ * method and getter guarded in place (instances made inside the bindings are guarded too) and
  * their constructors guarded through a proxy, and `functions` guarded.
  */
 export function guard(classes, functions) {
@@ -121,6 +121,8 @@ export function guard(classes, functions) {
       const d = Object.getOwnPropertyDescriptor(cls.prototype, key);
       if (key !== "constructor" && typeof d.value === "function") {
         Object.defineProperty(cls.prototype, key, { ...d, value: guarded(d.value) });
+      } else if (typeof d.get === "function") {
+        Object.defineProperty(cls.prototype, key, { ...d, get: guarded(d.get) });
       }
     }
     api[name] = new Proxy(cls, {

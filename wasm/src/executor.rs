@@ -111,7 +111,8 @@ impl JsExecutor {
     }
 }
 
-fn describe(e: &JsValue) -> String {
+/// What was thrown, for a message: an `Error`'s message, a string, or its debug form.
+pub(crate) fn describe(e: &JsValue) -> String {
     match e.dyn_ref::<js_sys::Error>() {
         Some(err) => String::from(err.message()),
         None => e.as_string().unwrap_or_else(|| format!("{e:?}")),

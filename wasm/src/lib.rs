@@ -25,6 +25,7 @@ mod heap;
 pub mod js;
 pub mod ops;
 pub mod options;
+pub mod projections;
 pub mod sim;
 pub mod store;
 mod testing;

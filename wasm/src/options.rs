@@ -23,10 +23,12 @@ use crate::js::{
 };
 use crate::values::Values;
 
-/// The first failure of a JavaScript callback since the last [`Callbacks::take`].
+/// The first failure of a JavaScript callback since the last [`Callbacks::take`], and
+/// what the last call of a projection's `evolve` threw.
 #[derive(Debug, Default)]
 pub(crate) struct Callbacks {
     failure: RefCell<Option<JsValue>>,
+    evolve_thrown: RefCell<Option<JsValue>>,
 }
 
 impl Callbacks {
@@ -37,6 +39,20 @@ impl Callbacks {
     /// Takes the failure, if any: the caller throws it instead of core's result.
     pub(crate) fn take(&self) -> Option<JsValue> {
         self.failure.borrow_mut().take()
+    }
+
+    /// What the `evolve` being called threw (`None`: it has not thrown). A failed
+    /// `evolve` is reported through core, as its `Projection` error; what it threw is kept
+    /// to become that error's `cause` ([`Callbacks::take_evolve_thrown`]). Every call
+    /// starts by clearing it, and a failure ends the operation at once, so what is kept
+    /// belongs to the error the operation ends with.
+    pub(crate) fn evolve_threw(&self, thrown: Option<JsValue>) {
+        *self.evolve_thrown.borrow_mut() = thrown;
+    }
+
+    /// Takes what the last `evolve` threw.
+    pub(crate) fn take_evolve_thrown(&self) -> Option<JsValue> {
+        self.evolve_thrown.borrow_mut().take()
     }
 }
 
@@ -117,12 +133,13 @@ fn random_seed() -> u64 {
 const DEFAULT_LOG_CAPACITY: usize = 1000;
 
 /// The options of `new EventStore(options)`.
-const STORE_OPTIONS: [&str; 12] = [
+const STORE_OPTIONS: [&str; 13] = [
     "database",
     "layout",
     "storage",
     "maxAttempts",
     "defaultStreamType",
+    "projections",
     "executor",
     "clock",
     "idSeed",
@@ -133,7 +150,8 @@ const STORE_OPTIONS: [&str; 12] = [
 ];
 
 /// The configuration options, shared by stores and simulations.
-pub(crate) const CONFIG_OPTIONS: [&str; 5] = ["database", "layout", "storage", "maxAttempts", "defaultStreamType"];
+pub(crate) const CONFIG_OPTIONS: [&str; 6] =
+    ["database", "layout", "storage", "maxAttempts", "defaultStreamType", "projections"];
 
 /// Everything an `EventStore` is built from.
 pub(crate) struct StoreOptions {
@@ -153,7 +171,8 @@ pub(crate) struct StoreOptions {
 pub(crate) fn store_options(options: &JsValue) -> Result<StoreOptions, JsValue> {
     check_options(options, &STORE_OPTIONS, "options")?;
     let callbacks = Rc::new(Callbacks::default());
-    let config = store_config(options, &callbacks)?;
+    let values = Values::from_js(&get(options, "values"), "options.values")?;
+    let config = store_config(options, &callbacks, values)?;
     let clock: Arc<dyn Clock> = match optional_function(options, "clock", "options")? {
         Some(f) => Arc::new(JsClock(SendWrapper::new((f, callbacks.clone())))),
         None => Arc::new(SystemClock),
@@ -183,7 +202,7 @@ pub(crate) fn store_options(options: &JsValue) -> Result<StoreOptions, JsValue> 
         config,
         clock,
         ids,
-        values: Values::from_js(&get(options, "values"), "options.values")?,
+        values,
         log_capacity,
         executor: optional_function(options, "executor", "options")?,
         callbacks,
@@ -201,8 +220,13 @@ fn hooks(v: &JsValue) -> Result<Option<Function>, JsValue> {
 }
 
 /// The configuration part of store or simulation options: `database`, `layout`,
-/// `storage`, `maxAttempts` (the caller checks which keys the object may have).
-pub(crate) fn store_config(options: &JsValue, callbacks: &Rc<Callbacks>) -> Result<StoreConfig, JsValue> {
+/// `storage`, `maxAttempts`, `defaultStreamType`, `projections` (the caller checks which
+/// keys the object may have). `values` is how the projections' `evolve` sees values.
+pub(crate) fn store_config(
+    options: &JsValue,
+    callbacks: &Rc<Callbacks>,
+    values: Values,
+) -> Result<StoreConfig, JsValue> {
     let storage_option = emmett_storage(&get(options, "storage"))?;
     let database = match (optional_string(options, "database", "options")?, storage_option.database_name()?) {
         (Some(a), Some(b)) if a != b => {
@@ -232,6 +256,9 @@ pub(crate) fn store_config(options: &JsValue, callbacks: &Rc<Callbacks>) -> Resu
     }
     if let Some(stream_type) = optional_string(options, "defaultStreamType", "options")? {
         config = config.with_default_stream_type(stream_type);
+    }
+    for projection in crate::projections::projections(&get(options, "projections"), values, callbacks)? {
+        config = config.with_projection(projection);
     }
     Ok(config)
 }

@@ -27,7 +27,9 @@ const SIM_TYPES: &'static str = r#"
 export type SimOperation =
   | { op: "append"; stream: string; events: NewEvent[]; expected?: ExpectedStreamVersion }
   | { op: "read"; stream: string; from?: bigint; to?: bigint; maxCount?: bigint }
-  | { op: "exists"; stream: string };
+  | { op: "exists"; stream: string }
+  | { op: "rebuild"; stream: string; projection?: string }
+  | { op: "readModel"; stream: string; projection: string };
 
 /**
  * A client and the operations it runs, in order. Without `store`, the client is a store
@@ -57,6 +59,8 @@ export interface SimulationOptions {
   storage?: StorageOption;
   maxAttempts?: number;
   defaultStreamType?: string;
+  /** The clients' inline projections (as `EventStoreOptions.projections`); the invariants check that every read model is the fold of its events. */
+  projections?: ProjectionOption[];
   /** How BSON values come back in read results. Default `"native"`. */
   values?: "native" | "canonical";
   /**
@@ -143,7 +147,9 @@ export interface Outcome {
   /** How many times it was sent (more than 1 after a lost reply). */
   attempts: number;
   /** What the operation returned: the value its `EventStore` method resolves to, or the error it rejects with. */
-  result: { ok: AppendToStreamResult | ReadStreamResult | boolean } | { error: Error & { kind: ErrorKind; details: ErrorDetails } };
+  result:
+    | { ok: AppendToStreamResult | ReadStreamResult | boolean | RebuildResult | ReadModel | null }
+    | { error: Error & { kind: ErrorKind; details: ErrorDetails } };
 }
 
 /** A broken invariant (core's serde form, plus its message). */
@@ -450,13 +456,13 @@ impl JsSimulation {
         let with_stores = clients.iter().filter(|(_, store)| store.is_some()).count();
         let (sim, callbacks) = if with_stores == 0 {
             let callbacks = Rc::new(Callbacks::default());
-            let config = options::store_config(&options, &callbacks)?;
+            let config = options::store_config(&options, &callbacks, values)?;
             let scripts = clients.into_iter().map(|(script, _)| script).collect();
             let sim = Simulation::configured(target, config, scripts, sim_options).map_err(|e| error::to_js(&e))?;
             (sim, vec![callbacks])
         } else if with_stores == clients.len() {
             if CONFIG_OPTIONS.iter().any(|k| !get(&options, k).is_undefined()) {
-                return Err(type_error("clients with a store take the store's configuration: give no database, layout, storage or maxAttempts"));
+                return Err(type_error("clients with a store take the store's configuration: give no database, layout, storage, maxAttempts, defaultStreamType or projections"));
             }
             let mut callbacks = Vec::new();
             let mut contexts = Vec::new();

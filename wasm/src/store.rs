@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use js_sys::{Array, Function, Object, Promise};
-use streamdoc_core::ops::{Append, AppendResult, Operation, ReadRange, ReadResult};
+use streamdoc_core::ops::{Append, AppendResult, Operation, QueryAnswer, ReadRange, ReadResult};
 use streamdoc_core::{
     driver, Clock, Engine, Error, ExpectedVersion, IdGenerator, RecordedEvent, StoreConfig, StoreContext,
 };
@@ -19,6 +19,7 @@ use crate::executor::{self, CommandLog, JsExecutor};
 use crate::js::{check_options, get, is_absent, optional_function, set, type_error};
 use crate::ops;
 use crate::options::{self, Callbacks};
+use crate::projections::{self, DEFAULT_PROJECTION_NAME};
 use crate::values::{self, Values};
 use crate::versions;
 
@@ -30,6 +31,32 @@ extern "C" {
     /// An event as read, upcast as Emmett does.
     #[wasm_bindgen(js_name = upcastEvent, catch)]
     fn upcast_event(event: &JsValue, upcast: &Function) -> Result<JsValue, JsValue>;
+    /// Emmett's `projections.inline` queries of a store, as guarded functions.
+    #[wasm_bindgen(js_name = inlineQueries)]
+    fn inline_queries(store: StoreHandle) -> JsValue;
+}
+
+/// A projection name argument: a string, or absent for Emmett's default (`_default`).
+fn projection_name(v: &JsValue, method: &str) -> Result<Option<String>, JsValue> {
+    if is_absent(v) {
+        return Ok(None);
+    }
+    v.as_string().map(Some).ok_or_else(|| type_error(format!("{method}: projectionName must be a string")))
+}
+
+/// A stored read model as JavaScript (its state and `_metadata`), or `null`.
+fn read_model_to_js(document: Option<&bson::Document>, mode: Values) -> JsValue {
+    document.map_or(JsValue::NULL, |d| values::document_to_js(d, mode))
+}
+
+/// The read models of a query's answer.
+fn models(answer: QueryAnswer) -> Result<Vec<streamdoc_core::projection::ReadModel>, JsValue> {
+    match answer {
+        QueryAnswer::Models(models) => Ok(models),
+        QueryAnswer::Count(_) => {
+            Err(error::to_js(&Error::Misuse { message: "a find of read models answered with a count".into() }))
+        }
+    }
 }
 
 /// The options of `readStream`, and of `aggregateStream`'s `read`: the range, Emmett's
@@ -165,6 +192,112 @@ export interface EventStoreOptions {
   commandLog?: boolean | number;
   /** Emmett's hooks. */
   hooks?: EventStoreHooks;
+  /**
+   * Inline projections: read models kept in each stream's document at
+   * `projections.<name>`, written by the append's own conditional update (so they never
+   * disagree with the events). Each is the options object of emmett-mongodb's
+   * `mongoDBInlineProjection({ ... })` (not its result), bare or in Emmett's registration
+   * `{ type: "inline", projection }`.
+   */
+  projections?: ProjectionOption[];
+}
+
+/**
+ * An inline projection: emmett-mongodb's `mongoDBInlineProjection` options, plus
+ * `streamTypes` and `indexes`. `evolve` must be synchronous.
+ */
+export interface InlineProjectionDefinition<State extends object = object, E extends RecordedEvent = RecordedEvent> {
+  /** The read model lives at `projections.<name>`. Default `"_default"`, as in Emmett. */
+  name?: string;
+  /** The event types it handles: only these reach `evolve`. */
+  canHandle: E["type"][];
+  /** The state before the first event (called once, when the store is created). Without it, `evolve` gets `null` first. */
+  initialState?: () => State;
+  /**
+   * Folds one event: the new state, or `null` (or `undefined`) to delete the read model.
+   * Synchronous: a returned Promise fails the append. `state` is `null` before the first
+   * event (and after a delete) only when there is no `initialState`: with one, declare
+   * the parameter `state: State`.
+   */
+  evolve(state: State | null, event: E): State | null | undefined;
+  /** Stored in `_metadata.schemaVersion`; a read model of another version is refolded from the stream's events by the next append. Default 1. */
+  schemaVersion?: number;
+  /** Only streams of these types have this read model. Default: every type. */
+  streamTypes?: string[];
+  /** Indexes over read model fields, e.g. `{ status: 1, total: -1 }`, created with the collection's unique index. */
+  indexes?: Record<string, 1 | -1>[];
+}
+
+/** A projection as `options.projections` takes it: a definition, or Emmett's registration of one. */
+export type ProjectionOption<State extends object = object, E extends RecordedEvent = RecordedEvent> =
+  | InlineProjectionDefinition<State, E>
+  | { type: "inline"; projection: InlineProjectionDefinition<State, E> };
+
+/** What a read model records about itself (emmett-mongodb's `MongoDBReadModelMetadata`). */
+export interface ReadModelMetadata {
+  /** The stream's id (its name after the type). */
+  streamId: string;
+  /** The projection's name. */
+  name: string;
+  schemaVersion: number;
+  /** The stream's position when the read model was last written. */
+  streamPosition: bigint;
+}
+
+/** A stored read model: the state's fields and `_metadata` (emmett-mongodb's `MongoDBReadModel`). */
+export type ReadModel<State extends object = DefaultRecord> = State & { _metadata: ReadModelMetadata };
+
+/** A filter on a read model's own fields, e.g. `{ status: "open", total: { $gte: 10 } }` (`$and`, `$or`, `$nor` at the top; `$where` and the like are refused). */
+export type ReadModelFilter = { [field: string]: BsonValue | ExtendedJson };
+
+/** The stream of `projections.inline.findOne`: a stream name, or a stream type (and id). */
+export type SingleReadModelStreamFilter = { projectionName?: string } & (
+  | { streamName: string; streamType?: never; streamId?: never }
+  | { streamType: string; streamId?: string; streamName?: never }
+);
+
+/** The streams of `projections.inline.find` and `count`: stream names (of one type; `[]` finds nothing), or a stream type (and ids; `[]` is every id). */
+export type MultiReadModelStreamFilter = { projectionName?: string } & (
+  | { streamNames: string[]; streamType?: never; streamIds?: never }
+  | { streamType: string; streamIds?: string[]; streamNames?: never }
+);
+
+/** `projections.inline.find`'s options; `sort` is on read model fields (ties are ordered by stream name). */
+export interface ReadModelQueryOptions {
+  skip?: number;
+  limit?: number;
+  sort?: [string, 1 | -1][] | Record<string, 1 | -1>;
+}
+
+/** emmett-mongodb's `projections.inline` queries. */
+export interface InlineProjectionQueries {
+  /** The first read model that matches (by stream name), or `null`. */
+  findOne<State extends object = DefaultRecord>(
+    streamFilter: SingleReadModelStreamFilter,
+    projectionQuery?: ReadModelFilter,
+  ): Promise<ReadModel<State> | null>;
+  /** The read models that match, in `sort` order (then by stream name). */
+  find<State extends object = DefaultRecord>(
+    streamFilter: MultiReadModelStreamFilter,
+    projectionQuery?: ReadModelFilter,
+    queryOptions?: ReadModelQueryOptions,
+  ): Promise<ReadModel<State>[]>;
+  /** How many read models match. */
+  count(streamFilter: MultiReadModelStreamFilter, projectionQuery?: ReadModelFilter): Promise<number>;
+}
+
+/** What `rebuildReadModels` did. */
+export interface RebuildResult {
+  /** False when there is no such stream (nothing is written). */
+  streamExists: boolean;
+  /** The position the read models were rebuilt at. */
+  streamPosition: bigint;
+}
+
+/** What `rebuildAllReadModels` did. */
+export interface RebuildAllResult {
+  /** How many streams were rebuilt. */
+  streams: number;
 }
 
 /** Emmett's `DefaultEventStoreOptions["hooks"]`. */
@@ -285,6 +418,14 @@ export class EventStore {
   ): Promise<AggregateStreamResult<State>>;
   /** Whether the stream exists. */
   streamExists(streamName: string): Promise<boolean>;
+  /** The stream's stored read model of `projectionName` (default `"_default"`), with `_metadata`; `null` when there is none. */
+  readModel<State extends object = DefaultRecord>(streamName: string, projectionName?: string): Promise<ReadModel<State> | null>;
+  /** Recomputes the stream's read models (of `projectionName` only, when given) from its events, at the position it read. */
+  rebuildReadModels(streamName: string, projectionName?: string): Promise<RebuildResult>;
+  /** Recomputes the read models of every stream of `streamType`, one stream at a time. */
+  rebuildAllReadModels(streamType: string, projectionName?: string): Promise<RebuildAllResult>;
+  /** emmett-mongodb's queries over read models: `projections.inline.findOne`, `find`, `count`. */
+  readonly projections: { inline: InlineProjectionQueries };
   /** The stored documents, in canonical Extended JSON (in-memory engine only). */
   documents(): StoredDocuments;
   /** The last commands sent, oldest first (needs `options.commandLog`). */
@@ -371,6 +512,77 @@ impl StoreHandle {
     /// JavaScript callbacks report failures.
     pub(crate) fn context(&self) -> (StoreContext, Rc<Callbacks>) {
         (self.inner.ctx.borrow().clone(), self.inner.callbacks.clone())
+    }
+}
+
+/// Emmett's `projections.inline` queries, which the store's `projections` getter hands
+/// to `inlineQueries` (`js/emmett.js`) to be called as guarded functions.
+#[wasm_bindgen]
+impl StoreHandle {
+    #[wasm_bindgen(js_name = findOneInline, skip_typescript)]
+    pub fn find_one_inline(&self, stream_filter: JsValue, projection_query: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        let store = EventStore { inner: self.inner.clone() };
+        Ok(match projections::find_one_query(&self.inner.config, &stream_filter, &projection_query) {
+            Ok(query) => {
+                let op = self.inner.ctx.borrow().query_models(query, false);
+                store.run(Ok(op), |answer, values| {
+                    Ok(read_model_to_js(models(answer)?.first().map(|m| &m.document), values))
+                })
+            }
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = findInline, skip_typescript)]
+    pub fn find_inline(
+        &self,
+        stream_filter: JsValue,
+        projection_query: JsValue,
+        query_options: JsValue,
+    ) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        let store = EventStore { inner: self.inner.clone() };
+        let query =
+            projections::find_query(&self.inner.config, "find", &stream_filter, &projection_query, &query_options);
+        Ok(match query {
+            Ok(Some(query)) => {
+                let op = self.inner.ctx.borrow().query_models(query, false);
+                store.run(Ok(op), |answer, values| {
+                    let found: Array =
+                        models(answer)?.iter().map(|m| values::document_to_js(&m.document, values)).collect();
+                    Ok(found.into())
+                })
+            }
+            Ok(None) => Promise::resolve(&JsValue::from(Array::new())),
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = countInline, skip_typescript)]
+    pub fn count_inline(&self, stream_filter: JsValue, projection_query: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        let store = EventStore { inner: self.inner.clone() };
+        let query = projections::find_query(
+            &self.inner.config,
+            "count",
+            &stream_filter,
+            &projection_query,
+            &JsValue::UNDEFINED,
+        );
+        Ok(match query {
+            Ok(Some(query)) => {
+                let op = self.inner.ctx.borrow().query_models(query, true);
+                store.run(Ok(op), |answer, _| match answer {
+                    QueryAnswer::Count(n) => Ok(JsValue::from_f64(n as f64)),
+                    QueryAnswer::Models(_) => Err(error::to_js(&Error::Misuse {
+                        message: "a count of read models answered with read models".into(),
+                    })),
+                })
+            }
+            Ok(None) => Promise::resolve(&JsValue::from_f64(0.0)),
+            Err(e) => rejected(e),
+        })
     }
 }
 
@@ -516,6 +728,61 @@ impl EventStore {
         })
     }
 
+    #[wasm_bindgen(js_name = readModel)]
+    pub fn read_model(&self, stream: JsValue, projection: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        let prepared = (|| {
+            let stream = ops::stream_name(&stream)?;
+            let name = projection_name(&projection, "readModel")?;
+            Ok(self.inner.ctx.borrow().read_model(&stream, name.as_deref().unwrap_or(DEFAULT_PROJECTION_NAME)))
+        })();
+        Ok(match prepared {
+            Ok(op) => self.run(op, |model, values| Ok(read_model_to_js(model.as_ref().map(|m| &m.document), values))),
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = rebuildReadModels)]
+    pub fn rebuild_read_models(&self, stream: JsValue, projection: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        let prepared = (|| {
+            let stream = ops::stream_name(&stream)?;
+            let name = projection_name(&projection, "rebuildReadModels")?;
+            Ok(self.inner.ctx.borrow().rebuild(&stream, name.as_deref()))
+        })();
+        Ok(match prepared {
+            Ok(op) => self.run(op, |r, _| Ok(ops::rebuild_result(&r))),
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = rebuildAllReadModels)]
+    pub fn rebuild_all_read_models(&self, stream_type: JsValue, projection: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        let prepared = (|| {
+            let stream_type = stream_type
+                .as_string()
+                .ok_or_else(|| type_error("rebuildAllReadModels: streamType must be a string"))?;
+            let name = projection_name(&projection, "rebuildAllReadModels")?;
+            Ok(self.inner.ctx.borrow().rebuild_all(&stream_type, name.as_deref()))
+        })();
+        Ok(match prepared {
+            Ok(op) => self.run(Ok(op), |r, _| {
+                let object = Object::new();
+                set(&object, "streams", &JsValue::from_f64(r.streams as f64));
+                Ok(object.into())
+            }),
+            Err(e) => rejected(e),
+        })
+    }
+
+    /// Emmett's `projections.inline.{findOne, find, count}`, over this store.
+    #[wasm_bindgen(getter)]
+    pub fn projections(&self) -> Result<JsValue, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        Ok(inline_queries(StoreHandle { inner: self.inner.clone() }))
+    }
+
     pub fn documents(&self) -> Result<JsValue, JsValue> {
         let _call = error::enter(&self.inner.guard)?;
         Ok(values::stored_documents(&self.engine("documents()")?.borrow()))
@@ -567,6 +834,26 @@ impl EventStore {
 enum Aggregation<A> {
     Whole(Result<A, Error>),
     Range(Result<streamdoc_core::ops::Read, Error>, Result<JsValue, JsValue>, Function, Option<Function>),
+}
+
+impl Inner {
+    /// core's error as JavaScript, a `ProjectionError` with what `evolve` threw as its
+    /// `cause`.
+    fn error(&self, e: &Error) -> JsValue {
+        self.with_cause(error::to_js(e))
+    }
+
+    /// `error` with what `evolve` threw as its `cause`, when it is a `ProjectionError`
+    /// (the operation that failed is the one whose `evolve` threw: see
+    /// [`Callbacks::evolve_threw`]).
+    fn with_cause(&self, error: JsValue) -> JsValue {
+        if get(&error, "kind").as_string().as_deref() == Some("Projection") {
+            if let (Some(thrown), Some(object)) = (self.callbacks.take_evolve_thrown(), error.dyn_ref::<Object>()) {
+                set(object, "cause", &thrown);
+            }
+        }
+        error
+    }
 }
 
 /// Runs an operation on the in-memory engine, keeping the command log.
@@ -651,7 +938,7 @@ impl EventStore {
         match &inner.backend {
             Backend::Engine(engine) => {
                 let result = run_on_engine(&inner.log, &mut op, &mut engine.borrow_mut());
-                match result.map_err(|e| error::to_js(&e)).and_then(|value| output(value, inner.values)) {
+                match result.map_err(|e| inner.error(&e)).and_then(|value| output(value, inner.values)) {
                     Ok(js) => Promise::resolve(&js),
                     Err(e) => rejected(e),
                 }
@@ -659,7 +946,7 @@ impl EventStore {
             Backend::Js(executor) => {
                 let executor = executor.clone();
                 executor::spawn(inner.guard.clone(), async move {
-                    let value = executor::run(&mut op, &executor, &inner.log).await?;
+                    let value = executor::run(&mut op, &executor, &inner.log).await.map_err(|e| inner.with_cause(e))?;
                     output(value, inner.values)
                 })
             }
@@ -680,7 +967,7 @@ impl EventStore {
                 let engine = &mut *engine.borrow_mut();
                 let r = match run_on_engine(&inner.log, &mut op, engine) {
                     Ok(r) => r,
-                    Err(e) => return rejected(error::to_js(&e)),
+                    Err(e) => return rejected(inner.error(&e)),
                 };
                 let events = read_back(&inner, &stream, count, &r)
                     .and_then(|mut read| run_on_engine(&inner.log, &mut read, engine).map_err(|e| error::to_js(&e)));
@@ -689,7 +976,7 @@ impl EventStore {
             Backend::Js(executor) => {
                 let executor = executor.clone();
                 executor::spawn(inner.guard.clone(), async move {
-                    let r = executor::run(&mut op, &executor, &inner.log).await?;
+                    let r = executor::run(&mut op, &executor, &inner.log).await.map_err(|e| inner.with_cause(e))?;
                     let events = match read_back(&inner, &stream, count, &r) {
                         Ok(mut read) => executor::run(&mut read, &executor, &inner.log).await,
                         Err(e) => Err(e),

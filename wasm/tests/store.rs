@@ -76,3 +76,29 @@ async fn the_executor_path_awaits_a_javascript_promise_per_command() {
     assert_eq!(events.length(), 1);
     assert!(store.documents().is_err(), "documents() needs the engine");
 }
+
+#[wasm_bindgen_test]
+async fn read_models_are_written_by_the_append_on_both_paths() {
+    let engine = JsValue::from(JsEngine::new(JsValue::UNDEFINED).expect("an engine"));
+    let executor = Function::new_with_args("engine", "return async (command) => engine.execute(command);")
+        .call1(&JsValue::NULL, &engine)
+        .expect("an executor");
+    let projection = r#"{ name: "tally", canHandle: ["Placed"], evolve: (s, e) => ({ n: (s?.n ?? 0) + e.data.n }) }"#;
+    let on_engine = EventStore::new(js(&format!("{{ projections: [{projection}] }}"))).expect("a store");
+    let options = js(&format!("{{ projections: [{projection}] }}"));
+    Reflect::set(&options, &"executor".into(), &executor).expect("set");
+    let on_executor = EventStore::new(options).expect("a store");
+    for store in [on_engine, on_executor] {
+        let events =
+            js(r#"[{ type: "Placed", data: { n: 2 } }, { type: "Other" }, { type: "Placed", data: { n: 3 } }]"#);
+        settle(store.append_to_stream("order:1".into(), events, JsValue::UNDEFINED).unwrap()).await.expect("appended");
+        let model = settle(store.read_model("order:1".into(), "tally".into()).unwrap()).await.expect("read");
+        assert_eq!(get(&model, "n").as_f64(), Some(5.0));
+        assert_eq!(get(&get(&model, "_metadata"), "streamPosition"), JsValue::from(3_u64));
+        let rebuilt =
+            settle(store.rebuild_read_models("order:1".into(), JsValue::UNDEFINED).unwrap()).await.expect("ok");
+        assert_eq!(get(&rebuilt, "streamExists"), JsValue::TRUE);
+        let none = settle(store.read_model("order:2".into(), JsValue::UNDEFINED).unwrap()).await.expect("read");
+        assert!(none.is_null());
+    }
+}

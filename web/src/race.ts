@@ -155,8 +155,14 @@ function resultInWords(outcome: Outcome): string {
   if ("error" in result) return errorInWords(result.error);
   const ok = result.ok;
   if (typeof ok === "boolean") return ok ? "the stream exists" : "the stream does not exist";
+  // A read of a read model (which the race lab's clients do not run).
+  if (ok === null) return "read: no read model";
+  if ("_metadata" in ok) return `read the read model (version ${ok._metadata.streamPosition})`;
   if ("nextExpectedStreamVersion" in ok) {
     return `${ok.createdNewStream ? "created the stream: " : ""}appended, the stream is at version ${ok.nextExpectedStreamVersion}`;
+  }
+  if (!("events" in ok)) {
+    return ok.streamExists ? `rebuilt the read models at version ${ok.streamPosition}` : "rebuild: no stream yet";
   }
   const events = ok.events.length === 1 ? "1 event" : `${ok.events.length} events`;
   return ok.streamExists ? `read ${events} (version ${ok.currentStreamVersion})` : "read: no stream yet";

@@ -8,7 +8,11 @@ import {
   STREAM_DOES_NOT_EXIST,
   Simulation,
   StreamdocError,
+  ProjectionError,
+  InvalidQueryError,
   type AggregateStreamResult,
+  type InlineProjectionDefinition,
+  type ReadModel,
   type ClientScript,
   type Command,
   type Executor,
@@ -26,6 +30,62 @@ type OrderEvent = RecordedEvent<"OrderPlaced", { total: number; currency: string
 interface Order {
   total: number;
   paid: boolean;
+}
+
+interface Summary {
+  total: number;
+  lines: number;
+}
+type CartEvent = RecordedEvent<"ItemAdded", { price: number }> | RecordedEvent<"CartCleared", { reason: string }>;
+
+/** An inline projection, typed: its state and the events it handles. */
+const summary: InlineProjectionDefinition<Summary, CartEvent> = {
+  name: "summary",
+  canHandle: ["ItemAdded", "CartCleared"],
+  initialState: () => ({ total: 0, lines: 0 }),
+  // With an initial state, the state is never null.
+  evolve: (state: Summary, event) => {
+    switch (event.type) {
+      case "ItemAdded":
+        return { total: state.total + event.data.price, lines: state.lines + 1 };
+      case "CartCleared":
+        return null;
+    }
+  },
+  indexes: [{ total: -1 }],
+};
+
+async function projections(): Promise<number> {
+  const store = new EventStore({
+    projections: [
+      summary,
+      // Without initialState the first state is null: the parameter says so.
+      { type: "inline", projection: { name: "notes", canHandle: ["Noted"], evolve: (state: { notes: number } | null) => ({ notes: (state?.notes ?? 0) + 1 }) } },
+    ],
+  });
+  await store.appendToStream("cart:1", [{ type: "ItemAdded", data: { price: 5 } }, { type: "ItemAdded", data: { price: 7 } }]);
+  const model: ReadModel<Summary> | null = await store.readModel<Summary>("cart:1", "summary");
+  const position: bigint | undefined = model?._metadata.streamPosition;
+  const found: ReadModel<Summary>[] = await store.projections.inline.find<Summary>(
+    { streamType: "cart", projectionName: "summary" },
+    { total: { $gte: 10 } },
+    { sort: { total: -1 }, limit: 10 },
+  );
+  const one = await store.projections.inline.findOne<Summary>({ streamName: "cart:1", projectionName: "summary" });
+  const count: number = await store.projections.inline.count({ streamNames: ["cart:1"], projectionName: "summary" });
+  const rebuilt: bigint = (await store.rebuildReadModels("cart:1")).streamPosition;
+  const streams: number = (await store.rebuildAllReadModels("cart", "summary")).streams;
+  // @ts-expect-error findOne takes a stream name, or a stream type (and id): not both
+  await store.projections.inline.findOne({ streamName: "cart:1", streamType: "cart" }).catch(() => undefined);
+  // @ts-expect-error sort directions are 1 or -1
+  await store.projections.inline.find({ streamType: "cart" }, {}, { sort: { total: 2 } }).catch(() => undefined);
+  const refused = await store.projections.inline.find({ streamType: "cart" }, { $where: "1" }).catch((e: unknown) => e);
+  if (!(refused instanceof InvalidQueryError) || refused.errorCode !== 400) throw new Error("expected an InvalidQueryError");
+  const broken = new EventStore({ projections: [{ canHandle: ["X"], evolve: () => { throw new Error("no"); } }] });
+  const failed = await broken.appendToStream("cart:1", [{ type: "X" }]).catch((e: unknown) => e);
+  if (!(failed instanceof ProjectionError) || failed.projection !== "_default") throw new Error("expected a ProjectionError");
+  void [position, one, rebuilt, streams];
+  return (model?.total ?? 0) + found.length + count;
 }
 
 export async function main(): Promise<string> {
@@ -95,7 +155,8 @@ export async function main(): Promise<string> {
 
   const err: StreamdocError | undefined = undefined;
   void err;
-  return JSON.stringify({ total: order.state.total, paid: order.state.paid, exists, schedules, commands: log.length });
+  const readModels = await projections();
+  return JSON.stringify({ total: order.state.total, paid: order.state.paid, exists, schedules, commands: log.length, readModels });
 }
 
 /** Typed against the driver's MongoClient; not run (no server here). */

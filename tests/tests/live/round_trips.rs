@@ -2,11 +2,14 @@
 //! expected position (`Exact`, `NoStream`) sends exactly one command once its
 //! collection has its index, and a read sends one — two on servers without `$slice`
 //! projections (FerretDB), where a range read falls back to the whole document.
-//! (Emmett's append sends two: see the Emmett interop test, which counts them.)
+//! (Emmett's append sends two: see the Emmett interop test, which counts them.) With
+//! inline projections the same holds while the store knows the read models at the
+//! expected position; otherwise it reads them first.
 
 use std::sync::{Arc, Mutex};
 
 use bson::doc;
+use streamdoc_core::projection::InlineProjection;
 use streamdoc_core::{ExpectedVersion, NewEvent, ReadRange, StoreConfig};
 use streamdoc_host::mongodb::event::command::CommandEvent;
 use streamdoc_host::mongodb::event::EventHandler;
@@ -25,19 +28,22 @@ impl Monitor {
     }
 }
 
-#[test]
-fn known_positions_append_in_one_command_and_reads_take_one() {
-    let monitor = Monitor::default();
+/// A server connection whose commands `monitor` sees.
+fn monitored(what: &str, monitor: &Monitor) -> Option<live::Live> {
     let sink = monitor.clone();
-    let Some(live) = live::connect_with("round trips", move |options| {
+    live::connect_with(what, move |options| {
         options.command_event_handler = Some(EventHandler::callback(move |event| {
             if let CommandEvent::Started(started) = event {
                 sink.0.lock().unwrap_or_else(|p| p.into_inner()).push((started.db, started.command_name));
             }
         }));
-    }) else {
-        return;
-    };
+    })
+}
+
+#[test]
+fn known_positions_append_in_one_command_and_reads_take_one() {
+    let monitor = Monitor::default();
+    let Some(live) = monitored("round trips", &monitor) else { return };
     let scratch = live.scratch("round_trips");
     let db = scratch.name();
     let store = live
@@ -100,4 +106,37 @@ fn known_positions_append_in_one_command_and_reads_take_one() {
     let _ = monitor.take(db);
     live.block_on(store.append_to_stream("order:3", event("j"), ExpectedVersion::Any)).expect("appends");
     assert_eq!(monitor.take(db), ["find", "update"], "Any on a stream this store has not seen");
+}
+
+#[test]
+fn with_projections_a_known_position_append_whose_read_models_are_known_is_one_command() {
+    let monitor = Monitor::default();
+    let Some(live) = monitored("round trips with projections", &monitor) else { return };
+    let scratch = live.scratch("round_trips_projections");
+    let db = scratch.name();
+    let count = InlineProjection::new("count", ["E"], |state: Option<bson::Document>, _| {
+        let n = state.and_then(|s| s.get_i32("n").ok()).unwrap_or(0);
+        Ok(Some(doc! { "n": n + 1 }))
+    });
+    let config = || StoreConfig::new(db).with_projection(count.clone());
+    let store = live.block_on(EventStore::with_client(live.executor().client().clone(), config())).expect("a store");
+    let event = |id: &str| vec![NewEvent::new("E", doc! {}).with_id(id)];
+    let _ = monitor.take(db);
+
+    live.block_on(store.append_to_stream("tally:1", event("a"), ExpectedVersion::NoStream)).expect("creates");
+    assert_eq!(monitor.take(db), ["createIndexes", "update"], "a new stream's read models start from scratch");
+    live.block_on(store.append_to_stream("tally:1", event("b"), ExpectedVersion::Exact(1))).expect("appends");
+    assert_eq!(monitor.take(db), ["update"], "the store wrote the read model at 1");
+    live.block_on(store.append_to_stream("tally:1", event("c"), ExpectedVersion::Any)).expect("appends");
+    assert_eq!(monitor.take(db), ["update"], "Any at the position and read model last seen");
+
+    // Another store knows nothing of the read model: it reads it once, with the position.
+    let other = live.block_on(EventStore::with_client(live.executor().client().clone(), config())).expect("a store");
+    live.block_on(other.append_to_stream("tally:1", event("d"), ExpectedVersion::Exact(3))).expect("appends");
+    assert_eq!(monitor.take(db), ["createIndexes", "find", "update"]);
+    live.block_on(other.append_to_stream("tally:1", event("e"), ExpectedVersion::Exact(4))).expect("appends");
+    assert_eq!(monitor.take(db), ["update"]);
+    let model = live.block_on(other.read_model("tally:1", "count")).expect("reads").expect("a read model");
+    assert_eq!(model.state(), doc! { "n": 5 });
+    assert_eq!(monitor.take(db), ["find"], "a read model is one find");
 }

@@ -8,8 +8,9 @@
 //! - `cargo xtask wasm test`: what `cargo xtask test` runs for the package: the
 //!   `wasm-bindgen-test` suites under Node (installing `wasm-bindgen-cli` at the pinned
 //!   version if its runner is missing), the Node suites against the built package
-//!   (API, errors, panics, executors, simulator, the whole corpus, the MongoDB adapter
-//!   on `MONGODB_URI`), the browser build in headless Chromium, and the packaging test
+//!   (API, errors, panics, executors, simulator, inline projections, the whole corpus, the
+//!   MongoDB adapter and the interoperability with emmett-mongodb on `MONGODB_URI`), the
+//!   browser build in headless Chromium, and the packaging test
 //!   (`npm pack` into fresh projects).
 //! - `cargo xtask wasm bench`: the corpus replayed natively and through the package,
 //!   and the package against Emmett's in-memory store, side by side.
@@ -358,7 +359,9 @@ pub(crate) fn test() -> Result<(), String> {
                 "sim.test.mjs",
                 "designs.test.mjs",
                 "emmett.test.mjs",
+                "projections.test.mjs",
                 "mongodb.test.mjs",
+                "emmett-mongodb.test.mjs",
                 "http-parity.test.mjs",
                 "panic-sync.test.mjs",
                 "panic-async.test.mjs",
@@ -385,13 +388,14 @@ fn http_api_binary() -> Result<PathBuf, String> {
 }
 
 /// The package's suites that talk to the live server (`MONGODB_URI`): its MongoDB
-/// adapter and its parity with the HTTP API on that server. After [`test()`], which built
+/// adapter, its interoperability with emmett-mongodb, and its parity with the HTTP API
+/// on that server. After [`test()`], which built
 /// and installed what they use.
 pub(crate) fn live_tests() -> Result<(), String> {
     let server = http_api_binary()?;
     run(Command::new("node")
         .args(["--test", "--test-reporter=spec"])
-        .args(["mongodb.test.mjs", "http-parity.test.mjs"].map(|s| format!("wasm/test/{s}")))
+        .args(["mongodb.test.mjs", "emmett-mongodb.test.mjs", "http-parity.test.mjs"].map(|s| format!("wasm/test/{s}")))
         .env("STREAMDOC_BIN", &server))
 }
 

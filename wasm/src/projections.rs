@@ -323,6 +323,33 @@ pub(crate) fn find_query(
     Ok(Some(query))
 }
 
+/// The fields of streamdoc's own query (`findReadModels`, `countReadModels`).
+const NATIVE_QUERY_KEYS: [&str; 7] = ["streamType", "projection", "streams", "filter", "sort", "skip", "limit"];
+
+/// streamdoc's own query: `{ streamType, projection, streams?, filter?, sort?, skip?, limit? }`,
+/// core's [`ProjectionQuery`] field for field.
+pub(crate) fn native_query(query: &JsValue, method: &str) -> Result<ProjectionQuery, JsValue> {
+    let what = format!("{method} query");
+    let what = what.as_str();
+    if !query.is_object() {
+        return Err(type_error(format!("{what} must be an object {{ streamType, projection, ... }}")));
+    }
+    check_options(query, &NATIVE_QUERY_KEYS, what)?;
+    let stream_type =
+        optional_string(query, "streamType", what)?.ok_or_else(|| type_error(format!("{what} needs a streamType")))?;
+    let projection = optional_string(query, "projection", what)?.unwrap_or_else(|| DEFAULT_PROJECTION_NAME.to_owned());
+    let mut out = ProjectionQuery::new(stream_type, projection)
+        .filter(read_model_filter(&get(query, "filter"), &format!("{what}.filter"))?);
+    out.stream_names = strings(&get(query, "streams"), &format!("{what}.streams"))?;
+    out.skip = optional_u64(query, "skip", what)?.unwrap_or(0);
+    out.limit = optional_u64(query, "limit", what)?.unwrap_or(0);
+    let sort = get(query, "sort");
+    if !is_absent(&sort) {
+        out.sort = Some(sort_document(&sort, &format!("{what}.sort"))?);
+    }
+    Ok(out)
+}
+
 /// Emmett's sort: `[[field, 1 | -1], ...]` or `{ field: 1 | -1, ... }`, in order.
 fn sort_document(v: &JsValue, what: &str) -> Result<Document, JsValue> {
     if !Array::is_array(v) {

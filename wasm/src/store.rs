@@ -294,6 +294,23 @@ export interface RebuildResult {
   streamPosition: bigint;
 }
 
+/** streamdoc's own query over one projection's read models (core's `ProjectionQuery`). */
+export interface ReadModelQuery {
+  /** The stream type whose streams are searched. */
+  streamType: string;
+  /** The projection's name (default `"_default"`). */
+  projection?: string;
+  /** Only these streams. */
+  streams?: string[];
+  /** A filter on the read model's fields, e.g. `{ status: "open", total: { $gt: 10 } }`. */
+  filter?: Record<string, unknown>;
+  /** A sort on the read model's fields, `{ field: 1 | -1 }` or `[[field, 1 | -1]]`. */
+  sort?: Record<string, 1 | -1> | Array<[string, 1 | -1]>;
+  skip?: number | bigint;
+  /** At most this many (0: no limit). */
+  limit?: number | bigint;
+}
+
 /** What `rebuildAllReadModels` did. */
 export interface RebuildAllResult {
   /** How many streams were rebuilt. */
@@ -424,6 +441,15 @@ export class EventStore {
   rebuildReadModels(streamName: string, projectionName?: string): Promise<RebuildResult>;
   /** Recomputes the read models of every stream of `streamType`, one stream at a time. */
   rebuildAllReadModels(streamType: string, projectionName?: string): Promise<RebuildAllResult>;
+  /**
+   * The read models `query` finds across the streams of a type, in its order (ties by
+   * stream name), each with its stream's name. `filter` and `sort` are on the read
+   * model's own fields; values sit under operators, and `$where`, `$expr` and other
+   * top-level operators are refused (`InvalidQueryError`).
+   */
+  findReadModels<State extends object = DefaultRecord>(query: ReadModelQuery): Promise<Array<{ streamName: string; readModel: ReadModel<State> }>>;
+  /** How many read models `query` matches (its skip and limit applied). */
+  countReadModels(query: ReadModelQuery): Promise<number>;
   /** emmett-mongodb's queries over read models: `projections.inline.findOne`, `find`, `count`. */
   readonly projections: { inline: InlineProjectionQueries };
   /** The stored documents, in canonical Extended JSON (in-memory engine only). */
@@ -772,6 +798,46 @@ impl EventStore {
                 set(&object, "streams", &JsValue::from_f64(r.streams as f64));
                 Ok(object.into())
             }),
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = findReadModels)]
+    pub fn find_read_models(&self, query: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        Ok(match projections::native_query(&query, "findReadModels") {
+            Ok(query) => {
+                let op = self.inner.ctx.borrow().query_models(query, false);
+                self.run(Ok(op), |answer, values| {
+                    let found: Array = models(answer)?
+                        .iter()
+                        .map(|m| {
+                            let entry = Object::new();
+                            set(&entry, "streamName", &JsValue::from_str(&m.stream_name));
+                            set(&entry, "readModel", &values::document_to_js(&m.document, values));
+                            JsValue::from(entry)
+                        })
+                        .collect();
+                    Ok(found.into())
+                })
+            }
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = countReadModels)]
+    pub fn count_read_models(&self, query: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        Ok(match projections::native_query(&query, "countReadModels") {
+            Ok(query) => {
+                let op = self.inner.ctx.borrow().query_models(query, true);
+                self.run(Ok(op), |answer, _| match answer {
+                    QueryAnswer::Count(n) => Ok(JsValue::from_f64(n as f64)),
+                    QueryAnswer::Models(_) => Err(error::to_js(&Error::Misuse {
+                        message: "a count of read models answered with read models".into(),
+                    })),
+                })
+            }
             Err(e) => rejected(e),
         })
     }

@@ -122,6 +122,8 @@ function event(e) {
 function operation(raw) {
   const op = plain({ ...raw, events: undefined });
   if (raw.events) op.events = raw.events.map(event);
+  // A query's filter and sort keep their number literals (typed as core's parser types them).
+  if (raw.op === "queryReadModels") op.raw = { filter: raw.filter, sort: raw.sort };
   op.client ??= "main";
   return op;
 }
@@ -193,6 +195,60 @@ const expectedOf = (op) => (op.expected === undefined ? undefined : EXPECTED[op.
 const big = (n) => (n === undefined ? undefined : BigInt(n));
 const range = (op) => ({ from: big(op.from), to: big(op.to), maxCount: big(op.maxCount) });
 
+const rebuildJson = (r) => ({ streamExists: r.streamExists, streamPosition: Number(r.streamPosition) });
+
+/** An Int32 in canonical Extended JSON as a number (0 for anything else). */
+const int32 = (v) => (v && typeof v === "object" && "$numberInt" in v ? Number(v.$numberInt) : 0);
+
+/**
+ * The scenario's projections: the named rules of tests/scenarios/README.md, in the
+ * store's canonical values (as tests/src/scenario.rs implements them in Rust).
+ */
+function projectionsOf(config) {
+  return (config.projections ?? []).map((p) => {
+    const common = {
+      name: p.name,
+      canHandle: p.handles,
+      ...(p.schemaVersion !== undefined ? { schemaVersion: p.schemaVersion } : {}),
+      ...(p.streamTypes !== undefined ? { streamTypes: p.streamTypes } : {}),
+    };
+    switch (p.rule) {
+      case "tally":
+        return {
+          ...common,
+          initialState: () => ({ count: { $numberInt: "0" }, total: { $numberInt: "0" } }),
+          evolve: (state, e) => {
+            if (e.type === p.deleteOn) return null;
+            const s = state ?? {};
+            return {
+              ...s,
+              count: { $numberInt: String(int32(s.count) + 1) },
+              total: { $numberInt: String(int32(s.total) + int32(e.data?.amount)) },
+              last: e.type,
+            };
+          },
+        };
+      case "latestData":
+        return { ...common, evolve: (_, e) => e.data };
+      default:
+        throw new Error(`unknown projection rule ${p.rule}`);
+    }
+  });
+}
+
+/** A `queryReadModels` step as the package's query. */
+function readModelQuery(op, raw) {
+  return {
+    streamType: op.streamType,
+    projection: op.projection,
+    ...(op.streams !== undefined ? { streams: op.streams } : {}),
+    ...(raw.filter !== undefined ? { filter: extendedJson(raw.filter) } : {}),
+    ...(raw.sort !== undefined ? { sort: plain(raw.sort) } : {}),
+    skip: op.skip ?? 0,
+    limit: op.limit ?? 0,
+  };
+}
+
 /** A race member as the simulator's operation data. */
 function simOperation(op) {
   switch (op.op) {
@@ -202,8 +258,12 @@ function simOperation(op) {
       return { op: "read", stream: op.stream, ...range(op), expected: expectedOf(op) };
     case "exists":
       return { op: "exists", stream: op.stream };
+    case "rebuild":
+      return { op: "rebuild", stream: op.stream, ...(op.projection !== undefined ? { projection: op.projection } : {}) };
+    case "readModel":
+      return { op: "readModel", stream: op.stream, projection: op.projection };
     default:
-      throw new Error(`an ${op.op} cannot race: a race runs as a Simulation, whose clients append, read and check existence`);
+      throw new Error(`an ${op.op} cannot race: a race runs as a Simulation, whose clients append, read, check existence, rebuild and read read models`);
   }
 }
 
@@ -216,6 +276,8 @@ function outcomeJson(outcome) {
       return { ok: appendJson(value) };
     case "read":
       return { ok: readJson(value) };
+    case "rebuild":
+      return { ok: rebuildJson(value) };
     default:
       return { ok: value };
   }
@@ -246,6 +308,17 @@ function start(store, op) {
         currentStreamVersion: Number(r.currentStreamVersion),
         streamExists: r.streamExists,
       }));
+    case "readModel":
+      return settle(store.readModel(op.stream, op.projection), (r) => r);
+    case "rebuild":
+      return settle(store.rebuildReadModels(op.stream, op.projection), rebuildJson);
+    case "rebuildAll":
+      return settle(store.rebuildAllReadModels(op.streamType, op.projection), (r) => r);
+    case "queryReadModels": {
+      const query = readModelQuery(op, op.raw);
+      if (op.count) return settle(store.countReadModels(query), (n) => n);
+      return settle(store.findReadModels(query), (found) => found.map((m) => ({ ...m, readModel: abbreviate(m.readModel) })));
+    }
     default:
       throw new Error(`unknown op ${op.op}`);
   }
@@ -299,6 +372,7 @@ export async function replay(scenario, target) {
     generateEventId: seededEventIds(scenario.idSeed),
     values: "canonical",
     executor,
+    projections: projectionsOf(scenario.config),
   };
   const stores = new Map();
   const client = (name) => {

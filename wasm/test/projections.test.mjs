@@ -597,3 +597,24 @@ test("read model calls check their arguments", async () => {
   assert.notEqual(store.projections, store.projections);
   assert.deepEqual(Object.keys(store.projections.inline), ["findOne", "find", "count"]);
 });
+
+test("findReadModels and countReadModels: core's query with each stream's name; bad queries are typed", async () => {
+  const store = new EventStore({ projections: [summary()] });
+  for (const [id, prices] of [["a", [5]], ["b", [1, 1]], ["c", [9]]]) {
+    await store.appendToStream(`cart:${id}`, prices.map((p) => added(p)), { expectedStreamVersion: STREAM_DOES_NOT_EXIST });
+  }
+  const found = await store.findReadModels({ streamType: "cart", projection: "summary", sort: { total: -1 }, limit: 2 });
+  assert.deepEqual(
+    found.map((m) => [m.streamName, m.readModel.total, m.readModel._metadata.streamPosition]),
+    [["cart:c", 9, 1n], ["cart:a", 5, 1n]],
+  );
+  const named = await store.findReadModels({ streamType: "cart", projection: "summary", streams: ["cart:b", "cart:x"] });
+  assert.deepEqual(named.map((m) => m.streamName), ["cart:b"]);
+  assert.equal(await store.countReadModels({ streamType: "cart", projection: "summary", filter: { items: { $gte: 1 } }, skip: 1 }), 2);
+  await assert.rejects(
+    store.findReadModels({ streamType: "cart", projection: "summary", filter: { $where: "true" } }),
+    (e) => e instanceof InvalidQueryError && e.reason === "unsupportedOperator",
+  );
+  await assert.rejects(store.countReadModels({ streamType: "cart", projection: "summary", limt: 1 }), TypeError);
+  await assert.rejects(store.findReadModels({ projection: "summary" }), TypeError);
+});

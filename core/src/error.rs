@@ -136,6 +136,36 @@ impl Error {
         }
     }
 
+    /// One error of every kind, in [`Error::KINDS`] order: what the other layers' tests
+    /// map one by one (each to a JavaScript class, an HTTP problem type, ...).
+    ///
+    /// ```
+    /// use streamdoc_core::Error;
+    ///
+    /// let kinds: Vec<&str> = Error::examples().iter().map(Error::kind).collect();
+    /// assert_eq!(kinds, Error::KINDS);
+    /// ```
+    pub fn examples() -> Vec<Error> {
+        let s = || "s".to_owned();
+        vec![
+            Error::InvalidStreamName(StreamNameError::EmptyType { name: s() }),
+            Error::InvalidConfig(ConfigError::InvalidDatabase { name: s(), why: s() }),
+            Error::EmptyAppend { stream: s() },
+            Error::InvalidEvent { stream: s(), index: 0, reason: InvalidEvent::EmptyType },
+            Error::ConcurrencyConflict { stream: s(), expected: ExpectedVersion::Any, actual: None },
+            Error::StreamTooLarge { stream: s(), limit_bytes: 1 },
+            Error::InvalidRange { from: 2, to: 1 },
+            Error::Contention { stream: s(), attempts: 1 },
+            Error::CorruptDocument { stream: s(), reason: s() },
+            Error::Projection { stream: s(), projection: s(), message: s() },
+            Error::InvalidQuery(QueryError::UnsupportedOperator { operator: "$where".into() }),
+            Error::Server { code: 1, message: s() },
+            Error::UnexpectedReply { step: s(), reply: s() },
+            Error::Unavailable(ExecutorError { message: s(), outcome_unknown: false }),
+            Error::Misuse { message: s() },
+        ]
+    }
+
     /// True for the errors a correct store reports under concurrency or bad input;
     /// True when the operation may or may not have been applied: the executor lost
     /// its reply (a retry with the same event ids tells which).
@@ -182,24 +212,7 @@ mod tests {
 
     #[test]
     fn kinds_lists_every_variant_once() {
-        let s = || "s".to_owned();
-        let every = [
-            Error::InvalidStreamName(StreamNameError::EmptyType { name: s() }),
-            Error::InvalidConfig(ConfigError::InvalidDatabase { name: s(), why: s() }),
-            Error::EmptyAppend { stream: s() },
-            Error::InvalidEvent { stream: s(), index: 0, reason: InvalidEvent::EmptyType },
-            Error::ConcurrencyConflict { stream: s(), expected: ExpectedVersion::Any, actual: None },
-            Error::StreamTooLarge { stream: s(), limit_bytes: 1 },
-            Error::InvalidRange { from: 2, to: 1 },
-            Error::Contention { stream: s(), attempts: 1 },
-            Error::CorruptDocument { stream: s(), reason: s() },
-            Error::Projection { stream: s(), projection: s(), message: s() },
-            Error::InvalidQuery(QueryError::CustomStorage),
-            Error::Server { code: 1, message: s() },
-            Error::UnexpectedReply { step: s(), reply: s() },
-            Error::Unavailable(ExecutorError { message: s(), outcome_unknown: false }),
-            Error::Misuse { message: s() },
-        ];
+        let every = Error::examples();
         let kinds: Vec<&str> = every.iter().map(Error::kind).collect();
         assert_eq!(kinds, Error::KINDS);
         for e in &every {

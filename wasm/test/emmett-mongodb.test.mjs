@@ -9,41 +9,18 @@
 // registry does not serve; its build bundles the Emmett code it uses and imports none of
 // it, so package.json `overrides` that peer with the 0.42.0 installed for emmett.test.mjs.
 // Its peer `mongodb` (^6.10.0) is the installed driver.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { projections } from "@event-driven-io/emmett";
 import { getMongoDBEventStore, mongoDBInlineProjection } from "@event-driven-io/emmett-mongodb";
 import { EventStore, NO_CONCURRENCY_CHECK, STREAM_DOES_NOT_EXIST } from "streamdoc";
 import { mongoExecutor } from "streamdoc/mongodb";
+import { liveServer } from "./live.mjs";
 
-const uri = process.env.MONGODB_URI;
-if (!uri && process.env.CI) {
-  throw new Error("MONGODB_URI is not set: CI must run the emmett-mongodb interoperability tests against a live server");
-}
-const skip = uri ? false : "MONGODB_URI is not set: the emmett-mongodb interoperability tests are skipped";
-if (skip) console.log(`# ${skip}`);
 
-const run = `em${process.pid}${Date.now().toString(36)}`;
-let client;
-const created = new Set();
-
-before(async () => {
-  if (skip) return;
-  const { MongoClient } = await import("mongodb");
-  client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
-});
-
-after(async () => {
-  if (!client) return;
-  for (const name of created) await client.db(name).dropDatabase();
-  await client.close();
-});
-
-const database = (suffix) => {
-  const name = `sd_${run}_${suffix}`.slice(0, 48);
-  created.add(name);
-  return name;
-};
+const server = liveServer("the emmett-mongodb interoperability tests", "em");
+const { skip } = server;
+const database = (suffix) => server.database(suffix);
 
 /**
  * The shopping cart summary, as the options of `mongoDBInlineProjection`: the same object
@@ -76,8 +53,8 @@ const noted = () => ({ type: "NoteAdded", data: { text: "gift" } });
 function stores(db) {
   const storage = { type: "COLLECTION_PER_STREAM_TYPE", databaseName: db };
   return {
-    emmett: getMongoDBEventStore({ client, storage, projections: projections.inline([mongoDBInlineProjection(summary)]) }),
-    streamdoc: new EventStore({ layout: "emmett", storage, executor: mongoExecutor(client), projections: [summary] }),
+    emmett: getMongoDBEventStore({ client: server.client, storage, projections: projections.inline([mongoDBInlineProjection(summary)]) }),
+    streamdoc: new EventStore({ layout: "emmett", storage, executor: mongoExecutor(server.client), projections: [summary] }),
   };
 }
 
@@ -99,7 +76,7 @@ const stateOf = (model) => {
 
 /** The raw `projections` field of a stream document. */
 async function rawProjections(db, streamName) {
-  const doc = await client.db(db).collection("emt:shopping_cart").findOne({ streamName });
+  const doc = await server.client.db(db).collection("emt:shopping_cart").findOne({ streamName });
   return doc.projections;
 }
 

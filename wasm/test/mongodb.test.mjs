@@ -2,7 +2,7 @@
 // the basic API, a racing creation, and the corpus subset the server supports. Each
 // test uses databases of its own and drops them. Without MONGODB_URI: fails when CI is
 // set, otherwise says why and skips.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   ConcurrencyConflictError,
@@ -13,14 +13,9 @@ import {
   STREAM_DOES_NOT_EXIST,
 } from "streamdoc";
 import { mongoExecutor } from "streamdoc/mongodb";
+import { liveServer } from "./live.mjs";
 import { isSubset, problems, loadCorpus, replay } from "./corpus.mjs";
 
-const uri = process.env.MONGODB_URI;
-if (!uri && process.env.CI) {
-  throw new Error("MONGODB_URI is not set: CI must run the MongoDB adapter's tests against a live server");
-}
-const skip = uri ? false : "MONGODB_URI is not set: the live-server tests of streamdoc/mongodb are skipped";
-if (skip) console.log(`# ${skip}`);
 
 /** Scenarios some servers treat differently (tests/scenarios/README.md, tests/DEVIATIONS.md). */
 const UNSUPPORTED_TAGS = ["bigDocument", "dollarKeys"];
@@ -41,30 +36,12 @@ const FERRETDB_DEVIATIONS = {
     expect: { error: { kind: "Server", code: 2 } },
   },
 };
-const run = `js${process.pid}${Date.now().toString(36)}`;
-let client;
-const created = new Set();
-
-before(async () => {
-  if (skip) return;
-  const { MongoClient } = await import("mongodb");
-  client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
-});
-
-after(async () => {
-  if (!client) return;
-  for (const name of created) await client.db(name).dropDatabase();
-  await client.close();
-});
-
-const database = (suffix) => {
-  const name = `sd_${run}_${suffix}`.slice(0, 48);
-  created.add(name);
-  return name;
-};
+const server = liveServer("the live-server tests of streamdoc/mongodb", "js");
+const { skip } = server;
+const database = (suffix) => server.database(suffix);
 
 test("append, read and conflict through the driver", { skip }, async () => {
-  const store = new EventStore({ database: database("api"), executor: mongoExecutor(client) });
+  const store = new EventStore({ database: database("api"), executor: mongoExecutor(server.client) });
   const created = await store.appendToStream("order:1", [{ type: "OrderPlaced", data: { total: 42, big: 5n } }], {
     expectedStreamVersion: STREAM_DOES_NOT_EXIST,
   });
@@ -76,14 +53,14 @@ test("append, read and conflict through the driver", { skip }, async () => {
   const read = await store.readStream("order:1", { from: 1n, to: 1n });
   assert.deepEqual(read.events.map((e) => [e.type, e.data]), [["OrderPlaced", { total: 42, big: 5n }]]);
   assert.equal(read.currentStreamVersion, 2n);
-  const raw = await client.db(database("api")).collection("order").findOne({ streamName: "order:1" });
+  const raw = await server.client.db(database("api")).collection("order").findOne({ streamName: "order:1" });
   assert.equal(raw.events.length, 2);
   assert.equal(typeof raw.metadata.streamPosition, "number", "Int64 positions read back as numbers by the driver");
 });
 
 test("a racing creation: exactly one store wins, the other gets a typed conflict", { skip }, async () => {
   const db = database("race");
-  const stores = [0, 1].map(() => new EventStore({ database: db, executor: mongoExecutor(client) }));
+  const stores = [0, 1].map(() => new EventStore({ database: db, executor: mongoExecutor(server.client) }));
   // Both create the index first, so that the two upserts really race.
   await Promise.all(stores.map((s) => s.streamExists("order:warmup")));
   await Promise.all(stores.map((s) => s.appendToStream("order:warmup", [{ type: "W" }])));
@@ -95,12 +72,12 @@ test("a racing creation: exactly one store wins, the other gets a typed conflict
   assert.equal(won.length, 1, results.map((r) => r.status).join(", "));
   assert.ok(lost[0].reason instanceof ConcurrencyConflictError, String(lost[0].reason));
   assert.equal(lost[0].reason.actual, 1n);
-  assert.equal(await client.db(db).collection("order").countDocuments({ streamName: "order:1" }), 1);
+  assert.equal(await server.client.db(db).collection("order").countDocuments({ streamName: "order:1" }), 1);
 });
 
 test("the corpus subset the server supports gives core's results and documents", { skip }, async () => {
   const scenarios = loadCorpus().filter((s) => !s.tags.some((t) => UNSUPPORTED_TAGS.includes(t)));
-  const info = await client.db("admin").command({ buildInfo: 1 });
+  const info = await server.client.db("admin").command({ buildInfo: 1 });
   const ferretdb = "ferretdb" in info || "ferretdbFeatures" in info || /ferret/i.test(JSON.stringify(info));
   assert.ok(scenarios.length >= 50, `only ${scenarios.length} scenarios`);
   const failures = [];
@@ -109,16 +86,16 @@ test("the corpus subset the server supports gives core's results and documents",
     const original = scenario.config.database ?? "streamdoc_test";
     const isolated = database(`c${n}`);
     const renamed = { ...scenario, config: { ...scenario.config, database: isolated } };
-    const execute = mongoExecutor(client);
+    const execute = mongoExecutor(server.client);
     const target = {
       execute,
       async dump(db) {
         const out = {};
-        const { databases } = await client.db().admin().listDatabases({ nameOnly: true });
+        const { databases } = await server.client.db().admin().listDatabases({ nameOnly: true });
         for (const { name } of databases.filter((d) => d.name === db || d.name.startsWith(`${db}_`))) {
-          created.add(name);
-          for (const { name: coll } of await client.db(name).listCollections({}, { nameOnly: true }).toArray()) {
-            const docs = await client.db(name).collection(coll).find({}, { promoteValues: false }).toArray();
+          server.dropLater(name);
+          for (const { name: coll } of await server.client.db(name).listCollections({}, { nameOnly: true }).toArray()) {
+            const docs = await server.client.db(name).collection(coll).find({}, { promoteValues: false }).toArray();
             const { BSON } = await import("mongodb");
             out[`${original}${name.slice(db.length)}.${coll}`] = docs.map((d) => BSON.EJSON.serialize(d, { relaxed: false }));
           }
@@ -206,7 +183,7 @@ test("inline projections on the live server: the engine's read models, queries a
   const engine = new Engine();
   const onEngine = [];
   const onServer = [];
-  const live = mongoExecutor(client);
+  const live = mongoExecutor(server.client);
   const expected = await projectionScenario(new EventStore({ ...options, executor: (c) => (onEngine.push(c.kind), engine.execute(c)) }), onEngine);
   const actual = await projectionScenario(new EventStore({ ...options, executor: (c) => (onServer.push(c.kind), live(c)) }), onServer);
   assert.deepEqual(actual, expected);
@@ -217,24 +194,24 @@ test("inline projections on the live server: the engine's read models, queries a
   // The stored read models, byte for byte the engine's (the events' times differ: both
   // stores had a fixed clock, so they do not).
   const { BSON } = await import("mongodb");
-  const docs = await client.db(db).collection("cart").find({}, { promoteValues: false, sort: { streamName: 1 } }).toArray();
+  const docs = await server.client.db(db).collection("cart").find({}, { promoteValues: false, sort: { streamName: 1 } }).toArray();
   const stored = docs.map((d) => BSON.EJSON.serialize({ streamName: d.streamName, projections: d.projections }, { relaxed: false }));
   const engineDocs = engine.documents()[`${db}.cart`].map((d) => ({ streamName: d.streamName, projections: d.projections }));
   assert.deepEqual(stored, engineDocs.sort((a, b) => (a.streamName < b.streamName ? -1 : 1)));
-  const indexes = (await client.db(db).collection("cart").indexes()).map((i) => i.name).sort();
+  const indexes = (await server.client.db(db).collection("cart").indexes()).map((i) => i.name).sort();
   assert.deepEqual(indexes, ["_id_", "projections.summary.total_-1", "streamName_1"]);
 });
 
 /** Whether the live server is FerretDB (whose conditional updates are not atomic). */
 async function isFerretDB() {
-  const info = await client.db("admin").command({ buildInfo: 1 });
+  const info = await server.client.db("admin").command({ buildInfo: 1 });
   return "ferretdb" in info || "ferretdbFeatures" in info || /ferret/i.test(JSON.stringify(info));
 }
 
 test("racing writers on the live server: the loser's read model is not written", { skip }, async (t) => {
   const db = database("projrace");
-  const stores = [0, 1].map(() => new EventStore({ database: db, executor: mongoExecutor(client), projections: [summary] }));
-  const raw = () => client.db(db).collection("cart").findOne({ streamName: "cart:1" }, { promoteValues: false });
+  const stores = [0, 1].map(() => new EventStore({ database: db, executor: mongoExecutor(server.client), projections: [summary] }));
+  const raw = () => server.client.db(db).collection("cart").findOne({ streamName: "cart:1" }, { promoteValues: false });
   /** The read model is the fold of the events stored beside it, at the stream's position. */
   const consistent = async (why) => {
     const { events, currentStreamVersion } = await stores[0].readStream("cart:1");

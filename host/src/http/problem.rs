@@ -328,25 +328,7 @@ mod tests {
     /// its own slug and status, carrying the kind.
     #[test]
     fn every_kind_of_error_has_a_problem_type() {
-        use streamdoc_core::{ExecutorError, InvalidEvent, StreamNameError};
-        let s = || "s".to_owned();
-        let every = [
-            Error::InvalidStreamName(StreamNameError::EmptyType { name: s() }),
-            Error::InvalidConfig(ConfigError::InvalidDatabase { name: s(), why: s() }),
-            Error::EmptyAppend { stream: s() },
-            Error::InvalidEvent { stream: s(), index: 0, reason: InvalidEvent::EmptyType },
-            Error::ConcurrencyConflict { stream: s(), expected: ExpectedVersion::Any, actual: None },
-            Error::StreamTooLarge { stream: s(), limit_bytes: 1 },
-            Error::InvalidRange { from: 2, to: 1 },
-            Error::Contention { stream: s(), attempts: 1 },
-            Error::CorruptDocument { stream: s(), reason: s() },
-            Error::Projection { stream: s(), projection: s(), message: s() },
-            Error::InvalidQuery(QueryError::UnsupportedOperator { operator: "$where".into() }),
-            Error::Server { code: 1, message: s() },
-            Error::UnexpectedReply { step: s(), reply: s() },
-            Error::Unavailable(ExecutorError { message: s(), outcome_unknown: false }),
-            Error::Misuse { message: s() },
-        ];
+        let every = Error::examples();
         let kinds: Vec<&str> = every.iter().map(Error::kind).collect();
         assert_eq!(kinds, Error::KINDS, "a kind of error without a case here");
         for e in &every {

@@ -43,11 +43,25 @@ export interface ReadOp {
 
 export type StoreOp = AppendOp | ReadOp;
 
-/** Where the page's store puts streams. `custom` is the source of a JS function. */
+/**
+ * The page's inline projection: the JS source of one projection options object (as the
+ * package's `projections` option takes it), and whether the store has it. The source is
+ * kept while it is switched off.
+ */
+export interface ProjectionConfig {
+  enabled: boolean;
+  source: string;
+}
+
+/**
+ * Where the page's store puts streams (`custom` is the source of a JS function), and its
+ * inline projection. `projection` is optional: sessions saved before it have none.
+ */
 export interface StoreConfig {
   layout: "streamdoc" | "emmett";
   storage: "perStreamType" | "single" | "custom";
   custom: string;
+  projection?: ProjectionConfig;
 }
 
 /** One operation of a racing client. */
@@ -97,6 +111,28 @@ export const DEFAULT_CUSTOM_STORAGE = `// Where a stream lives: called with { na
 ({ name, type, id }) => ({
   database: "shop",
   collection: type === "cart" ? "carts" : "streams",
+})`;
+
+export const DEFAULT_PROJECTION = `// An inline projection: its read model lives in the stream's document, at
+// projections.summary, written by the append's own updateOne.
+({
+  name: "summary",
+  // Only these event types reach evolve; any other leaves the read model as it is.
+  canHandle: ["OrderPlaced", "ItemAdded", "OrderCancelled"],
+  initialState: () => ({ items: 0, total: 0 }),
+  // The new state, or null to delete the read model.
+  evolve: (state, event) => {
+    switch (event.type) {
+      case "OrderPlaced":
+        return { ...state, total: state.total + (event.data.total ?? 0) };
+      case "ItemAdded":
+        return { items: state.items + 1, total: state.total + (event.data.price ?? 0) };
+      case "OrderCancelled":
+        return null;
+      default:
+        return state;
+    }
+  },
 })`;
 
 export function defaultRace(): RaceState {
@@ -213,7 +249,9 @@ function isConfig(v: unknown): v is StoreConfig {
     isRecord(v) &&
     (v.layout === "streamdoc" || v.layout === "emmett") &&
     (v.storage === "perStreamType" || v.storage === "single" || v.storage === "custom") &&
-    isString(v.custom)
+    isString(v.custom) &&
+    (v.projection === undefined ||
+      (isRecord(v.projection) && typeof v.projection.enabled === "boolean" && isString(v.projection.source)))
   );
 }
 

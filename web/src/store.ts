@@ -9,13 +9,14 @@ import {
   type Executor,
   type ExpectedStreamVersion,
   NO_CONCURRENCY_CHECK,
+  type ProjectionOption,
   type RecordedEvent,
   STREAM_DOES_NOT_EXIST,
   STREAM_EXISTS,
   type StorageOption,
   type StoredDocuments,
 } from "streamdoc";
-import type { AppendOp, Expected, ReadOp, Session, StoreConfig, StoreOp } from "./session";
+import type { AppendOp, Expected, ProjectionConfig, ReadOp, Session, StoreConfig, StoreOp } from "./session";
 import { errorInWords } from "./words";
 
 /** One command the store sent: the operation (index in the session) and the step that sent it. */
@@ -26,8 +27,19 @@ export interface LoggedCommand {
   reply: string;
 }
 
+/** What an append did to the page's read model: its projection's name and what the update did to it. */
+export interface ReadModelChange {
+  projection: string;
+  change: "written" | "deleted" | "unchanged";
+}
+
 export type OpOutcome =
-  | { ok: true; text: string; read?: { version: bigint; exists: boolean; events: RecordedEvent[] } }
+  | {
+      ok: true;
+      text: string;
+      read?: { version: bigint; exists: boolean; events: RecordedEvent[] };
+      readModel?: ReadModelChange;
+    }
   | { ok: false; text: string };
 
 /** The package's expected version for the form's choice. */
@@ -60,6 +72,74 @@ export function customResolver(source: string): (stream: { name: string; type: s
   };
 }
 
+/** The page's projection, compiled: the package's option and the name of its read model. */
+export interface CompiledProjection {
+  /** `projections.<name>` in the stream document (the package's default name when it gives none). */
+  name: string;
+  option: ProjectionOption;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Compiles the projection's source (one options object, as the package's `projections`
+ * option takes it: bare, or Emmett's `{ type: "inline", projection }`) into that option;
+ * throws in words. Its `evolve` is called by the package as written; the page only sees
+ * what it returned (`onEvolve(deleted)`), to say what the append did to the read model.
+ * What the package refuses in the object (a missing `canHandle`, an unknown key, a name
+ * with a dot) the package says when the store is made.
+ */
+export function compileProjection(source: string, onEvolve: (deleted: boolean) => void = () => {}): CompiledProjection {
+  let make: () => unknown;
+  try {
+    make = new Function(`"use strict"; return (${source}\n);`) as () => unknown;
+  } catch (e) {
+    throw new Error(`the projection does not compile: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = make();
+  } catch (e) {
+    throw new Error(`the projection's source failed when run: ${(e as Error)?.message ?? e}`);
+  }
+  const shape = "one projection options object, like ({ name, canHandle: [...], evolve(state, event) { ... } })";
+  if (!isObject(value)) throw new Error(`the projection must be ${shape}`);
+  const registered = value.type !== undefined || value.projection !== undefined;
+  const definition = registered ? value.projection : value;
+  if (!isObject(definition)) return { name: "_default", option: value as ProjectionOption };
+  const name = typeof definition.name === "string" ? definition.name : "_default";
+  const observed: Record<string, unknown> = { ...definition };
+  const { evolve, initialState } = definition;
+  if (typeof evolve === "function") {
+    observed.evolve = (state: unknown, event: unknown) => {
+      const returned = evolve.call(null, state, event);
+      onEvolve(returned === null || returned === undefined);
+      return returned;
+    };
+  }
+  if (typeof initialState === "function") {
+    observed.initialState = () => {
+      try {
+        return initialState.call(null);
+      } catch (e) {
+        throw new Error(`the projection's initialState threw: ${(e as Error)?.message ?? e}`);
+      }
+    };
+  }
+  const option = (registered ? { ...value, projection: observed } : observed) as unknown as ProjectionOption;
+  return { name, option };
+}
+
+/** The package's refusal of the projection's options object, in words (`null`: not about the projection). */
+function projectionRefusal(e: unknown): Error | null {
+  const message = e instanceof TypeError ? e.message : "";
+  const found = /^options\.projections\[0\](?:\.projection)?/.exec(message);
+  if (!found) return null;
+  const rest = message.slice(found[0].length);
+  const said = rest.startsWith(".") ? `its ${rest.slice(1)}` : rest.startsWith(": ") ? rest.slice(2) : `it${rest}`;
+  return new Error(`the projection is refused: ${said}`);
+}
+
 export function storageOption(config: StoreConfig): StorageOption {
   switch (config.storage) {
     case "single":
@@ -85,26 +165,40 @@ export interface Remote {
 export class PageStore {
   readonly engine = new Engine();
   readonly commands: LoggedCommand[] = [];
+  /** The read model's projection, when the configuration has one on. */
+  readonly projection: CompiledProjection | null;
   private readonly store: EventStore;
   private sent = 0;
+  /** What the projection's evolve last returned during the current append (`null`: not called). */
+  private evolved: "written" | "deleted" | null = null;
 
   constructor(session: Pick<Session, "config" | "epoch" | "seed">, remote?: Remote) {
     let tick = 0;
     const execute: Executor = remote?.executor ?? ((command) => this.engine.execute(command));
-    const options: EventStoreOptions = {
-      ...(remote && session.config.storage !== "custom" ? { database: remote.database } : {}),
-      layout: session.config.layout,
-      storage: storageOption(session.config),
-      executor: (command) => {
-        this.sent++;
-        return execute(command);
-      },
-      commandLog: LOG_WINDOW,
-      idSeed: session.seed,
-      // One second a call from the session's start: a replay gives the same documents.
-      clock: () => session.epoch + 1000 * tick++,
-    };
-    this.store = new EventStore(options);
+    try {
+      this.projection = projectionOf(session.config.projection, (deleted) => {
+        this.evolved = deleted ? "deleted" : "written";
+      });
+      const options: EventStoreOptions = {
+        ...(remote && session.config.storage !== "custom" ? { database: remote.database } : {}),
+        layout: session.config.layout,
+        storage: storageOption(session.config),
+        executor: (command) => {
+          this.sent++;
+          return execute(command);
+        },
+        commandLog: LOG_WINDOW,
+        idSeed: session.seed,
+        // One second a call from the session's start: a replay gives the same documents.
+        clock: () => session.epoch + 1000 * tick++,
+        ...(this.projection ? { projections: [this.projection.option] } : {}),
+      };
+      this.store = new EventStore(options);
+    } catch (e) {
+      // No store to hand back: the engine made for it is freed here.
+      this.engine.free();
+      throw (session.config.projection?.enabled && projectionRefusal(e)) || e;
+    }
   }
 
   /** Runs one operation (the session's `index`-th), logging its commands. */
@@ -135,15 +229,21 @@ export class PageStore {
     if (op.pad) data.padding = "x".repeat(op.pad);
     const repeat = Math.max(1, op.repeat ?? 1);
     let last = { nextExpectedStreamVersion: 0n, createdNewStream: false };
+    let evolved: "written" | "deleted" | null = null;
     for (let i = 0; i < repeat; i++) {
       const event = { type: op.type, data, ...(Object.keys(metadata).length > 0 ? { metadata } : {}) };
+      this.evolved = null;
       last = await this.logged(index, () =>
         this.store.appendToStream(op.stream, [event], { expectedStreamVersion: expectedVersion(op.expected) }),
       );
+      evolved = this.evolved ?? evolved;
     }
     const created = last.createdNewStream ? `created ${op.stream}; ` : "";
     const times = repeat > 1 ? `${repeat} events appended` : "appended";
-    return { ok: true, text: `${created}${times}: ${op.stream} is at version ${last.nextExpectedStreamVersion}.` };
+    const text = `${created}${times}: ${op.stream} is at version ${last.nextExpectedStreamVersion}.`;
+    if (this.projection === null) return { ok: true, text };
+    const readModel: ReadModelChange = { projection: this.projection.name, change: evolved ?? "unchanged" };
+    return { ok: true, text: `${text} ${readModelInWords(readModel)}`, readModel };
   }
 
   private async read(op: ReadOp, index: number): Promise<OpOutcome> {
@@ -173,6 +273,19 @@ export class PageStore {
     this.store.free();
     this.engine.free();
   }
+}
+
+/** What the append did to the read model, in a sentence. */
+export function readModelInWords({ projection, change }: ReadModelChange): string {
+  const at = `projections.${projection}`;
+  if (change === "written") return `The same update wrote the read model ${at}.`;
+  if (change === "deleted") return `The same update deleted the read model ${at} (evolve returned null).`;
+  return `The read model ${at} is unchanged: the projection handles no event of this append.`;
+}
+
+/** The configuration's projection compiled, or `null` when it is off. */
+function projectionOf(config: ProjectionConfig | undefined, onEvolve: (deleted: boolean) => void) {
+  return config?.enabled ? compileProjection(config.source, onEvolve) : null;
 }
 
 function parseJson(text: string, what: string): Record<string, unknown> {

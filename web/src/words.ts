@@ -70,7 +70,13 @@ export function errorInWords(error: unknown): string {
       return `the read range ends (to ${d.to}) before it starts (from ${d.from}).`;
     case "Contention":
       return `gave up on ${d.stream} after ${d.attempts} attempts each lost the race for the position.`;
+    case "Projection":
+      // What evolve threw (or why its answer cannot be stored) is in the package's message.
+      return `the projection "${d.projection}" failed on ${d.stream}: ${String(d.message ?? message).replace(/\.$/, "")}. Nothing was written.`;
     case "InvalidConfig":
+      if (d.reason === "invalidProjection") {
+        return `the projection ${JSON.stringify(d.name)} is refused: ${String(d.why).replace(/\.$/, "")}.`;
+      }
       return `the storage configuration cannot place this stream: ${message.replace(/^invalid configuration: /, "")}.`;
     case "Unavailable":
       return `no reply from the server: ${message.replace(/^server unavailable: /, "")}. A write may or may not have happened: retry with the same event ids.`;

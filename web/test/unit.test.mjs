@@ -102,6 +102,24 @@ test("a session survives the URL hash; other formats and broken links say what t
   assert.match(restored.notes[0], /made with streamdoc 0\.0\.1; this page runs streamdoc/);
   assert.match(restored.notes[1], /race could not be read/);
   assert.deepEqual(restored.session.race, fresh().race);
+
+  // The inline projection is optional: a configuration saved before it loads as it was;
+  // one with a projection round-trips; a malformed one is left out, said in words.
+  const before = { layout: "emmett", storage: "single", custom: "" };
+  assert.deepEqual(decodeSession(encodeSession({ ...session, config: before }), fresh), {
+    session: { ...session, config: before },
+    notes: [],
+  });
+  const withProjection = { ...session.config, projection: { enabled: true, source: "({ canHandle: [] })" } };
+  assert.deepEqual(
+    decodeSession(encodeSession({ ...session, config: withProjection }), fresh).session.config,
+    withProjection,
+  );
+  for (const projection of ["on", { enabled: "yes", source: "" }, { enabled: true }]) {
+    const odd = decodeSession(encodeSession({ ...session, config: { ...before, projection } }), fresh);
+    assert.deepEqual(odd.session.config, fresh().config, JSON.stringify(projection));
+    assert.match(odd.notes[0], /store configuration could not be read/);
+  }
 });
 
 test("the line diff keeps every line and marks the changed ones; long unchanged runs fold", async () => {
@@ -146,6 +164,20 @@ test("errors in plain words come from the error's kind and details", async () =>
     errorInWords(name),
     "\"order1\" is not a stream name: it has no ':' between the stream type and the stream id.",
   );
+  const projection = {
+    kind: "Projection",
+    message: 'projection "summary" failed on order:1: evolve threw: no way',
+    details: { kind: "Projection", stream: "order:1", projection: "summary", message: "evolve threw: no way" },
+  };
+  assert.equal(
+    errorInWords(projection),
+    'the projection "summary" failed on order:1: evolve threw: no way. Nothing was written.',
+  );
+  const refused = {
+    kind: "InvalidConfig",
+    details: { kind: "InvalidConfig", reason: "invalidProjection", name: "a.b", why: "the name may not contain '.'" },
+  };
+  assert.equal(errorInWords(refused), "the projection \"a.b\" is refused: the name may not contain '.'.");
   const type = new TypeError("unknown option `layuot`");
   assert.equal(errorInWords(type), "refused: unknown option `layuot`");
 });

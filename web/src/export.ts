@@ -53,9 +53,12 @@ export function exportMarkdown(ctx: Context): string {
   const lines = [
     `## streamdoc playground: ${scenario?.title ?? "a session"}`,
     "",
-    `streamdoc ${PACKAGE_VERSION} · layout \`${s.config.layout}\` · storage \`${s.config.storage}\` · [open this session](${ctx.link})`,
+    `streamdoc ${PACKAGE_VERSION} · layout \`${s.config.layout}\` · storage \`${s.config.storage}\`${s.config.projection?.enabled ? " · an inline projection" : ""} · [open this session](${ctx.link})`,
     "",
   ];
+  if (s.config.projection?.enabled) {
+    lines.push("The inline projection:", "", "```js", s.config.projection.source, "```", "");
+  }
   if (s.ops.length > 0) {
     lines.push("### Operations", "");
     s.ops.forEach((op, i) => {

@@ -58,7 +58,8 @@ export function scriptCommands(s: Session, commands: LoggedCommand[]): ScriptCom
 
 /** The session's commands as a mongosh script. */
 export function sessionScript(s: Session, commands: LoggedCommand[]): string {
-  const config = `layout ${s.config.layout}, storage ${s.config.storage}`;
+  const projection = s.config.projection?.enabled ? ", an inline projection (its read model in the updates)" : "";
+  const config = `layout ${s.config.layout}, storage ${s.config.storage}${projection}`;
   return mongoshScript(scriptCommands(s, commands), [
     `The streamdoc playground's session (streamdoc ${PACKAGE_VERSION}, ${config}): ${s.ops.length} operations, ${commands.length} commands.`,
   ]);

@@ -1,12 +1,15 @@
 // What MongoDB would hold: the stored documents by database and collection, each with its
 // BSON size against the 16 MiB limit. Switching the layout or the storage replays the
-// session's operations on a new store, so the same session lands in other places.
+// session's operations on a new store, so the same session lands in other places. An
+// inline projection (its options object's source) adds a read model to each stream
+// document, at `projections.<name>`: it is marked in the document, since the same
+// updateOne that pushed the events wrote it.
 import { signal } from "@preact/signals";
 import type { ExtendedJsonDocument, StoredDocuments } from "streamdoc";
 import { MAX_DOCUMENT_BYTES, type SizeReport, sizeReport } from "../bson-size";
 import { copyText } from "../clipboard";
 import { pretty, toRelaxed } from "../ejson";
-import type { StoreConfig } from "../session";
+import { DEFAULT_PROJECTION, type StoreConfig } from "../session";
 import { busy, configError, session, setConfig, store, storeVersion } from "../state";
 import { Editor } from "./editor";
 import { HostPanel } from "./host-panel";
@@ -15,6 +18,7 @@ import { JsonTree } from "./json-tree";
 /** Relaxed (default) or canonical Extended JSON. */
 export const canonical = signal(false);
 const customDraft = signal<string | null>(null);
+const projectionDraft = signal<string | null>(null);
 
 const LAYOUTS = [
   ["streamdoc", "streamdoc", "streamdoc's field names: events[].metadata.eventId, metadata.streamPosition"],
@@ -84,6 +88,7 @@ function Configuration() {
           </button>
         </div>
       )}
+      <ProjectionConfig />
       <p class="hint">
         {session.value.ops.length} operations of this session, replayed on a store with the{" "}
         {config.layout === "emmett" ? "Emmett" : "streamdoc"} layout and{" "}
@@ -92,7 +97,7 @@ function Configuration() {
           : config.storage === "single"
             ? "one collection"
             : "custom storage"}
-        .
+        {config.projection?.enabled ? " and an inline projection" : ""}.
       </p>
       {configError.value && (
         <p class="error" role="alert">
@@ -100,6 +105,61 @@ function Configuration() {
         </p>
       )}
     </section>
+  );
+}
+
+/** The inline projection: a switch, and the source of its options object (JavaScript). */
+function ProjectionConfig() {
+  const config = session.value.config;
+  const applied = config.projection?.source ?? DEFAULT_PROJECTION;
+  const draft = projectionDraft.value ?? applied;
+  const on = config.projection?.enabled === true;
+  const apply = (enabled: boolean, source: string) => void setConfig({ ...config, projection: { enabled, source } });
+  return (
+    <div class="projection-config">
+      <label class="switch" title="a read model in each stream's document, written by the append's own updateOne">
+        <input
+          type="checkbox"
+          id="projection-toggle"
+          checked={on}
+          disabled={busy.value}
+          onChange={(e) => apply(e.currentTarget.checked, e.currentTarget.checked ? draft : applied)}
+        />
+        <span>inline projection: a read model kept in each stream's document</span>
+      </label>
+      {on && (
+        <div class="custom">
+          <span class="label">
+            projection: one options object, as emmett-mongodb's <code>mongoDBInlineProjection</code> takes it (evolve
+            must be synchronous)
+          </span>
+          <Editor
+            label="projection"
+            language="javascript"
+            value={draft}
+            onChange={(t) => (projectionDraft.value = t)}
+            onSubmit={() => apply(true, draft)}
+          />
+          <div class="actions">
+            <button type="button" id="apply-projection" onClick={() => apply(true, draft)} disabled={busy.value}>
+              Apply and replay
+            </button>
+            <button
+              type="button"
+              class="quiet"
+              id="reset-projection"
+              onClick={() => {
+                projectionDraft.value = DEFAULT_PROJECTION;
+                apply(true, DEFAULT_PROJECTION);
+              }}
+              disabled={busy.value || draft === DEFAULT_PROJECTION}
+            >
+              Back to the example
+            </button>
+          </div>
+        </div>
+      )}
+    </div>
   );
 }
 
@@ -129,10 +189,49 @@ function SizeBar({ size }: { size: SizeReport }) {
   );
 }
 
+/** The read models a stream document holds (`projections.<name>`), with the position each was written at. */
+function readModels(doc: ExtendedJsonDocument): { name: string; position: string }[] | null {
+  if (doc.projections === undefined) return null;
+  const projections = toRelaxed(doc.projections);
+  if (typeof projections !== "object" || projections === null || Array.isArray(projections)) return null;
+  return Object.entries(projections as Record<string, unknown>).map(([name, model]) => {
+    const metadata = (model as { _metadata?: { streamPosition?: unknown } } | null)?._metadata;
+    const position = metadata?.streamPosition;
+    return { name, position: typeof position === "number" ? String(position) : JSON.stringify(position ?? "?") };
+  });
+}
+
+/** What the `projections` field of a stream document holds, in a sentence. */
+function ReadModelsNote({ models }: { models: { name: string; position: string }[] }) {
+  return (
+    <p class="read-models-note" data-read-models={models.map((m) => m.name).join(" ")}>
+      {models.length === 0 ? (
+        <>
+          <code>projections</code> holds no read model any more: the projection's evolve deleted it (returned null).
+        </>
+      ) : (
+        <>
+          Read model{models.length === 1 ? "" : "s"}{" "}
+          {models.map((m, i) => (
+            <span key={m.name}>
+              {i > 0 ? ", " : ""}
+              <code>projections.{m.name}</code> (at stream position {m.position})
+            </span>
+          ))}
+          : written by the same <code>updateOne</code> as the events it folds, not by a second write.
+        </>
+      )}
+    </p>
+  );
+}
+
+const READ_MODELS_LABEL = "read models · written by the same updateOne as the events";
+
 function StoredDocument({ doc }: { doc: ExtendedJsonDocument }) {
   const size = sizeReport(doc);
   const shown = canonical.value ? doc : toRelaxed(doc);
   const name = typeof doc.streamName === "string" ? doc.streamName : JSON.stringify(doc._id);
+  const models = readModels(doc);
   return (
     <article class="document" data-stream={name}>
       <header>
@@ -146,7 +245,8 @@ function StoredDocument({ doc }: { doc: ExtendedJsonDocument }) {
         </button>
       </header>
       <SizeBar size={size} />
-      <JsonTree value={shown} />
+      {models && <ReadModelsNote models={models} />}
+      <JsonTree value={shown} marked={models ? { field: "projections", label: READ_MODELS_LABEL } : undefined} />
     </article>
   );
 }

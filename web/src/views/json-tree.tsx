@@ -1,10 +1,17 @@
 // A document as a collapsible tree: objects and arrays fold, BSON wrappers
 // (`{ $oid: … }`, `{ $numberLong: … }`) stay one leaf, long strings and arrays are cut
-// for showing (the copy buttons give the whole value).
+// for showing (the copy buttons give the whole value). One top-level field can be
+// marked: labelled, and open all the way down (a stream document's read models).
 import type { ExtendedJson } from "streamdoc";
 import { isWrapper } from "../ejson";
 
 type Json = ExtendedJson;
+
+/** A top-level field shown open all the way down, with a label beside its name. */
+export interface Marked {
+  field: string;
+  label: string;
+}
 
 const MAX_STRING = 160;
 const MAX_ITEMS = 50;
@@ -25,13 +32,25 @@ function Leaf({ value }: { value: Json }) {
   return <span class="j-wrapper">{JSON.stringify(value)}</span>;
 }
 
-function Node({ name, value, depth }: { name: string | null; value: Json; depth: number }) {
+interface NodeProps {
+  name: string | null;
+  value: Json;
+  depth: number;
+  marked?: Marked | undefined;
+  /** Inside the marked field: every level open. */
+  open?: boolean;
+}
+
+function Node({ name, value, depth, marked, open: allOpen = false }: NodeProps) {
   const key = name === null ? null : <span class="j-key">{name}: </span>;
+  const isMarked = depth === 1 && marked !== undefined && name === marked.field;
+  const label = isMarked ? <span class="j-label">{marked.label}</span> : null;
   if (typeof value !== "object" || value === null || isWrapper(value)) {
     return (
-      <div class="j-row">
+      <div class={isMarked ? "j-row j-marked" : "j-row"} data-field={isMarked ? name : undefined}>
         {key}
         <Leaf value={value} />
+        {label}
       </div>
     );
   }
@@ -39,12 +58,13 @@ function Node({ name, value, depth }: { name: string | null; value: Json; depth:
   const [open, close] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
   if (entries.length === 0) {
     return (
-      <div class="j-row">
+      <div class={isMarked ? "j-row j-marked" : "j-row"} data-field={isMarked ? name : undefined}>
         {key}
         <span class="j-punct">
           {open}
           {close}
         </span>
+        {label}
       </div>
     );
   }
@@ -54,7 +74,7 @@ function Node({ name, value, depth }: { name: string | null; value: Json; depth:
   const children = (
     <>
       {shown.map(([k, v]) => (
-        <Node key={k} name={k} value={v} depth={depth + 1} />
+        <Node key={k} name={k} value={v} depth={depth + 1} marked={marked} open={allOpen || isMarked} />
       ))}
       {entries.length > shown.length && (
         <div class="j-row j-note">… {entries.length - shown.length} more not shown</div>
@@ -64,22 +84,27 @@ function Node({ name, value, depth }: { name: string | null; value: Json; depth:
   // The document itself: its fields, without a line of its own.
   if (name === null) return children;
   return (
-    <details class="j-node" open={depth < 3}>
+    <details
+      class={isMarked ? "j-node j-marked" : "j-node"}
+      open={allOpen || isMarked || depth < 3}
+      data-field={isMarked ? name : undefined}
+    >
       <summary>
         {key}
         <span class="j-punct">{open}</span>
         <span class="j-count"> {count} </span>
         <span class="j-punct">{close}</span>
+        {label}
       </summary>
       <div class="j-children">{children}</div>
     </details>
   );
 }
 
-export function JsonTree({ value }: { value: Json }) {
+export function JsonTree({ value, marked }: { value: Json; marked?: Marked }) {
   return (
     <div class="json-tree">
-      <Node name={null} value={value} depth={0} />
+      <Node name={null} value={value} depth={0} marked={marked} />
     </div>
   );
 }

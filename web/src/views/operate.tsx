@@ -4,7 +4,7 @@ import { signal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
 import type { RecordedEvent } from "streamdoc";
 import type { Expected, StoreOp } from "../session";
-import { busy, clearOps, outcomes, runOp, session } from "../state";
+import { busy, clearOps, outcomes, runOp, session, setView } from "../state";
 import type { OpOutcome } from "../store";
 import { expectedInWords } from "../words";
 import { Editor } from "./editor";
@@ -112,9 +112,24 @@ function FormCard({
   );
 }
 
+/** Says that appends also write a read model, when the store has an inline projection. */
+function ProjectionNote() {
+  if (!session.value.config.projection?.enabled) return null;
+  return (
+    <p class="hint" id="projection-note">
+      An inline projection is on: each append's <code>updateOne</code> also writes its read model into the stream
+      document.{" "}
+      <button type="button" class="quiet small" onClick={() => setView("documents")}>
+        See it in Documents
+      </button>
+    </p>
+  );
+}
+
 function AppendForm() {
   return (
     <FormCard title="Append" id="append-title" action={appendFromForm}>
+      <ProjectionNote />
       <div class="row">
         <Field label="stream type" value={draft.streamType} id="stream-type" width="9rem" />
         <Field label="stream id" value={draft.streamId} id="stream-id" width="9rem" />
@@ -238,7 +253,11 @@ export function EventsTable({ events }: { events: RecordedEvent[] }) {
 function Outcome({ index, op, outcome }: { index: number; op: StoreOp; outcome: OpOutcome | undefined }) {
   const state = outcome === undefined ? "pending" : outcome.ok ? "ok" : "error";
   return (
-    <li class={`outcome ${state}`} data-op={index}>
+    <li
+      class={`outcome ${state}`}
+      data-op={index}
+      data-read-model={outcome?.ok && outcome.readModel ? outcome.readModel.change : undefined}
+    >
       <div class="what">
         <span class="index">#{index + 1}</span> {opInWords(op)}
       </div>

@@ -22,6 +22,17 @@ function schedulesInNode(id, options = {}) {
   return schedules;
 }
 
+/** The invariants of a package race's exploration, as the package names and words them in Node. */
+function invariantsInNode(id) {
+  const sim = Simulation.fromRace(id);
+  const explorer = new Explorer(sim, { limit: 1 });
+  explorer.run(1);
+  const invariants = Object.entries(explorer.report().invariants).map(([kind, i]) => [kind, i.invariant]);
+  explorer.free();
+  sim.free();
+  return invariants;
+}
+
 const number = (text) => Number(text.replaceAll(",", ""));
 
 /** Explores the race shown; resolves to the summary's numbers once it is done. */
@@ -62,6 +73,15 @@ test("the real design holds every invariant: the racing first append, four and f
   assert.ok(first.schedules > 0);
   assert.deepEqual(new Set(await held(page)), new Set(["yes"]));
   assert.equal(await page.textContent("#explorer-verdict"), "Every invariant held in every schedule.");
+  // Every invariant the package checks is listed, in its words (the read models' one too).
+  const listed = await page.$$eval("#explorer-invariants li", (els) =>
+    els.map((e) => [e.dataset.invariant, e.querySelector("strong").textContent]),
+  );
+  assert.deepEqual(listed, invariantsInNode("racing-first-append"));
+  assert.deepEqual(
+    listed.find(([kind]) => kind === "readModelDiverged"),
+    ["readModelDiverged", "every read model is the fold of its stream's events"],
+  );
   assert.match(
     await page.textContent("#explorer-coverage"),
     /a conflict in [\d,]+ of [\d,]+ schedules, a duplicate key in/,

@@ -37,6 +37,16 @@ try {
   await openScenario(page, "cart");
   await shot(page, "playground-documents");
 
+  // The same cart with the example inline projection: its read model in the stream document.
+  await page.check("#projection-toggle");
+  await page.waitForSelector('[data-editor="projection"] .cm-content');
+  await page.waitForFunction(() => !document.querySelector("#apply-projection, #projection-toggle")?.disabled);
+  await page.waitForSelector('[data-field="projections"]');
+  await page.evaluate(() => document.querySelector('[data-field="projections"]')?.scrollIntoView({ block: "center" }));
+  await shot(page, "playground-projections");
+  await page.uncheck("#projection-toggle");
+  await page.waitForFunction(() => !document.querySelector("#projection-toggle")?.disabled);
+
   // The race lab, in the middle of the stale writer's race.
   await openScenario(page, "stale-writer");
   for (let i = 0; i < 7; i++) await page.keyboard.press("ArrowRight");

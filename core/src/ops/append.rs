@@ -91,6 +91,14 @@ enum State {
 ///    an append whose first outcome was unknown). `Any` and `StreamExists` go back to
 ///    step 2 instead, at most `max_attempts` times.
 ///
+/// With inline projections ([`StoreConfig::with_projection`](crate::StoreConfig::with_projection))
+/// the update of step 3 also `$set`s (or `$unset`s) `projections.<name>`, folded from the
+/// read models at the base position: for a new stream, the initial states; when the
+/// store remembers them at that position, no command; otherwise the read of step 2 also
+/// fetches them (for an exact position, a [`Command::FindOne`] of the position and the read
+/// models comes first), and a read model absent from a stream with events, or of another
+/// schema version, makes the append fetch the whole stream and refold its events.
+///
 /// Built by [`StoreContext::append`](crate::StoreContext::append) (or
 /// [`StoreContext::prepare`](crate::StoreContext::prepare)), which validates the stream
 /// name and reads the clock:

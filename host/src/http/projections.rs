@@ -105,26 +105,11 @@ const COUNT_PARAMS: &[&str] = &["filter", "skip", "limit", "streams"];
 /// UTF-8 once decoded. A `%` not followed by two hex digits is kept, as form decoding
 /// keeps it.
 fn decode(raw: &str) -> Result<String, Problem> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-                (Some(hi), Some(lo)) => {
-                    out.push((hi * 16 + lo) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| Problem::invalid_query(format!("{raw:?} is not UTF-8 once percent-decoded")))
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| Problem::invalid_query(format!("{raw:?} is not UTF-8 once percent-decoded")))
 }
 
 /// A JSON object from a query parameter.

@@ -284,4 +284,9 @@ pub mod codes {
     pub const DOCUMENT_TOO_LARGE_TO_UPSERT: i32 = 17420;
     /// Insert of a document past 16 MiB (`BSONObjectTooLarge`).
     pub const BSON_OBJECT_TOO_LARGE: i32 = 10334;
+
+    /// Whether `code` says a write would make a document larger than the server allows.
+    pub fn is_document_too_large(code: i32) -> bool {
+        matches!(code, DOCUMENT_TOO_LARGE_AFTER_UPDATE | DOCUMENT_TOO_LARGE_TO_UPSERT | BSON_OBJECT_TOO_LARGE)
+    }
 }

@@ -136,6 +136,11 @@ impl Error {
         }
     }
 
+    /// The write would grow `stream`'s document past the server's document limit.
+    pub(crate) fn stream_too_large(stream: &str) -> Error {
+        Error::StreamTooLarge { stream: stream.to_owned(), limit_bytes: crate::limits::MAX_DOCUMENT_BYTES as u64 }
+    }
+
     /// One error of every kind, in [`Error::KINDS`] order: what the other layers' tests
     /// map one by one (each to a JavaScript class, an HTTP problem type, ...).
     ///

@@ -378,6 +378,14 @@ impl StoreConfig {
         self
     }
 
+    /// The projections that apply to streams of `stream_type`, in registration order.
+    pub fn projections_for<'c>(
+        &'c self,
+        stream_type: &'c str,
+    ) -> impl Iterator<Item = &'c crate::projection::InlineProjection> + 'c {
+        self.projections.iter().filter(move |p| p.applies_to(stream_type))
+    }
+
     /// The projection named `name` that applies to streams of `stream_type`.
     pub fn projection(&self, stream_type: &str, name: &str) -> Option<&crate::projection::InlineProjection> {
         self.projections.iter().find(|p| p.name() == name && p.applies_to(stream_type))

@@ -16,7 +16,7 @@ use crate::limits;
 use crate::name::StreamName;
 use crate::ops::cache::{OpCache, StoreCache};
 use crate::ops::fetch::{stream_filter, Fetch, Fetched, Shape};
-use crate::ops::index::create_index_command;
+use crate::ops::index::collection_index_commands;
 use crate::ops::outbox::{unexpected, Outbox};
 use crate::ops::read::ReadRange;
 use crate::ops::{Operation, Step};
@@ -219,11 +219,8 @@ impl Append {
         if indexed {
             self.first_attempt();
         } else {
-            let ns = self.ns();
-            let mut commands = vec![create_index_command(&ns)];
-            if let Some(inline) = &self.inline {
-                commands.extend(inline.index_commands(&ns));
-            }
+            let projections = self.inline.as_ref().map_or(&[][..], Inline::projections);
+            let mut commands = collection_index_commands(&self.ns(), projections);
             commands.reverse();
             self.pending_indexes = commands;
             self.next_index();
@@ -510,18 +507,8 @@ impl Operation for Append {
                 }
             }
             (State::Writing { base, guessed }, Reply::DuplicateKey { .. }) => self.on_mismatch(base, guessed),
-            (
-                State::Writing { .. },
-                Reply::ServerError {
-                    code:
-                        codes::DOCUMENT_TOO_LARGE_AFTER_UPDATE
-                        | codes::DOCUMENT_TOO_LARGE_TO_UPSERT
-                        | codes::BSON_OBJECT_TOO_LARGE,
-                    ..
-                },
-            ) => {
-                let stream = self.stream.as_str().to_owned();
-                self.finish(Err(Error::StreamTooLarge { stream, limit_bytes: limits::MAX_DOCUMENT_BYTES as u64 }));
+            (State::Writing { .. }, Reply::ServerError { code, .. }) if codes::is_document_too_large(code) => {
+                self.finish(Err(Error::stream_too_large(self.stream.as_str())));
             }
             (State::Verifying { base }, reply) => {
                 let Some(mut fetch) = self.verify.take() else { return };

@@ -65,11 +65,22 @@ impl IndexRegistry {
 }
 
 /// The command creating the unique index on `streamName`.
-pub(crate) fn create_index_command(ns: &Namespace) -> Command {
+fn create_index_command(ns: &Namespace) -> Command {
     Command::CreateIndex {
         ns: ns.clone(),
         keys: doc! { STREAM_NAME: 1 },
         name: STREAM_NAME_INDEX.to_owned(),
         unique: true,
     }
+}
+
+/// What a collection's first use by a store creates, in order: the unique `streamName`
+/// index, then the indexes `projections` declare.
+pub(crate) fn collection_index_commands(
+    ns: &Namespace,
+    projections: &[crate::projection::InlineProjection],
+) -> Vec<Command> {
+    let mut commands = vec![create_index_command(ns)];
+    commands.extend(crate::projection::fold::index_commands(projections, ns));
+    commands
 }

@@ -8,10 +8,9 @@ use crate::layout::{StoreConfig, STREAM_NAME};
 use crate::name::StreamName;
 use crate::ops::cache::StoreCache;
 use crate::ops::fetch::stream_filter;
-use crate::ops::index::create_index_command;
+use crate::ops::index::collection_index_commands;
 use crate::ops::outbox::{unexpected, Outbox};
 use crate::ops::{Operation, Step};
-use crate::projection::fold::index_commands;
 use crate::projection::{ProjectionQuery, QueryError, ReadModel};
 
 /// The read model of one projection of one stream: one [`Command::FindOne`] reduced to
@@ -131,10 +130,8 @@ impl QueryModels {
             Mode::Count => Command::Count { ns: ns.clone(), filter, skip: self.query.skip, limit: self.query.limit },
         };
         if !self.cache.indexes.contains(&ns) {
-            let projections: Vec<_> =
-                config.projections.iter().filter(|p| p.applies_to(&self.query.stream_type)).cloned().collect();
-            let mut commands = vec![create_index_command(&ns)];
-            commands.extend(index_commands(&projections, &ns));
+            let projections: Vec<_> = config.projections_for(&self.query.stream_type).cloned().collect();
+            let mut commands = collection_index_commands(&ns, &projections);
             commands.reverse();
             self.pending_indexes = commands;
         }

@@ -4,7 +4,7 @@
 use bson::{doc, Bson, Document};
 use serde::{Deserialize, Serialize};
 
-use crate::command::{Command, Namespace, Reply};
+use crate::command::{codes, Command, Namespace, Reply};
 use crate::error::Error;
 use crate::layout::{
     document_position, position_to_bson, Layout, StoreConfig, STREAM_NAME, STREAM_POSITION_PATH, STREAM_TYPE_PATH,
@@ -29,12 +29,8 @@ pub struct RebuildResult {
 
 /// The projections a rebuild recomputes: `name`'s, or every one of the stream type.
 fn chosen(config: &StoreConfig, stream_type: &str, name: Option<&str>) -> Result<Vec<InlineProjection>, Error> {
-    let chosen: Vec<InlineProjection> = config
-        .projections
-        .iter()
-        .filter(|p| p.applies_to(stream_type) && name.is_none_or(|n| p.name() == n))
-        .cloned()
-        .collect();
+    let chosen: Vec<InlineProjection> =
+        config.projections_for(stream_type).filter(|p| name.is_none_or(|n| p.name() == n)).cloned().collect();
     if chosen.is_empty() {
         let what = name.map_or("projection".to_owned(), |n| format!("projection named {n:?}"));
         return Err(Error::InvalidConfig(crate::layout::ConfigError::InvalidProjection {
@@ -159,18 +155,8 @@ impl Operation for Rebuild {
                 let stream = self.stream.as_str().to_owned();
                 self.outbox.finish(Err(Error::Contention { stream, attempts: self.attempts }));
             }
-            (
-                State::Writing { .. },
-                Reply::ServerError {
-                    code:
-                        crate::command::codes::DOCUMENT_TOO_LARGE_AFTER_UPDATE
-                        | crate::command::codes::BSON_OBJECT_TOO_LARGE,
-                    ..
-                },
-            ) => {
-                let stream = self.stream.as_str().to_owned();
-                let limit_bytes = crate::limits::MAX_DOCUMENT_BYTES as u64;
-                self.outbox.finish(Err(Error::StreamTooLarge { stream, limit_bytes }));
+            (State::Writing { .. }, Reply::ServerError { code, .. }) if codes::is_document_too_large(code) => {
+                self.outbox.finish(Err(Error::stream_too_large(self.stream.as_str())));
             }
             (_, Reply::ServerError { code, message }) => self.outbox.finish(Err(Error::Server { code, message })),
             (_, other) => self.outbox.finish(Err(unexpected(step, &other))),

@@ -35,7 +35,7 @@ impl Inline {
     /// The projections of `stream`, `None` when it has none (the append is then exactly
     /// what it is without projections).
     pub(crate) fn for_stream(config: &StoreConfig, stream: &StreamName) -> Option<Self> {
-        Self::of(config.projections.iter().filter(|p| p.applies_to(stream.stream_type())).cloned().collect())
+        Self::of(config.projections_for(stream.stream_type()).cloned().collect())
     }
 
     /// `projections`, `None` when empty.
@@ -52,10 +52,9 @@ impl Inline {
         self.projections.iter().map(|p| path(p.name()))
     }
 
-    /// The `createIndexes` commands of the declared indexes, keys prefixed, named as
-    /// MongoDB names them by default (`projections.p.status_1`).
-    pub(crate) fn index_commands(&self, ns: &crate::Namespace) -> Vec<crate::Command> {
-        index_commands(&self.projections, ns)
+    /// The projections.
+    pub(crate) fn projections(&self) -> &[InlineProjection] {
+        &self.projections
     }
 
     /// The stream does not exist: every projection starts from its initial state.
@@ -169,7 +168,8 @@ impl Inline {
     }
 }
 
-/// The index commands of `projections`' declared indexes.
+/// The `createIndexes` commands of `projections`' declared indexes, keys prefixed, named
+/// as MongoDB names them by default (`projections.p.status_1`).
 pub(crate) fn index_commands(projections: &[InlineProjection], ns: &crate::Namespace) -> Vec<crate::Command> {
     let mut out = Vec::new();
     for p in projections {

@@ -8,7 +8,7 @@ use crate::event::{NewEvent, RecordedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::{SeededIds, SteppingClock};
 use crate::layout::StoreConfig;
-use crate::ops::{AggregateResult, AppendResult, QueryAnswer, ReadRange, ReadResult, RebuildAllResult, RebuildResult};
+use crate::ops::{AggregateResult, AppendResult, ReadRange, ReadResult, RebuildAllResult, RebuildResult};
 use crate::projection::{ProjectionQuery, ReadModel};
 
 /// 2026-01-01T00:00:00Z, where the in-memory store's default clock starts.
@@ -142,10 +142,7 @@ impl<E: Executor> EventStore<E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn find_read_models(&mut self, query: ProjectionQuery) -> Result<Vec<ReadModel>, Error> {
-        match driver::run(&mut self.ctx.query_models(query, false), &mut self.executor)? {
-            QueryAnswer::Models(models) => Ok(models),
-            QueryAnswer::Count(_) => Err(Error::Misuse { message: "a find answered with a count".into() }),
-        }
+        driver::run(&mut self.ctx.query_models(query, false), &mut self.executor)?.into_models()
     }
 
     /// The first read model `query` finds.
@@ -155,10 +152,7 @@ impl<E: Executor> EventStore<E> {
 
     /// How many read models `query` matches (its skip and limit applied).
     pub fn count_read_models(&mut self, query: ProjectionQuery) -> Result<u64, Error> {
-        match driver::run(&mut self.ctx.query_models(query, true), &mut self.executor)? {
-            QueryAnswer::Count(n) => Ok(n),
-            QueryAnswer::Models(_) => Err(Error::Misuse { message: "a count answered with read models".into() }),
-        }
+        driver::run(&mut self.ctx.query_models(query, true), &mut self.executor)?.into_count()
     }
 
     /// Recomputes `stream`'s read models (of `projection` only, when given) from its events.

@@ -2,7 +2,7 @@
 //! awaited.
 
 use bson::Document;
-use streamdoc_core::ops::{QueryAnswer, RebuildAllResult, RebuildResult};
+use streamdoc_core::ops::{RebuildAllResult, RebuildResult};
 use streamdoc_core::projection::{ProjectionQuery, ReadModel};
 use streamdoc_core::{
     AggregateResult, AppendResult, Error, ExecutorError, ExpectedVersion, NewEvent, ReadRange, ReadResult,
@@ -226,10 +226,7 @@ impl<E: AsyncExecutor> EventStore<E> {
     /// # });
     /// ```
     pub async fn find_read_models(&self, query: ProjectionQuery) -> Result<Vec<ReadModel>, Error> {
-        match driver::run(&mut self.ctx.query_models(query, false), &self.executor).await? {
-            QueryAnswer::Models(models) => Ok(models),
-            QueryAnswer::Count(_) => Err(Error::Misuse { message: "a find answered with a count".into() }),
-        }
+        driver::run(&mut self.ctx.query_models(query, false), &self.executor).await?.into_models()
     }
 
     /// The first read model `query` finds (its limit set to 1).
@@ -240,10 +237,7 @@ impl<E: AsyncExecutor> EventStore<E> {
     /// How many read models `query` matches, its skip and limit applied: one
     /// `countDocuments` (after the collection's indexes, on its first use).
     pub async fn count_read_models(&self, query: ProjectionQuery) -> Result<u64, Error> {
-        match driver::run(&mut self.ctx.query_models(query, true), &self.executor).await? {
-            QueryAnswer::Count(n) => Ok(n),
-            QueryAnswer::Models(_) => Err(Error::Misuse { message: "a count answered with read models".into() }),
-        }
+        driver::run(&mut self.ctx.query_models(query, true), &self.executor).await?.into_count()
     }
 
     /// Recomputes `stream`'s read models (of `projection` only, when given) from its

@@ -51,12 +51,12 @@ fn read_model_to_js(document: Option<&bson::Document>, mode: Values) -> JsValue 
 
 /// The read models of a query's answer.
 fn models(answer: QueryAnswer) -> Result<Vec<streamdoc_core::projection::ReadModel>, JsValue> {
-    match answer {
-        QueryAnswer::Models(models) => Ok(models),
-        QueryAnswer::Count(_) => {
-            Err(error::to_js(&Error::Misuse { message: "a find of read models answered with a count".into() }))
-        }
-    }
+    answer.into_models().map_err(|e| error::to_js(&e))
+}
+
+/// The number of a count's answer.
+fn count(answer: QueryAnswer) -> Result<JsValue, JsValue> {
+    answer.into_count().map(|n| JsValue::from_f64(n as f64)).map_err(|e| error::to_js(&e))
 }
 
 /// The options of `readStream`, and of `aggregateStream`'s `read`: the range, Emmett's
@@ -599,12 +599,7 @@ impl StoreHandle {
         Ok(match query {
             Ok(Some(query)) => {
                 let op = self.inner.ctx.borrow().query_models(query, true);
-                store.run(Ok(op), |answer, _| match answer {
-                    QueryAnswer::Count(n) => Ok(JsValue::from_f64(n as f64)),
-                    QueryAnswer::Models(_) => Err(error::to_js(&Error::Misuse {
-                        message: "a count of read models answered with read models".into(),
-                    })),
-                })
+                store.run(Ok(op), |answer, _| count(answer))
             }
             Ok(None) => Promise::resolve(&JsValue::from_f64(0.0)),
             Err(e) => rejected(e),
@@ -831,12 +826,7 @@ impl EventStore {
         Ok(match projections::native_query(&query, "countReadModels") {
             Ok(query) => {
                 let op = self.inner.ctx.borrow().query_models(query, true);
-                self.run(Ok(op), |answer, _| match answer {
-                    QueryAnswer::Count(n) => Ok(JsValue::from_f64(n as f64)),
-                    QueryAnswer::Models(_) => Err(error::to_js(&Error::Misuse {
-                        message: "a count of read models answered with read models".into(),
-                    })),
-                })
+                self.run(Ok(op), |answer, _| count(answer))
             }
             Err(e) => rejected(e),
         })

@@ -81,6 +81,28 @@ pub enum QueryAnswer {
     Count(u64),
 }
 
+impl QueryAnswer {
+    /// The read models of a find ([`Error::Misuse`] for a count's answer).
+    pub fn into_models(self) -> Result<Vec<ReadModel>, Error> {
+        match self {
+            QueryAnswer::Models(models) => Ok(models),
+            QueryAnswer::Count(_) => {
+                Err(Error::Misuse { message: "a find of read models answered with a count".into() })
+            }
+        }
+    }
+
+    /// The number a count answered ([`Error::Misuse`] for a find's answer).
+    pub fn into_count(self) -> Result<u64, Error> {
+        match self {
+            QueryAnswer::Count(n) => Ok(n),
+            QueryAnswer::Models(_) => {
+                Err(Error::Misuse { message: "a count of read models answered with read models".into() })
+            }
+        }
+    }
+}
+
 /// A query over read models ([`ProjectionQuery`]): the collection's indexes on its first
 /// use by this store (the unique `streamName` one and those the projections declare),
 /// then one [`Command::Find`] or [`Command::Count`].

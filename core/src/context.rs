@@ -61,6 +61,11 @@ impl StoreContext {
         self.clock.as_ref()
     }
 
+    /// The clock, shared (a subscription stamps its checkpoints with it).
+    pub(crate) fn shared_clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
     /// Where events given without an id get one.
     pub(crate) fn ids(&self) -> &dyn IdGenerator {
         self.ids.as_ref()

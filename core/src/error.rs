@@ -6,6 +6,7 @@ use crate::expected::ExpectedVersion;
 use crate::layout::ConfigError;
 use crate::name::StreamNameError;
 use crate::projection::QueryError;
+use crate::subscription::SubscriptionError;
 
 /// Why one event of an append is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -80,6 +81,9 @@ pub enum Error {
     /// A query over read models is malformed or unsupported; nothing is sent.
     #[error("invalid read model query: {0}")]
     InvalidQuery(QueryError),
+    /// A subscription cannot run, or its change stream cannot resume.
+    #[error("subscription: {0}")]
+    Subscription(SubscriptionError),
     /// The server refused a command for a reason the operation does not handle.
     #[error("server error {code}: {message}")]
     Server { code: i32, message: String },
@@ -97,7 +101,7 @@ pub enum Error {
 impl Error {
     /// Every kind of error, as [`Error::kind`] names them: the list the other layers
     /// (the JavaScript classes, the HTTP problem types) are checked against.
-    pub const KINDS: [&'static str; 15] = [
+    pub const KINDS: [&'static str; 16] = [
         "InvalidStreamName",
         "InvalidConfig",
         "EmptyAppend",
@@ -109,6 +113,7 @@ impl Error {
         "CorruptDocument",
         "Projection",
         "InvalidQuery",
+        "Subscription",
         "Server",
         "UnexpectedReply",
         "Unavailable",
@@ -129,6 +134,7 @@ impl Error {
             Error::CorruptDocument { .. } => "CorruptDocument",
             Error::Projection { .. } => "Projection",
             Error::InvalidQuery(_) => "InvalidQuery",
+            Error::Subscription(_) => "Subscription",
             Error::Server { .. } => "Server",
             Error::UnexpectedReply { .. } => "UnexpectedReply",
             Error::Unavailable(_) => "Unavailable",
@@ -164,6 +170,7 @@ impl Error {
             Error::CorruptDocument { stream: s(), reason: s() },
             Error::Projection { stream: s(), projection: s(), message: s() },
             Error::InvalidQuery(QueryError::UnsupportedOperator { operator: "$where".into() }),
+            Error::Subscription(SubscriptionError::StreamTypeRequired),
             Error::Server { code: 1, message: s() },
             Error::UnexpectedReply { step: s(), reply: s() },
             Error::Unavailable(ExecutorError { message: s(), outcome_unknown: false }),
@@ -202,6 +209,12 @@ impl From<ConfigError> for Error {
 impl From<QueryError> for Error {
     fn from(e: QueryError) -> Self {
         Error::InvalidQuery(e)
+    }
+}
+
+impl From<SubscriptionError> for Error {
+    fn from(e: SubscriptionError) -> Self {
+        Error::Subscription(e)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod projection;
 pub mod sim;
 mod store;
+pub mod subscription;
 mod template;
 pub mod wire;
 

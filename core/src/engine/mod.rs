@@ -21,6 +21,7 @@
 
 mod arg;
 mod bson_size;
+pub mod change_feed;
 mod collection;
 mod compare;
 mod display;
@@ -42,6 +43,7 @@ use std::collections::BTreeMap;
 use bson::{Bson, Document};
 
 pub use bson_size::bson_size;
+pub use change_feed::{ChangeCursor, ChangeFeed, FeedError};
 
 use self::arg::Arg;
 use self::collection::{replaced, Collection};
@@ -109,6 +111,17 @@ pub struct Engine {
     collections: BTreeMap<Namespace, Collection>,
     ids: ObjectIdGenerator,
     options: EngineOptions,
+    feed: Option<FeedSlot>,
+}
+
+/// The engine's change feed; a cloned engine records into its own copy of the log.
+#[derive(Debug)]
+struct FeedSlot(ChangeFeed);
+
+impl Clone for FeedSlot {
+    fn clone(&self) -> Self {
+        FeedSlot(self.0.deep_clone())
+    }
 }
 
 impl Engine {
@@ -119,12 +132,30 @@ impl Engine {
 
     /// An empty engine with `options`.
     pub fn with_options(seed: u64, options: EngineOptions) -> Self {
-        Self { collections: BTreeMap::new(), ids: ObjectIdGenerator::seeded(seed), options }
+        Self { collections: BTreeMap::new(), ids: ObjectIdGenerator::seeded(seed), options, feed: None }
     }
 
     /// The options the engine runs with.
     pub fn options(&self) -> EngineOptions {
         self.options
+    }
+
+    /// Starts recording a change event for every write that changes a document, keeping
+    /// the last `capacity` (the oplog's window), and returns the feed to watch; once
+    /// enabled, a further call returns the same feed. See [`change_feed`].
+    pub fn enable_change_feed(&mut self, capacity: usize) -> ChangeFeed {
+        self.feed.get_or_insert_with(|| FeedSlot(ChangeFeed::new(capacity))).0.clone()
+    }
+
+    /// The change feed, when enabled.
+    pub fn change_feed(&self) -> Option<ChangeFeed> {
+        self.feed.as_ref().map(|f| f.0.clone())
+    }
+
+    fn record_change(&self, ns: &Namespace, event: impl FnOnce() -> Document) {
+        if let Some(feed) = &self.feed {
+            feed.0.record(ns, event());
+        }
     }
 
     /// Runs one command and answers as the server would. Never panics; every failure is a
@@ -330,10 +361,19 @@ impl Engine {
             return Ok(not_matched);
         };
         if let Some(record) = collection.find_first(&filter) {
+            let before = self.feed.as_ref().and_then(|_| collection.get(record).cloned());
+            let replacing = matches!(plan, UpdatePlan::Replace(_));
             let modified = match &mut plan {
                 UpdatePlan::Modify(modifiers) => collection.modify(record, modifiers, max)?,
                 UpdatePlan::Replace(replacement) => collection.replace(record, replacement, max)?,
             };
+            if let (Some(before), true) = (before, modified) {
+                let after = collection.get(record).cloned().unwrap_or_default();
+                self.record_change(ns, || match replacing {
+                    true => change_feed::replace_event(&after),
+                    false => change_feed::update_event(&before, &after),
+                });
+            }
             return Ok(Reply::Updated { matched: 1, modified: u64::from(modified), upserted_id: None });
         }
         if !upsert {
@@ -371,8 +411,12 @@ impl Engine {
                 format!("Document to upsert is larger than {max}"),
             ));
         }
+        let event = self.feed.as_ref().map(|_| change_feed::insert_event(&doc));
         collection.insert(doc, size)?;
         self.ids = ids;
+        if let Some(event) = event {
+            self.record_change(ns, || event);
+        }
         Ok(Reply::Updated { matched: 0, modified: 0, upserted_id: Some(id) })
     }
 
@@ -404,9 +448,13 @@ impl Engine {
                 format!("object to insert too large. size in bytes: {size}, max size: {max}"),
             ));
         }
+        let event = self.feed.as_ref().map(|_| change_feed::insert_event(&doc));
         let collection = self.collections.entry(ns.clone()).or_insert_with(|| Collection::new(ns));
         collection.insert(doc, size)?;
         self.ids = ids;
+        if let Some(event) = event {
+            self.record_change(ns, || event);
+        }
         Ok(Reply::Inserted { id })
     }
 
@@ -417,7 +465,9 @@ impl Engine {
         };
         match collection.find_first(&filter) {
             Some(record) => {
+                let id = collection.get(record).and_then(|d| d.get("_id").cloned()).unwrap_or(Bson::Null);
                 collection.remove(record);
+                self.record_change(ns, || change_feed::delete_event(id));
                 Ok(Reply::Deleted { count: 1 })
             }
             None => Ok(Reply::Deleted { count: 0 }),

@@ -36,7 +36,7 @@ mod append;
 mod cache;
 mod document;
 mod exists;
-mod fetch;
+pub(crate) mod fetch;
 mod index;
 mod models;
 pub(crate) mod outbox;

@@ -17,6 +17,7 @@ use std::sync::Once;
 
 use js_sys::Reflect;
 use streamdoc_core::projection::QueryError;
+use streamdoc_core::subscription::SubscriptionError;
 use streamdoc_core::{Error, ExecutorError, StreamNameError};
 use wasm_bindgen::prelude::*;
 
@@ -139,6 +140,10 @@ fn error_code(error: &Error) -> u16 {
         // error thrown by an inline projection's handler is in emmett-mongodb (which
         // Emmett's mapping reads as 500, having no code of its own).
         Error::Projection { .. } => INTERNAL_SERVER_ERROR,
+        // Another instance won a checkpoint: a concurrency conflict, as Emmett reads one.
+        Error::Subscription(SubscriptionError::CheckpointConflict { .. }) => CONCURRENCY_ERROR,
+        Error::Subscription(SubscriptionError::HistoryLost { .. }) => ILLEGAL_STATE_ERROR,
+        Error::Subscription(_) => VALIDATION_ERROR,
         _ => INTERNAL_SERVER_ERROR,
     }
 }
@@ -204,6 +209,17 @@ pub fn to_js(error: &Error) -> JsValue {
                     fields.push(("path", s(path)))
                 }
                 QueryError::CustomStorage => {}
+            }
+            fields
+        }
+        Error::Subscription(e) => {
+            let mut fields = vec![("reason", s(&reason(e)))];
+            match e {
+                SubscriptionError::CheckpointConflict { consumer, stream: name, expected } => {
+                    fields.extend([("consumer", s(consumer)), stream(name), ("expected", JsValue::from(*expected))])
+                }
+                SubscriptionError::HistoryLost { consumer, .. } => fields.push(("consumer", s(consumer))),
+                _ => {}
             }
             fields
         }

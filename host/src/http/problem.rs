@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use streamdoc_core::projection::QueryError;
+use streamdoc_core::subscription::SubscriptionError;
 use streamdoc_core::wire::WireError;
 use streamdoc_core::{ConfigError, Error};
 
@@ -245,6 +246,16 @@ impl From<&Error> for Problem {
                 (S::NOT_IMPLEMENTED, "queries-unsupported", "This store's storage cannot answer queries across streams")
             }
             Error::InvalidQuery(_) => (S::BAD_REQUEST, "invalid-read-model-query", "The read model query is invalid"),
+            Error::Subscription(SubscriptionError::CheckpointConflict { .. }) => {
+                (S::CONFLICT, "checkpoint-conflict", "Another instance of the consumer advanced the checkpoint first")
+            }
+            Error::Subscription(SubscriptionError::HistoryLost { .. }) => {
+                (S::GONE, "history-lost", "The change stream's resume point is no longer in the oplog")
+            }
+            Error::Subscription(SubscriptionError::ChangeStreamsUnsupported { .. }) => {
+                (S::NOT_IMPLEMENTED, "change-streams-unsupported", "The server has no change streams")
+            }
+            Error::Subscription(_) => (S::BAD_REQUEST, "invalid-subscription", "The subscription cannot run as asked"),
             Error::Contention { .. } => {
                 (S::CONFLICT, "contention", "Too many concurrent appends raced for the stream's position")
             }

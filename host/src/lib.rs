@@ -59,6 +59,7 @@ mod mongo;
 mod server_info;
 mod store;
 mod store_executor;
+pub mod subscription;
 
 pub use clock::{RandomIds, SystemClock};
 pub use driver::{AsyncExecutor, SharedEngine};
@@ -70,6 +71,7 @@ pub use server_info::ServerInfo;
 pub use store::EventStore;
 pub use store_executor::{AnyEventStore, StoreExecutor};
 pub use streamdoc_core as core_logic;
+pub use subscription::{ChangeStreams, OnHistoryLost, SubscribeError, Subscriber};
 
 /// Why a store or executor could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -106,6 +106,23 @@ impl<E: AsyncExecutor> EventStore<E> {
         Self { ctx, executor }
     }
 
+    /// A consumer of this store's new events, to [`run`](crate::Subscriber::run): at
+    /// least once, in order within each stream, from checkpoints in the database (see
+    /// [`streamdoc_core::subscription`]). With [`Source::Auto`](streamdoc_core::subscription::Source::Auto)
+    /// it watches a change stream where the server has them and polls elsewhere.
+    pub fn subscriber(&self, config: streamdoc_core::subscription::SubscriptionConfig) -> crate::Subscriber<E>
+    where
+        E: Clone,
+    {
+        crate::Subscriber {
+            ctx: self.ctx.clone(),
+            executor: self.executor.clone(),
+            config,
+            poll_interval: std::time::Duration::from_millis(100),
+            on_history_lost: crate::OnHistoryLost::default(),
+        }
+    }
+
     /// Appends `events` if the stream is where `expected` says; a
     /// [`Error::ConcurrencyConflict`] otherwise. After [`Error::Unavailable`] with an
     /// unknown outcome, retry with the same event ids: an append that had been applied

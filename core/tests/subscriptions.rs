@@ -379,3 +379,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_emmett_layout_and_one_collection_for_every_type_are_subscribed_alike() {
+    use streamdoc_core::Layout;
+    let config =
+        StoreConfig::new("app").with_layout(Layout::Emmett).with_storage(Storage::SingleCollection { name: None });
+    for source in [Source::Polling, Source::ChangeStream] {
+        let mut engine = Engine::new(1);
+        let mut watch = FeedWatch::new(engine.enable_change_feed(10_000));
+        let mut store = EventStore::new(context(config.clone()), engine);
+        let mut all = Subscription::new(store.context(), SubscriptionConfig::new("all").source(source)).unwrap();
+        let mut carts =
+            Subscription::new(store.context(), SubscriptionConfig::new("carts").stream_type("cart").source(source))
+                .unwrap();
+        let (mut seen_all, mut seen_carts) = (Seen::default(), Seen::default());
+        let mut carts_watch = watch.clone();
+        drain(&mut all, &mut store, Some(&mut watch), &mut seen_all);
+        drain(&mut carts, &mut store, Some(&mut carts_watch), &mut seen_carts);
+        append(&mut store, "cart:1", 2);
+        append(&mut store, "order:1", 1);
+        append(&mut store, "cart:1", 1);
+        for _ in 0..2 {
+            drain(&mut all, &mut store, Some(&mut watch), &mut seen_all);
+            drain(&mut carts, &mut store, Some(&mut carts_watch), &mut seen_carts);
+        }
+        let ends = positions(&mut store, &["cart:1", "order:1"]);
+        assert_eq!(seen_all.check(&ends), (0, 0), "{source:?}");
+        assert_eq!(seen_carts.batches.keys().collect::<Vec<_>>(), ["cart:1"], "{source:?}");
+        assert_eq!(seen_carts.batches["cart:1"].last().unwrap().1, 3);
+        if source == Source::ChangeStream {
+            assert!(carts.stats().carried > 0, "messages.<i> deltas carry the events");
+            assert_eq!(carts.stats().lookups, 0);
+        }
+        assert_eq!(seen_all.batches.len(), 2, "both types");
+    }
+}

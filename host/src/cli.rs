@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use streamdoc_core::{Layout, Storage, StoreConfig};
+use streamdoc_host::http::subscribe;
 
 /// streamdoc: an event store that keeps each event stream as one MongoDB document.
 #[derive(Debug, Parser)]
@@ -85,6 +86,15 @@ pub struct ServeArgs {
     /// answer 404; `GET /commands` says whether the endpoint is on).
     #[arg(long)]
     pub command_endpoint: bool,
+
+    /// At most this many `GET /subscribe` streams open at once; past it the route
+    /// answers 503 `too-many-subscriptions` with `Retry-After`.
+    #[arg(long, default_value_t = subscribe::DEFAULT_MAX_SUBSCRIPTIONS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_subscriptions: u32,
+
+    /// How often an open `GET /subscribe` stream sends a keep-alive comment, in seconds.
+    #[arg(long, default_value_t = subscribe::DEFAULT_HEARTBEAT.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub subscription_heartbeat: u64,
 
     /// The stream type of stream names without a colon (`7f3a` is then stream `7f3a`
     /// of this type); without it such names are refused with 400.
@@ -226,6 +236,11 @@ mod tests {
         assert_eq!(placement(&args.store_config()), placed(Layout::Streamdoc, "streamdoc", "order"));
         assert!(!args.command_endpoint);
         assert!(serve(&["--command-endpoint"]).unwrap().command_endpoint);
+        assert_eq!((args.max_subscriptions, args.subscription_heartbeat), (64, 15));
+        let limited = serve(&["--max-subscriptions", "2", "--subscription-heartbeat", "1"]).unwrap();
+        assert_eq!((limited.max_subscriptions, limited.subscription_heartbeat), (2, 1));
+        assert!(serve(&["--max-subscriptions", "0"]).is_err());
+        assert!(serve(&["--subscription-heartbeat", "0"]).is_err());
     }
 
     #[test]

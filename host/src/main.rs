@@ -58,6 +58,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
         web_dir: args.web_dir.clone(),
         cors_origins: args.cors_origins.clone(),
         command_endpoint: args.command_endpoint,
+        max_subscriptions: args.max_subscriptions as usize,
+        subscription_heartbeat: std::time::Duration::from_secs(args.subscription_heartbeat),
     };
     let app = match http::try_router(store.clone(), &options) {
         Ok(app) => app,

@@ -11,6 +11,7 @@
 //! | `GET /projections/{streamType}/{projection}?filter=&sort=&skip=&limit=&streams=` | the read models of the streams of a type, `{readModels: [{streamName, readModel}]}` |
 //! | `GET /projections/{streamType}/{projection}/count?filter=&skip=&limit=&streams=` | how many read models match, `{count}` |
 //! | `POST /projections/{streamType}/rebuild` | recomputes the read models of every stream of the type (body `{"projection"?}` or none) |
+//! | `GET /subscribe?consumer=&streamType=&batchSize=&source=` | a consumer's new events as Server-Sent Events, one `event: batch` per batch, `id: <stream>@<lastPosition>` ([`subscribe`]) |
 //! | `GET /health` | the store kind, and whether its executor answers a ping (503 if not) |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document ([`openapi::document`]) |
 //! | `GET /commands` | whether the command endpoint is on (always 200) |
@@ -76,9 +77,11 @@ pub mod preconditions;
 pub mod problem;
 pub mod projections;
 mod routes;
+pub mod subscribe;
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method};
@@ -119,6 +122,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/commands"),
     ("GET", "/commands/documents"),
     ("DELETE", "/commands/databases/{database}"),
+    ("GET", "/subscribe"),
 ];
 
 /// How the API is served (the `serve` flags other than the store's).
@@ -135,6 +139,12 @@ pub struct ApiOptions {
     /// Whether the command endpoint runs commands ([`commands`]; `--command-endpoint`).
     /// Off, its routes answer 404 but `GET /commands`, which says it is off.
     pub command_endpoint: bool,
+    /// At most this many `GET /subscribe` streams open at once; past it, 503
+    /// `too-many-subscriptions` with `Retry-After` (`--max-subscriptions`).
+    pub max_subscriptions: usize,
+    /// How often an open subscription sends a keep-alive comment
+    /// (`--subscription-heartbeat`).
+    pub subscription_heartbeat: Duration,
 }
 
 impl Default for ApiOptions {
@@ -145,6 +155,8 @@ impl Default for ApiOptions {
             web_dir: None,
             cors_origins: Vec::new(),
             command_endpoint: false,
+            max_subscriptions: subscribe::DEFAULT_MAX_SUBSCRIPTIONS,
+            subscription_heartbeat: subscribe::DEFAULT_HEARTBEAT,
         }
     }
 }
@@ -157,13 +169,14 @@ pub enum ApiError {
     InvalidCorsOrigin(String),
 }
 
-/// What the handlers share: the store, the body limit, and how the command endpoint is
-/// served.
+/// What the handlers share: the store, the body limit, how the command endpoint is
+/// served, and the open subscriptions.
 #[derive(Debug, Clone)]
 struct Store {
     inner: AnyEventStore,
     max_body: usize,
     commands: CommandEndpoint,
+    subscriptions: subscribe::Subscriptions,
 }
 
 /// What `GET /commands` reports.
@@ -201,7 +214,8 @@ pub fn router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Router {
 /// The API's router, or why the options are invalid.
 pub fn try_router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Result<Router, ApiError> {
     let commands = CommandEndpoint { enabled: options.command_endpoint, token_required: options.token.is_some() };
-    let state = Store { inner: store.into(), max_body: options.max_body, commands };
+    let subscriptions = subscribe::Subscriptions::new(options.max_subscriptions, options.subscription_heartbeat);
+    let state = Store { inner: store.into(), max_body: options.max_body, commands, subscriptions };
     let streams = Router::new()
         .route(ROUTES[0].1, post(routes::append).get(routes::read))
         .route(ROUTES[2].1, get(routes::document))
@@ -209,7 +223,8 @@ pub fn try_router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Resu
         .route(ROUTES[4].1, post(projections::rebuild))
         .route(ROUTES[5].1, get(projections::find))
         .route(ROUTES[6].1, get(projections::count))
-        .route(ROUTES[7].1, post(projections::rebuild_all));
+        .route(ROUTES[7].1, post(projections::rebuild_all))
+        .route(ROUTES[14].1, get(subscribe::subscribe));
     let command_routes = if options.command_endpoint {
         let routes = Router::new()
             .route(ROUTES[11].1, post(commands::run))
@@ -267,7 +282,13 @@ fn cors(origins: &[String]) -> Result<CorsLayer, ApiError> {
     Ok(CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::IF_MATCH, header::IF_NONE_MATCH])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("last-event-id"),
+        ])
         .expose_headers([
             header::ETAG,
             HeaderName::from_static("www-authenticate"),
@@ -294,12 +315,19 @@ async fn method_not_allowed(request: Request) -> Problem {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting
-/// connections and returns once the requests in flight are answered.
+/// connections, ends the open subscriptions (`GET /subscribe`, whose answers never end
+/// otherwise), and returns once the requests in flight are answered.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (close, closing) = tokio::sync::watch::channel(false);
+    let app = app.layer(axum::Extension(subscribe::Closing(closing)));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = close.send(true);
+    };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 

@@ -184,6 +184,15 @@ pub fn document() -> Value {
                     "type": "object", "required": ["streamType", "streams"],
                     "properties": { "streamType": { "type": "string" }, "streams": { "type": "integer", "description": "How many streams were rebuilt" } }
                 },
+                "SubscriptionBatch": {
+                    "type": "object", "required": ["stream", "after", "events"],
+                    "description": "The `data` of a `batch` message: events of one stream at positions `after + 1 ..`, in order",
+                    "properties": {
+                        "stream": { "type": "string" },
+                        "after": { "type": "integer", "minimum": 0, "description": "The position the batch follows" },
+                        "events": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/RecordedEvent" } }
+                    }
+                },
                 "ReadResult": {
                     "type": "object", "required": ["streamName", "currentStreamVersion", "streamExists", "events"],
                     "properties": {
@@ -353,6 +362,35 @@ pub fn document() -> Value {
                         "422": problem("The store defines no such projection for the type (`unknown-projection`), or a projection failed on a stream's events (`projection-failed`)"),
                         "501": problem("The store places streams with a custom resolver (`queries-unsupported`)"),
                         "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            },
+            "/subscribe": {
+                "get": {
+                    "operationId": "subscribe",
+                    "summary": "A consumer's new events as Server-Sent Events, one message per batch, from the consumer's checkpoints",
+                    "description": "Each batch is one message: `event: batch`, `id: <stream>@<lastPosition>` (the stream name with `%`, control characters and non-ASCII bytes percent-encoded; the position of the message's last event), `data:` a `SubscriptionBatch`. A `: keep-alive` comment comes every --subscription-heartbeat seconds (default 15). If the subscription fails once the answer has started, one `event: error` message carries the problem and the answer ends.\n\nDelivery is at least once up to the connection: the next batch is read only once the answer has taken the previous message, and the consumer's checkpoint moves when the answer takes a message, not when the client has read it, so a message in flight when the connection drops is lost to the client, and one taken but not checkpointed is sent again. A client that reconnects with the same `consumer` resumes from the consumer's checkpoints; with `Last-Event-ID: <stream>@<position>` the server does not resend the events of that stream at or before that position (the checkpoint then moves past them). Clients dedupe by `id` or by each event's `metadata.streamPosition`.\n\nTwo connections with one `consumer` are two instances of one consumer: allowed; each batch goes to the instance that advances the checkpoint first (checkpoints are conditional), and both may receive one that neither has checkpointed yet. At most --max-subscriptions (default 64) are open at once.",
+                    "security": [{}, { "bearer": [] }],
+                    "parameters": [
+                        { "name": "consumer", "in": "query", "required": true, "schema": { "type": "string", "minLength": 1, "maxLength": 200 },
+                          "description": "The consumer's name: its checkpoints are its own" },
+                        { "name": "streamType", "in": "query", "required": false, "schema": { "type": "string", "example": "order" },
+                          "description": "Only streams of this type; required when the store keeps a collection per stream type (`streamdoc serve --storage per-type`, the default)" },
+                        { "name": "batchSize", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "default": 100 },
+                          "description": "At most this many events in one message" },
+                        { "name": "source", "in": "query", "required": false, "schema": { "enum": ["auto", "changeStream", "polling"], "default": "auto" },
+                          "description": "Where new events are learnt of: a change stream (a replica set, or the in-memory engine), polling, or whichever the server has" },
+                        { "name": "Last-Event-ID", "in": "header", "required": false, "schema": { "type": "string", "example": "order:1@3" },
+                          "description": "`<stream>@<position>`, the `id` of the last message the client has: that stream's events at or before the position are not sent again" }
+                    ],
+                    "responses": {
+                        "200": { "description": "The subscription: a stream of `batch` messages and keep-alive comments that ends only when the client disconnects, the subscription fails (`error` message) or the server shuts down",
+                                 "content": { "text/event-stream": { "schema": { "type": "string" },
+                                     "itemSchema": { "$ref": "#/components/schemas/SubscriptionBatch" } } } },
+                        "400": problem("An unknown, repeated or unreadable query parameter, or no `consumer` (`invalid-query`); a consumer name, batch size or missing stream type the subscription refuses (`invalid-subscription`); an invalid stream type; a `Last-Event-ID` that is not `<stream>@<position>` (`invalid-last-event-id`)"),
+                        "401": problem("No or a wrong bearer token"),
+                        "501": problem("`source=changeStream` on a server without change streams (`change-streams-unsupported`)"),
+                        "503": problem("Every subscription slot is taken (`too-many-subscriptions`, with `Retry-After` in seconds), or the MongoDB server does not answer")
                     }
                 }
             },

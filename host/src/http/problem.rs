@@ -200,6 +200,23 @@ impl Problem {
         .with("scratchPrefix", super::commands::SCRATCH_PREFIX)
     }
 
+    /// A `Last-Event-ID` that is not `<stream>@<position>` (`GET /subscribe`).
+    pub fn invalid_last_event_id(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid-last-event-id", "The Last-Event-ID header is invalid", detail)
+    }
+
+    /// Every subscription slot is taken (`--max-subscriptions`); the answer carries
+    /// `Retry-After`.
+    pub fn too_many_subscriptions(limit: usize) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too-many-subscriptions",
+            "Too many subscriptions are open",
+            format!("{limit} subscriptions are open, the most this server serves at once (`--max-subscriptions`)"),
+        )
+        .with("limit", limit as u64)
+    }
+
     /// The MongoDB server does not answer.
     pub fn server_unavailable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "server-unavailable", "The MongoDB server does not answer", detail)

@@ -113,6 +113,25 @@ export declare class InvalidQueryError extends StreamdocError {
   readonly projectionName?: string;
   readonly errorCode: 400;
 }
+/** A subscription cannot run (its options, the store's storage, the source), or what it ran into. */
+export declare class SubscriptionError extends StreamdocError {
+  readonly kind: "Subscription";
+  /**
+   * Why: `"invalidConfig"` (consumer name, a size, the checkpoints collection),
+   * `"streamTypeRequired"` (a store with a collection per stream type),
+   * `"customStorage"`, `"checkpointConflict"`, `"historyLost"` (the change stream's
+   * resume point is gone) or `"changeStreamsUnsupported"` (`source: "changeStream"`
+   * where there is no change stream, e.g. over `options.executor`).
+   */
+  readonly reason: string;
+  /** The consumer, for `checkpointConflict` and `historyLost`. */
+  readonly consumer?: string;
+  /** The stream, for `checkpointConflict`. */
+  readonly streamName?: string;
+  /** The checkpoint the write expected, for `checkpointConflict`. */
+  readonly expected?: bigint;
+  readonly errorCode: 400 | 403 | 412;
+}
 /** The server refused a command for a reason the store does not handle. */
 export declare class ServerError extends StreamdocError {
   readonly kind: "Server";

@@ -46,6 +46,7 @@ export const ContentionError = define("Contention");
 export const CorruptDocumentError = define("CorruptDocument");
 export const ProjectionError = define("Projection");
 export const InvalidQueryError = define("InvalidQuery");
+export const SubscriptionError = define("Subscription");
 export const ServerError = define("Server");
 export const UnexpectedReplyError = define("UnexpectedReply");
 export const UnavailableError = define("Unavailable");
@@ -65,6 +66,7 @@ const classes = {
   CorruptDocument: CorruptDocumentError,
   Projection: ProjectionError,
   InvalidQuery: InvalidQueryError,
+  Subscription: SubscriptionError,
   Server: ServerError,
   UnexpectedReply: UnexpectedReplyError,
   Unavailable: UnavailableError,

@@ -10,6 +10,9 @@
 //! - `EventStore` ([`store`]): core's store, shaped like Emmett's `EventStore`, on the
 //!   in-memory engine or on a JavaScript executor (an async function that runs
 //!   commands), driven by the async loop in [`executor`].
+//! - `Subscription` ([`subscriptions`]): core's subscription machine, driven by an
+//!   async loop over the store's engine (its change feed) or executor, with the
+//!   handler's batches awaited one at a time.
 //! - `Engine` ([`engine`]): the in-memory engine, shareable through executors.
 //! - `Simulation` ([`sim`]): the simulator, with explicit schedules and exploration.
 //!
@@ -28,6 +31,7 @@ pub mod options;
 pub mod projections;
 pub mod sim;
 pub mod store;
+pub mod subscriptions;
 mod testing;
 pub mod values;
 pub mod versions;
@@ -108,7 +112,7 @@ export interface RecordedEvent<Type extends string = string, Data extends Defaul
 export type ErrorKind =
   | "InvalidStreamName" | "InvalidConfig" | "EmptyAppend" | "InvalidEvent" | "ConcurrencyConflict"
   | "StreamTooLarge" | "InvalidRange" | "Contention" | "CorruptDocument" | "Projection"
-  | "InvalidQuery" | "Server" | "UnexpectedReply" | "Unavailable" | "Misuse";
+  | "InvalidQuery" | "Subscription" | "Server" | "UnexpectedReply" | "Unavailable" | "Misuse";
 
 /** An error as data: its kind and fields, as the scenario corpus spells them. */
 export interface ErrorDetails {

@@ -452,6 +452,16 @@ export class EventStore {
   countReadModels(query: ReadModelQuery): Promise<number>;
   /** emmett-mongodb's queries over read models: `projections.inline.findOne`, `find`, `count`. */
   readonly projections: { inline: InlineProjectionQueries };
+  /**
+   * Subscribes `options.consumer` to new events: `handler` receives each batch (one
+   * stream's events right after the consumer's checkpoint, in order), one at a time; the
+   * checkpoint moves once what it returned has settled. At least once: a batch whose
+   * handler throws is delivered again to the next subscription of the consumer.
+   */
+  subscribe<E extends RecordedEvent = RecordedEvent>(
+    options: SubscribeOptions,
+    handler: (batch: Batch<E>) => unknown,
+  ): Subscription;
   /** The stored documents, in canonical Extended JSON (in-memory engine only). */
   documents(): StoredDocuments;
   /** The last commands sent, oldest first (needs `options.commandLog`). */
@@ -471,21 +481,22 @@ export class StoreSnapshot {
 }
 "#;
 
-enum Backend {
+/// Where a store's commands run.
+pub(crate) enum Backend {
     Engine(RefCell<Engine>),
     Js(JsExecutor),
 }
 
-struct Inner {
+pub(crate) struct Inner {
     config: StoreConfig,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
-    ctx: RefCell<StoreContext>,
-    backend: Backend,
-    log: CommandLog,
-    values: Values,
+    pub(crate) ctx: RefCell<StoreContext>,
+    pub(crate) backend: Backend,
+    pub(crate) log: CommandLog,
+    pub(crate) values: Values,
     callbacks: Rc<Callbacks>,
-    guard: Guard,
+    pub(crate) guard: Guard,
     /// `hooks.onAfterCommit`.
     on_after_commit: Option<Function>,
 }
@@ -837,6 +848,15 @@ impl EventStore {
     pub fn projections(&self) -> Result<JsValue, JsValue> {
         let _call = error::enter(&self.inner.guard)?;
         Ok(inline_queries(StoreHandle { inner: self.inner.clone() }))
+    }
+
+    pub fn subscribe(
+        &self,
+        options: JsValue,
+        handler: JsValue,
+    ) -> Result<crate::subscriptions::JsSubscription, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        crate::subscriptions::subscribe(self.inner.clone(), &options, handler)
     }
 
     pub fn documents(&self) -> Result<JsValue, JsValue> {

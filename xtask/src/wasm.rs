@@ -360,6 +360,7 @@ pub(crate) fn test() -> Result<(), String> {
                 "designs.test.mjs",
                 "emmett.test.mjs",
                 "projections.test.mjs",
+                "subscriptions.test.mjs",
                 "mongodb.test.mjs",
                 "emmett-mongodb.test.mjs",
                 "http-parity.test.mjs",
@@ -388,14 +389,17 @@ fn http_api_binary() -> Result<PathBuf, String> {
 }
 
 /// The package's suites that talk to the live server (`MONGODB_URI`): its MongoDB
-/// adapter, its interoperability with emmett-mongodb, and its parity with the HTTP API
-/// on that server. After [`test()`], which built
+/// adapter, its interoperability with emmett-mongodb, its parity with the HTTP API
+/// on that server, and subscriptions polling through the adapter. After [`test()`], which built
 /// and installed what they use.
 pub(crate) fn live_tests() -> Result<(), String> {
     let server = http_api_binary()?;
     run(Command::new("node")
         .args(["--test", "--test-reporter=spec"])
-        .args(["mongodb.test.mjs", "emmett-mongodb.test.mjs", "http-parity.test.mjs"].map(|s| format!("wasm/test/{s}")))
+        .args(
+            ["mongodb.test.mjs", "emmett-mongodb.test.mjs", "http-parity.test.mjs", "subscriptions.test.mjs"]
+                .map(|s| format!("wasm/test/{s}")),
+        )
         .env("STREAMDOC_BIN", &server))
 }
 

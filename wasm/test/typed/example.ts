@@ -10,7 +10,12 @@ import {
   StreamdocError,
   ProjectionError,
   InvalidQueryError,
+  SubscriptionError,
   type AggregateStreamResult,
+  type Batch,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionStats,
   type InlineProjectionDefinition,
   type ReadModel,
   type ClientScript,
@@ -156,7 +161,35 @@ export async function main(): Promise<string> {
   const err: StreamdocError | undefined = undefined;
   void err;
   const readModels = await projections();
-  return JSON.stringify({ total: order.state.total, paid: order.state.paid, exists, schedules, commands: log.length, readModels });
+  const subscriptions = await subscribed();
+  return JSON.stringify({ total: order.state.total, paid: order.state.paid, exists, schedules, commands: log.length, readModels, subscriptions });
+}
+
+/** A subscription: typed batches, stats and the error class; 3 when it ran. */
+async function subscribed(): Promise<number> {
+  const store = new EventStore();
+  await store.appendToStream("order:1", [{ type: "OrderPlaced", data: { total: 1, currency: "EUR" } }]);
+  const positions: bigint[] = [];
+  const options: SubscribeOptions = { consumer: "mailer", streamType: "order", manual: true, batchSize: 10 };
+  const sub: Subscription = store.subscribe<OrderEvent>(options, async (batch: Batch<OrderEvent>) => {
+    for (const e of batch.events) {
+      if (e.type === "OrderPlaced") positions.push(batch.after + e.metadata.streamPosition);
+    }
+  });
+  const delivered: number = await sub.catchUp();
+  const stats: SubscriptionStats = sub.stats();
+  const wrong = () => {
+    // @ts-expect-error: the source is "auto", "changeStream" or "polling"
+    store.subscribe({ consumer: "x", source: "push" }, () => {});
+    // @ts-expect-error: the consumer is required
+    store.subscribe({ streamType: "order" }, () => {});
+  };
+  void wrong;
+  const reason = (e: unknown): string | null => (e instanceof SubscriptionError ? e.reason : null);
+  void reason;
+  await sub.stop();
+  await sub.done;
+  return delivered + positions.length + stats.batches;
 }
 
 /** Typed against the driver's MongoClient; not run (no server here). */

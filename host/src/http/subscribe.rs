@@ -344,6 +344,42 @@ mod tests {
         assert_eq!(kept(unsent(batch(2, 3), Some(&at("order:2", 9)))), (2, vec![3, 4, 5]));
     }
 
+    /// The position of `consumer`'s checkpoint of `stream`.
+    async fn checkpoint(store: &crate::AnyEventStore, consumer: &str, stream: &str) -> Option<i64> {
+        let documents = store.executor().database_documents("t").await.unwrap();
+        let doc = documents.get("t.streamdoc_checkpoints")?.iter().find(|d| {
+            d.get_str("consumer").is_ok_and(|c| c == consumer) && d.get_str("streamName").is_ok_and(|s| s == stream)
+        })?;
+        doc.get_i64("position").ok()
+    }
+
+    /// A batch waiting in the channel, or taken but not yet written out, is not
+    /// acknowledged, and nothing more is read meanwhile; once taken, it is.
+    #[tokio::test]
+    async fn a_batch_is_acknowledged_once_the_answer_took_it() {
+        let store = crate::EventStore::in_memory(StoreConfig::new("t")).unwrap().into_any();
+        let placed = || vec![NewEvent::new("Placed", doc! {})];
+        store.append_to_stream("order:1", placed(), streamdoc_core::ExpectedVersion::NoStream).await.unwrap();
+        let subscriber = store.subscriber(SubscriptionConfig::new("c").stream_type("order"));
+        let (sender, mut receiver) = mpsc::channel(1);
+        let slot = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        let running = tokio::spawn(deliver(subscriber, "c".into(), sender, None, slot));
+
+        let Some(Message::Batch { taken, .. }) = receiver.recv().await else { panic!("no batch") };
+        store.append_to_stream("order:2", placed(), streamdoc_core::ExpectedVersion::NoStream).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(checkpoint(&store, "c", "order:1").await, None, "acknowledged before the answer took it");
+        assert!(receiver.try_recv().is_err(), "a second batch was read before the first was taken");
+
+        taken.send(()).unwrap();
+        let Some(Message::Batch { taken, .. }) = receiver.recv().await else { panic!("no second batch") };
+        assert_eq!(checkpoint(&store, "c", "order:1").await, Some(1));
+        taken.send(()).unwrap();
+        drop(receiver);
+        tokio::time::timeout(Duration::from_secs(10), running).await.expect("stops once the answer is gone").unwrap();
+        assert_eq!(checkpoint(&store, "c", "order:2").await, Some(1));
+    }
+
     #[test]
     fn event_ids_round_trip_any_stream_name() {
         for stream in ["order:1", "a:b@c", "x:100%", "é:ü\r\n", "t:\u{7f}"] {

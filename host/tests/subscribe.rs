@@ -565,3 +565,12 @@ async fn shutting_down_ends_the_open_subscriptions() {
     }
     assert!(sse.chunks.ended, "the answer ended with its last chunk");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_guards_subscriptions() {
+    let server = Server::start(ApiOptions { token: Some("s3cret".into()), ..options() }).await;
+    subscribe(server.addr, "consumer=c&streamType=order", &[]).await.refused().problem(401, "unauthorized");
+    let auth = [("authorization", "Bearer s3cret")];
+    drop(subscribe(server.addr, "consumer=c&streamType=order", &auth).await.stream());
+    server.stop().await;
+}

@@ -190,9 +190,7 @@ pub(super) async fn subscribe(
     // What the subscription would refuse once running, refused before the answer
     // starts: the consumer name, the sizes, the stream type the storage needs.
     Subscription::new(store.context(), config.clone())?;
-    let consumer = config.consumer.clone();
-    let subscriber = store.subscriber(config);
-    if subscriber.resolved_source().await == Source::ChangeStream && !has_change_streams(&store).await {
+    if config.source == Source::ChangeStream && !has_change_streams(&store).await {
         return Err(Error::Subscription(SubscriptionError::ChangeStreamsUnsupported {
             message: "source=changeStream was asked for; use source=polling or source=auto".into(),
         })
@@ -203,6 +201,8 @@ pub(super) async fn subscribe(
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         return Ok(response);
     };
+    let consumer = config.consumer.clone();
+    let subscriber = store.subscriber(config);
     let (sender, receiver) = mpsc::channel(1);
     tokio::spawn(deliver(subscriber, consumer, sender, resume, slot));
     let body = futures_util::stream::unfold(

@@ -390,7 +390,7 @@ pub fn document() -> Value {
                         "400": problem("An unknown, repeated or unreadable query parameter, or no `consumer` (`invalid-query`); a consumer name, batch size or missing stream type the subscription refuses (`invalid-subscription`); an invalid stream type; a `Last-Event-ID` that is not `<stream>@<position>` (`invalid-last-event-id`)"),
                         "401": problem("No or a wrong bearer token"),
                         "501": problem("`source=changeStream` on a server without change streams (`change-streams-unsupported`)"),
-                        "503": problem("Every subscription slot is taken (`too-many-subscriptions`, with `Retry-After` in seconds), or the MongoDB server does not answer")
+                        "503": problem("Every subscription slot is taken (`too-many-subscriptions`, with `Retry-After` in seconds); a server that stops answering once the answer has started is an `error` message")
                     }
                 }
             },

@@ -39,6 +39,10 @@
 //! (the checkpoints are conditional); both may receive a batch that neither has
 //! checkpointed yet.
 //!
+//! With `--token` the route requires `Authorization: Bearer <token>` like the stream
+//! routes, which a browser's `EventSource` cannot send: use a client that sets headers
+//! (`fetch` reading the body, curl).
+//!
 //! At most [`ApiOptions::max_subscriptions`] (`--max-subscriptions`, default 64)
 //! subscriptions are open at once; past it the route answers 503
 //! `too-many-subscriptions` with `Retry-After`. A client that disconnects frees its

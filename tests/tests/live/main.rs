@@ -10,3 +10,4 @@ mod health;
 mod parity;
 mod proxy;
 mod round_trips;
+mod subscriptions;

@@ -123,7 +123,8 @@ impl<E: AsyncExecutor + ChangeStreams> Subscriber<E> {
     /// Delivers batches to `handler` until `stop` completes (or a failure). One batch
     /// at a time: the next is read only once the handler's future resolved `Ok` and the
     /// checkpoint moved (backpressure). A stop never interrupts a handler; it is seen
-    /// between batches and while idle. Returns what the subscription did.
+    /// between batches (after the finished batch's checkpoint write) and while idle.
+    /// Returns what the subscription did.
     pub async fn run<H, F, HE>(
         self,
         mut handler: H,
@@ -139,8 +140,12 @@ impl<E: AsyncExecutor + ChangeStreams> Subscriber<E> {
         let mut sub = Subscription::new(&self.ctx, config)?;
         let mut changes: Option<ChangeEvents> = None;
         let mut stop = std::pin::pin!(stop.fuse());
+        // Set between a handled batch's `ack` and the checkpoint write it asks for: a stop
+        // is not looked at in between, so a batch whose handler finished is never
+        // delivered again because of a graceful stop.
+        let mut acknowledging = false;
         loop {
-            if stop.as_mut().now_or_never().is_some() {
+            if !std::mem::take(&mut acknowledging) && stop.as_mut().now_or_never().is_some() {
                 return Ok(sub.stats());
             }
             match sub.next() {
@@ -151,6 +156,7 @@ impl<E: AsyncExecutor + ChangeStreams> Subscriber<E> {
                 SubscriptionStep::Deliver(batch) => {
                     handler(batch).await.map_err(SubscribeError::Handler)?;
                     sub.ack()?;
+                    acknowledging = true;
                 }
                 SubscriptionStep::Watch { ns, resume_after } => match self.executor.watch(&ns, resume_after).await {
                     Ok(stream) => changes = Some(stream),

@@ -133,7 +133,7 @@ fn random_seed() -> u64 {
 const DEFAULT_LOG_CAPACITY: usize = 1000;
 
 /// The options of `new EventStore(options)`.
-const STORE_OPTIONS: [&str; 13] = [
+const STORE_OPTIONS: [&str; 14] = [
     "database",
     "layout",
     "storage",
@@ -141,6 +141,7 @@ const STORE_OPTIONS: [&str; 13] = [
     "defaultStreamType",
     "projections",
     "executor",
+    "engine",
     "clock",
     "idSeed",
     "generateEventId",
@@ -162,6 +163,8 @@ pub(crate) struct StoreOptions {
     /// 0: no command log.
     pub log_capacity: usize,
     pub executor: Option<Function>,
+    /// `options.engine`: an `Engine` to run on in the process, shared.
+    pub engine: Option<Rc<RefCell<streamdoc_core::Engine>>>,
     pub callbacks: Rc<Callbacks>,
     /// `hooks.onAfterCommit`, Emmett's hook: called after each successful append.
     pub on_after_commit: Option<Function>,
@@ -198,13 +201,19 @@ pub(crate) fn store_options(options: &JsValue) -> Result<StoreOptions, JsValue> 
         None => usize::try_from(to_u64(&log, "options.commandLog (true, false or a number of entries)")?)
             .unwrap_or(usize::MAX),
     };
+    let executor = optional_function(options, "executor", "options")?;
+    let engine = crate::engine::shared_engine(options, "engine", "options")?;
+    if executor.is_some() && engine.is_some() {
+        return Err(type_error("give options.executor or options.engine, not both"));
+    }
     Ok(StoreOptions {
         config,
         clock,
         ids,
         values,
         log_capacity,
-        executor: optional_function(options, "executor", "options")?,
+        executor,
+        engine,
         callbacks,
         on_after_commit: hooks(&get(options, "hooks"))?,
     })

@@ -54,6 +54,12 @@ export interface SimulationOptions {
    * available. Default: a fresh in-memory engine of the simulation's own.
    */
   executor?: Executor;
+  /**
+   * An in-memory engine to run on in the process, shared (e.g. with an `EventStore` given
+   * the same engine, which can subscribe to the race's streams); not with `executor`.
+   * `clone()` and `explore` work on copies of it.
+   */
+  engine?: Engine;
   database?: string;
   layout?: "streamdoc" | "emmett";
   storage?: StorageOption;
@@ -239,9 +245,13 @@ export class Simulation {
   constructor(options: SimulationOptions);
   /**
    * The gallery's race `id` (see `races()`) under `design` (default `"streamdoc"`), its
-   * setup already run; `retries` replaces the race's.
+   * setup already run; `retries` replaces the race's. On `engine`, the setup's documents
+   * replace what the engine held.
    */
-  static fromRace(id: string, options?: { design?: Design; retries?: number; values?: "native" | "canonical" }): Simulation;
+  static fromRace(
+    id: string,
+    options?: { design?: Design; retries?: number; values?: "native" | "canonical"; engine?: Engine },
+  ): Simulation;
   /** The design and retry policy the clients run with. */
   options(): { design: Design; retries: number };
   /** Client names, by index. */
@@ -290,19 +300,46 @@ export class Simulation {
 }
 "#;
 
-/// Where the simulation's commands run: its own engine, or a JavaScript executor that
-/// [`JsSimulation`] drives itself (core's `pending` / `deliver`).
-#[derive(Debug, Clone)]
+/// Where the simulation's commands run: its own engine, an `Engine` it shares
+/// (`options.engine`), or a JavaScript executor that [`JsSimulation`] drives itself
+/// (core's `pending` / `deliver`).
+#[derive(Debug)]
 pub(crate) enum Target {
     Engine(Engine),
+    /// An `Engine` shared in the process (with a store that subscribes to it, say).
+    Shared(Rc<RefCell<Engine>>),
     /// The commands are carried by the async methods.
     Elsewhere,
+}
+
+/// A copy of a run is independent: a shared engine is copied, as its own would be (the
+/// explorer runs every schedule on copies).
+impl Clone for Target {
+    fn clone(&self) -> Self {
+        match self {
+            Target::Engine(engine) => Target::Engine(engine.clone()),
+            Target::Shared(engine) => Target::Engine(engine.borrow().clone()),
+            Target::Elsewhere => Target::Elsewhere,
+        }
+    }
+}
+
+impl Target {
+    /// The engine the commands run on, when they run in the process.
+    fn with_engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> Option<T> {
+        match self {
+            Target::Engine(engine) => Some(f(engine)),
+            Target::Shared(engine) => Some(f(&engine.borrow())),
+            Target::Elsewhere => None,
+        }
+    }
 }
 
 impl streamdoc_core::Executor for Target {
     fn execute(&mut self, command: &Command) -> Result<Reply, ExecutorError> {
         match self {
             Target::Engine(engine) => Ok(engine.execute(command)),
+            Target::Shared(engine) => Ok(engine.borrow_mut().execute(command)),
             Target::Elsewhere => {
                 Err(ExecutorError { message: "the simulation runs on options.executor".into(), outcome_unknown: false })
             }
@@ -312,6 +349,7 @@ impl streamdoc_core::Executor for Target {
     fn execute_owned(&mut self, command: Command) -> Result<Reply, ExecutorError> {
         match self {
             Target::Engine(engine) => Ok(engine.execute_owned(command)),
+            Target::Shared(engine) => Ok(engine.borrow_mut().execute_owned(command)),
             Target::Elsewhere => self.execute(&command),
         }
     }
@@ -319,10 +357,7 @@ impl streamdoc_core::Executor for Target {
 
 impl StoredDocuments for Target {
     fn stored_documents(&self) -> Vec<Document> {
-        match self {
-            Target::Engine(engine) => engine.stored_documents(),
-            Target::Elsewhere => Vec::new(),
-        }
+        self.with_engine(|engine| engine.stored_documents()).unwrap_or_default()
     }
 }
 
@@ -436,7 +471,7 @@ impl JsSimulation {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<JsSimulation, JsValue> {
         let _call = error::enter_free()?;
-        let mut allowed = vec!["clients", "values", "executor", "design", "retries"];
+        let mut allowed = vec!["clients", "values", "executor", "engine", "design", "retries"];
         allowed.extend(CONFIG_OPTIONS);
         check_options(&options, &allowed, "options")?;
         let list = get(&options, "clients");
@@ -451,7 +486,12 @@ impl JsSimulation {
             .collect::<Result<Vec<_>, _>>()?;
         let values = Values::from_js(&get(&options, "values"), "options.values")?;
         let executor = optional_function(&options, "executor", "options")?.map(JsExecutor);
-        let target = if executor.is_some() { Target::Elsewhere } else { Target::Engine(Engine::new(0)) };
+        let target = match (&executor, crate::engine::shared_engine(&options, "engine", "options")?) {
+            (Some(_), Some(_)) => return Err(type_error("give options.executor or options.engine, not both")),
+            (Some(_), None) => Target::Elsewhere,
+            (None, Some(shared)) => Target::Shared(shared),
+            (None, None) => Target::Engine(Engine::new(0)),
+        };
         let sim_options = sim_options(&options)?;
         let with_stores = clients.iter().filter(|(_, store)| store.is_some()).count();
         let (sim, callbacks) = if with_stores == 0 {
@@ -495,7 +535,7 @@ impl JsSimulation {
             type_error(format!("there is no race {id:?}; the races are {}", known.join(", ")))
         })?;
         if !(options.is_undefined() || options.is_null()) {
-            check_options(&options, &["design", "retries", "values"], "options")?;
+            check_options(&options, &["design", "retries", "values", "engine"], "options")?;
         }
         let mut sim_options = race.options(sim_options(&options)?.design);
         if !get(&options, "retries").is_undefined() {
@@ -503,7 +543,15 @@ impl JsSimulation {
         }
         let values = Values::from_js(&get(&options, "values"), "options.values")?;
         let engine = race.engine_after_setup(sim_options.design).map_err(|e| error::to_js(&e))?;
-        let sim = Simulation::configured(Target::Engine(engine), race.config(), race.clients.clone(), sim_options)
+        // On a shared engine, the race's setup replaces what the engine held.
+        let target = match crate::engine::shared_engine(&options, "engine", "options")? {
+            Some(shared) => {
+                *shared.borrow_mut() = engine;
+                Target::Shared(shared)
+            }
+            None => Target::Engine(engine),
+        };
+        let sim = Simulation::configured(target, race.config(), race.clients.clone(), sim_options)
             .map_err(|e| error::to_js(&e))?;
         Ok(JsSimulation {
             sim: Rc::new(RefCell::new(sim)),
@@ -657,12 +705,9 @@ impl JsSimulation {
 
     pub fn documents(&self) -> Result<JsValue, JsValue> {
         let _call = error::enter(&self.guard)?;
-        match self.sim.borrow().executor() {
-            Target::Engine(engine) => Ok(values::stored_documents(engine)),
-            Target::Elsewhere => {
-                Err(type_error("documents() needs the in-memory engine; this simulation runs on options.executor"))
-            }
-        }
+        self.sim.borrow().executor().with_engine(values::stored_documents).ok_or_else(|| {
+            type_error("documents() needs the in-memory engine; this simulation runs on options.executor")
+        })
     }
 
     #[wasm_bindgen(js_name = checkInvariants)]

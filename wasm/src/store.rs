@@ -180,6 +180,8 @@ export interface EventStoreOptions {
   defaultStreamType?: string;
   /** Runs the store's commands (e.g. `mongoExecutor(client)` from `streamdoc/mongodb`). Default: a private in-memory engine. */
   executor?: Executor;
+  /** An in-memory engine to run on in the process (shared with other stores and simulations given it), instead of a private one; not with `executor`. */
+  engine?: Engine;
   /** The time of each append (`recordedAt`, `updatedAt`). Default `Date.now`. */
   clock?: () => Date | number;
   /** A seed making generated event ids deterministic. Default: a random seed. */
@@ -483,7 +485,8 @@ export class StoreSnapshot {
 
 /// Where a store's commands run.
 pub(crate) enum Backend {
-    Engine(RefCell<Engine>),
+    /// The in-memory engine: the store's own, or an `Engine` it shares (`options.engine`).
+    Engine(Rc<RefCell<Engine>>),
     Js(JsExecutor),
 }
 
@@ -633,9 +636,10 @@ impl EventStore {
         let o = options::store_options(&options)?;
         let ctx = StoreContext::with_shared(o.config.clone(), o.clock.clone(), o.ids.clone())
             .map_err(|e| error::to_js(&e))?;
-        let backend = match o.executor {
-            Some(f) => Backend::Js(JsExecutor(f)),
-            None => Backend::Engine(RefCell::new(Engine::new(0))),
+        let backend = match (o.executor, o.engine) {
+            (Some(f), _) => Backend::Js(JsExecutor(f)),
+            (None, Some(shared)) => Backend::Engine(shared),
+            (None, None) => Backend::Engine(Rc::new(RefCell::new(Engine::new(0)))),
         };
         Ok(EventStore {
             inner: Rc::new(Inner {
@@ -981,7 +985,7 @@ impl EventStore {
 
     fn engine(&self, method: &str) -> Result<&RefCell<Engine>, JsValue> {
         match &self.inner.backend {
-            Backend::Engine(engine) => Ok(engine),
+            Backend::Engine(engine) => Ok(engine.as_ref()),
             Backend::Js(_) => {
                 Err(type_error(format!("{method} needs the in-memory engine; this store runs on options.executor")))
             }

@@ -6,7 +6,7 @@
 // refused; on a live server (MONGODB_URI), polling through `streamdoc/mongodb`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine, EventStore, MisuseError, StreamdocError, SubscriptionError } from "streamdoc";
+import { Engine, EventStore, MisuseError, Simulation, StreamdocError, SubscriptionError } from "streamdoc";
 import { mongoExecutor } from "streamdoc/mongodb";
 import { liveServer } from "./live.mjs";
 
@@ -317,4 +317,28 @@ test("live: polling through streamdoc/mongodb delivers every event, and resumes 
     Promise.resolve().then(() => store.subscribe({ consumer: "b", streamType: "order", source: "changeStream" }, () => {})),
     (e) => e instanceof SubscriptionError && e.reason === "changeStreamsUnsupported",
   );
+});
+
+test("on an Engine shared with a Simulation: the subscriber hears the race's appends, step by step", async () => {
+  const engine = new Engine();
+  const racer = (name) => ({ name, ops: [{ op: "append", stream: "order:1", events: [{ type: `By${name}` }], expected: "NO_CONCURRENCY_CHECK" }] });
+  const sim = new Simulation({ clients: [racer("a"), racer("b")], engine });
+  const store = new EventStore({ engine });
+  const { batches, handler } = recorder();
+  const sub = store.subscribe({ consumer: "watcher", streamType: "order", source: "changeStream", manual: true }, handler);
+  await sub.catchUp();
+  const steps = [];
+  while (!sim.isFinished()) {
+    sim.step(sim.runnable()[0]);
+    steps.push(await sub.catchUp());
+  }
+  assert.deepEqual(batches.map((b) => [b.after, b.events.map((e) => e.type)]), [[0n, ["Bya"]], [1n, ["Byb"]]]);
+  assert.equal(steps.filter((n) => n === 1).length, 2, `a batch right after each append's step: ${steps}`);
+  assert.deepEqual(checkpoints(store, "watcher"), { "order:1": 2n });
+  assert.equal(sub.stats().carried, 2, "both batches came in their change events");
+  assert.deepEqual(sim.documents()["streamdoc.order"], store.documents()["streamdoc.order"], "one engine");
+  assert.ok(sim.clone().documents()["streamdoc.streamdoc_checkpoints"], "a clone copies the shared engine");
+  assert.throws(() => new EventStore({ engine, executor: () => null }), TypeError);
+  assert.throws(() => new EventStore({ engine: {} }), /options.engine must be an Engine/);
+  await sub.stop();
 });

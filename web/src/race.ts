@@ -7,6 +7,7 @@
 import {
   type ClientScript,
   type Design,
+  type Engine,
   type Outcome,
   type SimOperation,
   Simulation,
@@ -74,12 +75,13 @@ export function simulationOptions(race: RaceState): SimulationOptions {
   return options;
 }
 
-/** A fresh Simulation of the race: the package's own race when it is one, unchanged. */
-export function newSimulation(race: RaceState): Simulation {
+/** A fresh Simulation of the race: the package's own race when it is one, unchanged; on `engine` when given. */
+export function newSimulation(race: RaceState, engine?: Engine): Simulation {
+  const on = engine ? { engine } : {};
   if (race.from !== undefined && features.designs) {
-    return Simulation.fromRace(race.from, { design: race.design as Design });
+    return Simulation.fromRace(race.from, { design: race.design as Design, ...on });
   }
-  return new Simulation(simulationOptions(race));
+  return new Simulation({ ...simulationOptions(race), ...on });
 }
 
 function frameOf(

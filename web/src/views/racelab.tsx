@@ -10,6 +10,7 @@ import { ClientsEditor } from "./racelab-clients";
 import { Lanes } from "./racelab-lanes";
 import { DesignSlot, ExplorerSlot } from "./racelab-slots";
 import { StepDetail } from "./racelab-step";
+import { SubscriberPanel } from "./racelab-subscriber";
 
 /** Playing: the schedule advances by itself. */
 export const playing = signal(false);
@@ -140,6 +141,7 @@ export function RaceLab() {
         <div class="race-side">
           <Verdict />
           <StepDetail race={race} run={run} />
+          <SubscriberPanel race={race} />
         </div>
       </div>
       <ExplorerSlot

@@ -1,6 +1,7 @@
 // Screenshots of the playground's main views for the README and docs/: run by
 // `cargo xtask web screenshots` (not by the test command). Each is taken from the built
 // page served by `streamdoc serve`, with a scenario open, at 1280×800 (and one at 390 px).
+// STREAMDOC_SCREENSHOTS=name,name saves only those (e.g. `playground-subscriber`).
 import { join } from "node:path";
 import { assertNoProblems, openScenario, playground, setEditor, showView, WEB } from "./harness.mjs";
 
@@ -8,7 +9,10 @@ const DOCS = join(WEB, "../docs");
 const pg = playground();
 await pg.setup();
 
+const only = process.env.STREAMDOC_SCREENSHOTS?.split(",").filter(Boolean) ?? [];
+
 async function shot(page, name) {
+  if (only.length > 0 && !only.includes(name)) return;
   const path = join(DOCS, `${name}.png`);
   await page.screenshot({ path });
   console.log(`saved ${path}`);
@@ -52,6 +56,14 @@ try {
   for (let i = 0; i < 7; i++) await page.keyboard.press("ArrowRight");
   await page.waitForFunction(() => document.querySelector("#step-counter")?.textContent.startsWith("step 7/"));
   await shot(page, "playground-racelab");
+
+  // The live subscriber beside the race lab, in the stale writer's interleaved race, at
+  // the step of a's second append (the batch it just heard is marked).
+  await page.selectOption("#named-schedule", { label: "interleaved, one step each" });
+  for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
+  await page.waitForSelector('#subscriber[data-step="5"]');
+  await page.evaluate(() => document.querySelector("#subscriber")?.scrollIntoView({ block: "center" }));
+  await shot(page, "playground-subscriber");
 
   // Break it: the unique index switched off, every schedule checked, the violation explained.
   await openScenario(page, "first-append");

@@ -470,7 +470,7 @@ export class EventStore {
   commandLog(): CommandLogEntry[];
   /** A copy of the engine's state (in-memory engine only). */
   snapshot(): StoreSnapshot;
-  /** Puts the engine back in a state taken by `snapshot()`. */
+  /** Puts the engine back in a state taken by `snapshot()`; change-stream subscriptions then sweep it from their restored checkpoints. */
   restore(snapshot: StoreSnapshot): void;
   /** Frees the WebAssembly memory now (otherwise the garbage collector does). */
   free(): void;
@@ -500,6 +500,8 @@ pub(crate) struct Inner {
     pub(crate) values: Values,
     callbacks: Rc<Callbacks>,
     pub(crate) guard: Guard,
+    /// The store's subscriptions (told when `restore()` replaces the engine).
+    pub(crate) subscriptions: crate::subscriptions::Registry,
     /// `hooks.onAfterCommit`.
     on_after_commit: Option<Function>,
 }
@@ -652,6 +654,7 @@ impl EventStore {
                 values: o.values,
                 callbacks: o.callbacks,
                 guard: Guard::new("EventStore"),
+                subscriptions: Default::default(),
                 on_after_commit: o.on_after_commit,
             }),
         })
@@ -895,7 +898,8 @@ impl EventStore {
     }
 
     /// Restores the engine; the store forgets which indexes it ensured (they may not
-    /// exist in the restored state), so its next append re-creates them.
+    /// exist in the restored state), so its next append re-creates them, and its
+    /// change-stream subscriptions restart on the restored engine (from its checkpoints).
     pub fn restore(&self, snapshot: &StoreSnapshot) -> Result<(), JsValue> {
         let _call = error::enter(&self.inner.guard)?;
         *self.engine("restore()")?.borrow_mut() = snapshot.engine.clone();
@@ -903,6 +907,7 @@ impl EventStore {
             StoreContext::with_shared(self.inner.config.clone(), self.inner.clock.clone(), self.inner.ids.clone())
                 .map_err(|e| error::to_js(&e))?;
         *self.inner.ctx.borrow_mut() = ctx;
+        self.inner.subscriptions.engine_replaced();
         Ok(())
     }
 }

@@ -283,6 +283,36 @@ impl Shared {
     }
 }
 
+/// The subscriptions of a store, so that `restore()` can tell them the engine changed.
+#[derive(Default)]
+pub(crate) struct Registry(RefCell<Vec<Weak<Shared>>>);
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("subscriptions", &self.0.borrow().len()).finish()
+    }
+}
+
+impl Registry {
+    fn register(&self, s: &Rc<Shared>) {
+        let mut list = self.0.borrow_mut();
+        list.retain(|w| w.strong_count() > 0);
+        list.push(Rc::downgrade(s));
+    }
+
+    /// The store's engine was replaced (`restore()`): its change feed is another one, so
+    /// each change-stream subscription does what core prescribes when a change stream
+    /// cannot go on (`restart`: a new change stream from now, then one sweep of every
+    /// stream past its checkpoint, which the restored engine holds).
+    pub(crate) fn engine_replaced(&self) {
+        for s in self.0.borrow().iter().filter_map(Weak::upgrade) {
+            if s.sub.borrow().source() == Source::ChangeStream && s.watch.borrow_mut().take().is_some() {
+                s.sub.borrow_mut().restart();
+            }
+        }
+    }
+}
+
 /// Waits until [`Shared::fire`].
 struct Fired(Rc<Shared>);
 
@@ -523,6 +553,7 @@ pub(crate) fn subscribe(store: Rc<Inner>, options: &JsValue, handler: JsValue) -
         done: done_resolvers,
         timer_callback: RefCell::new(None),
     });
+    shared.store.subscriptions.register(&shared);
     let weak: Weak<Shared> = Rc::downgrade(&shared);
     *shared.timer_callback.borrow_mut() = Some(Closure::new(move || {
         if let Some(s) = weak.upgrade() {

@@ -342,3 +342,27 @@ test("on an Engine shared with a Simulation: the subscriber hears the race's app
   assert.throws(() => new EventStore({ engine: {} }), /options.engine must be an Engine/);
   await sub.stop();
 });
+
+test("restore(): a change-stream subscription goes on from the restored engine's checkpoints", async () => {
+  const store = new EventStore();
+  const { batches, handler } = recorder();
+  const sub = store.subscribe({ consumer: "r", streamType: "order", manual: true }, handler);
+  await store.appendToStream("order:1", [{ type: "A" }]);
+  assert.equal(await sub.catchUp(), 1);
+  const snapshot = store.snapshot();
+  await store.appendToStream("order:1", [{ type: "Undone" }]);
+  assert.equal(await sub.catchUp(), 1);
+  store.restore(snapshot);
+  assert.deepEqual(checkpoints(store, "r"), { "order:1": 1n }, "the checkpoint as it was");
+  await store.appendToStream("order:1", [{ type: "B" }]);
+  await store.appendToStream("order:2", [{ type: "C" }]);
+  await sub.catchUp();
+  assert.deepEqual(
+    batches.map((b) => [b.stream, b.after, b.events.map((e) => e.type)]),
+    [["order:1", 0n, ["A"]], ["order:1", 1n, ["Undone"]], ["order:1", 1n, ["B"]], ["order:2", 0n, ["C"]]],
+  );
+  assert.deepEqual(checkpoints(store, "r"), { "order:1": 2n, "order:2": 1n });
+  await store.appendToStream("order:2", [{ type: "D" }]);
+  assert.equal(await sub.catchUp(), 1, "listening on the restored engine's change feed");
+  await sub.stop();
+});

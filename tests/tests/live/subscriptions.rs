@@ -242,7 +242,8 @@ impl Running {
 }
 
 /// Starts `config` as consumer run `run`, every hand journaled. When `hang_at` is
-/// `Some(n)`, the handler's `n`th hand (from 1) never completes and `held` is told.
+/// `Some((n, tell))`, the handler's `n`th hand (from 1) never completes: it tells `tell`,
+/// then awaits forever (until the task is aborted).
 fn start(
     live: &Live,
     store: &Store,

@@ -38,6 +38,8 @@ extern "C" {
     fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(id: &JsValue);
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn console_warn(message: &str);
 }
 
 /// How many change events the engine's change feed keeps (its oplog window).
@@ -45,7 +47,7 @@ pub(crate) const FEED_CAPACITY: usize = 100_000;
 /// The default wait between rounds, in milliseconds.
 const DEFAULT_POLL_INTERVAL_MS: u64 = 100;
 /// The options `subscribe` takes.
-const OPTIONS: [&str; 10] = [
+const OPTIONS: [&str; 11] = [
     "consumer",
     "streamType",
     "source",
@@ -56,6 +58,7 @@ const OPTIONS: [&str; 10] = [
     "sweepEvery",
     "checkpoints",
     "manual",
+    "onHistoryLost",
 ];
 /// The step name of the subscription's commands in the command log.
 const LOG_STEP: &str = "subscription";
@@ -89,6 +92,13 @@ export interface SubscribeOptions {
   checkpoints?: string;
   /** `true`: nothing runs by itself (no timers); every round is a `catchUp()`. Default `false`. */
   manual?: boolean;
+  /**
+   * When the change stream cannot resume (its resume point is gone): `"catchUp"`
+   * (default, as the host's subscriber) warns, opens a new change stream and sweeps every
+   * stream past its checkpoint (exact); `"fail"` stops with a `SubscriptionError`
+   * (reason `historyLost`).
+   */
+  onHistoryLost?: "catchUp" | "fail";
 }
 
 /** Events of one stream, in order, right after the consumer's checkpoint of it. */
@@ -151,6 +161,8 @@ pub(crate) struct SubscribeOptions {
     config: SubscriptionConfig,
     poll_interval_ms: f64,
     manual: bool,
+    /// `onHistoryLost: "catchUp"`.
+    catch_up: bool,
 }
 
 fn small(options: &JsValue, key: &str) -> Result<Option<u32>, JsValue> {
@@ -203,7 +215,16 @@ pub(crate) fn subscribe_options(options: &JsValue) -> Result<SubscribeOptions, J
         true => false,
         false => manual.as_bool().ok_or_else(|| type_error("subscribe options.manual must be a boolean"))?,
     };
-    Ok(SubscribeOptions { config, poll_interval_ms: poll as f64, manual })
+    let catch_up = match optional_string(options, "onHistoryLost", "subscribe options")?.as_deref() {
+        None | Some("catchUp") => true,
+        Some("fail") => false,
+        Some(other) => {
+            return Err(type_error(format!(
+                "subscribe options.onHistoryLost must be \"catchUp\" or \"fail\", not {other:?}"
+            )))
+        }
+    };
+    Ok(SubscribeOptions { config, poll_interval_ms: poll as f64, manual, catch_up })
 }
 
 /// A promise's `resolve` and `reject`.
@@ -263,6 +284,8 @@ struct Shared {
     values: Values,
     poll_interval_ms: f64,
     manual: bool,
+    /// `onHistoryLost: "catchUp"`.
+    catch_up: bool,
     control: RefCell<Control>,
     done: Resolvers,
     /// The timer's callback: fires the loop (a weak reference, so no cycle).
@@ -393,6 +416,23 @@ async fn handle(s: &Shared, batch: &Batch) -> Result<(), JsValue> {
     JsFuture::from(Promise::resolve(&returned)).await.map(|_| ())
 }
 
+/// The change stream failed: with `onHistoryLost: "catchUp"`, a lost history is
+/// recovered as core prescribes (`restart`: a new change stream, then a sweep from the
+/// checkpoints), as the host's subscriber does; any other failure ends the subscription.
+fn watch_lost(s: &Shared, e: Error) -> Result<(), JsValue> {
+    match e {
+        Error::Subscription(SubscriptionError::HistoryLost { consumer, message }) if s.catch_up => {
+            console_warn(&format!(
+                "streamdoc: the change stream of {consumer:?} cannot resume ({message}); catching up from the checkpoints"
+            ));
+            *s.watch.borrow_mut() = None;
+            s.sub.borrow_mut().restart();
+            Ok(())
+        }
+        other => Err(error::to_js(&other)),
+    }
+}
+
 /// One round: core's `run_until_idle`, with the commands and the handler awaited.
 async fn round(s: &Shared) -> Result<Ended, JsValue> {
     use streamdoc_core::subscription::SubscriptionStep;
@@ -417,12 +457,20 @@ async fn round(s: &Shared) -> Result<Ended, JsValue> {
                 delivered += 1;
                 advancing = true;
             }
-            SubscriptionStep::Watch { ns, resume_after } => open_watch(s, &ns, resume_after.as_ref()).map_err(fail)?,
+            SubscriptionStep::Watch { ns, resume_after } => {
+                if let Err(e) = open_watch(s, &ns, resume_after.as_ref()) {
+                    watch_lost(s, e)?;
+                }
+            }
             SubscriptionStep::Idle => {
-                let mut watch = s.watch.borrow_mut();
-                let Some(watch) = watch.as_mut() else { return Ok(Ended::Idle(delivered)) };
-                if watch.pull(&mut s.sub.borrow_mut()).map_err(fail)? == 0 {
-                    return Ok(Ended::Idle(delivered));
+                let pulled = match s.watch.borrow_mut().as_mut() {
+                    None => return Ok(Ended::Idle(delivered)),
+                    Some(watch) => watch.pull(&mut s.sub.borrow_mut()),
+                };
+                match pulled {
+                    Ok(0) => return Ok(Ended::Idle(delivered)),
+                    Ok(_) => {}
+                    Err(e) => watch_lost(s, e)?,
                 }
             }
             SubscriptionStep::Failed(e) => return Err(fail(e)),
@@ -525,7 +573,7 @@ impl std::fmt::Debug for JsSubscription {
 pub(crate) fn subscribe(store: Rc<Inner>, options: &JsValue, handler: JsValue) -> Result<JsSubscription, JsValue> {
     let handler: Function =
         handler.dyn_into().map_err(|_| type_error("subscribe: the handler must be a function of a batch"))?;
-    let SubscribeOptions { mut config, poll_interval_ms, manual } = subscribe_options(options)?;
+    let SubscribeOptions { mut config, poll_interval_ms, manual, catch_up } = subscribe_options(options)?;
     let on_engine = matches!(store.backend, Backend::Engine(_));
     if !on_engine && config.source == Source::ChangeStream {
         let message = "this store runs on options.executor, and an executor runs commands only (it has no watch): \
@@ -549,6 +597,7 @@ pub(crate) fn subscribe(store: Rc<Inner>, options: &JsValue, handler: JsValue) -
         handler,
         poll_interval_ms,
         manual,
+        catch_up,
         control: RefCell::new(Control::default()),
         done: done_resolvers,
         timer_callback: RefCell::new(None),

@@ -366,3 +366,44 @@ test("restore(): a change-stream subscription goes on from the restored engine's
   assert.equal(await sub.catchUp(), 1, "listening on the restored engine's change feed");
   await sub.stop();
 });
+
+test("a resume token the change stream cannot use: caught up from the checkpoints, or a SubscriptionError", async () => {
+  for (const onHistoryLost of ["catchUp", "fail"]) {
+    const engine = new Engine();
+    const store = new EventStore({ engine });
+    await store.appendToStream("order:1", [{ type: "A" }]);
+    // A token no change event of this engine ever had (written by another server, say).
+    const token = { consumer: "h", streamName: "", resumeToken: { _data: "00000000FFFFFFFF" }, sequence: { $numberLong: "1" } };
+    engine.execute({ kind: "insertOne", database: "streamdoc", collection: "streamdoc_checkpoints", document: token });
+    const { batches, handler } = recorder();
+    const warnings = [];
+    const warn = console.warn;
+    console.warn = (message) => warnings.push(message);
+    try {
+      const sub = store.subscribe({ consumer: "h", streamType: "order", manual: true, onHistoryLost }, handler);
+      if (onHistoryLost === "catchUp") {
+        assert.equal(await sub.catchUp(), 1);
+        assert.deepEqual(batches.map((b) => [b.stream, b.after, b.events.map((e) => e.type)]), [["order:1", 0n, ["A"]]]);
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0], /change stream of "h" cannot resume/);
+        assert.equal(sub.stats().sweeps, 1, "caught up by one sweep");
+        await store.appendToStream("order:1", [{ type: "B" }]);
+        assert.equal(await sub.catchUp(), 1, "then on the new change stream");
+        assert.equal(sub.stats().carried, 1);
+        await sub.stop();
+      } else {
+        const lost = (e) => e instanceof SubscriptionError && e.reason === "historyLost" && e.consumer === "h";
+        await assert.rejects(sub.catchUp(), lost);
+        await assert.rejects(sub.done, lost);
+        assert.deepEqual(batches, []);
+        assert.deepEqual(warnings, []);
+      }
+    } finally {
+      console.warn = warn;
+    }
+  }
+  assert.throws(
+    () => new EventStore().subscribe({ consumer: "h", streamType: "order", onHistoryLost: "ignore" }, () => {}),
+    TypeError,
+  );
+});

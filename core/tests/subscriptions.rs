@@ -253,6 +253,21 @@ fn notices_without_a_delta_are_looked_up_by_id() {
     drain(&mut sub, &mut store, None, &mut seen);
     assert_eq!(sub.stats().lookups, 2);
     assert_eq!(seen.check(&positions(&mut store, &["order:1"])), (0, 0));
+
+    // As mongo-java-server 1.47 sends them: no ns, and the update where the document key
+    // belongs. The notices say only that something changed: one poll answers them all.
+    append(&mut store, "order:1", 1);
+    append(&mut store, "order:2", 2);
+    let polls = sub.stats().polls;
+    for mut change in cursor.next_batch().unwrap() {
+        change.remove("ns");
+        change.remove("updateDescription");
+        change.insert("documentKey", doc! { "$push": { "events": { "$each": [] } } });
+        sub.on_change(change);
+    }
+    drain(&mut sub, &mut store, None, &mut seen);
+    assert_eq!(sub.stats().polls, polls + 1, "one poll for both notices");
+    assert_eq!(seen.check(&positions(&mut store, &["order:1", "order:2"])), (0, 0));
 }
 
 /// One step of a schedule: a writer appends, or instance `i` of the consumer moves.
@@ -413,5 +428,156 @@ fn the_emmett_layout_and_one_collection_for_every_type_are_subscribed_alike() {
             assert_eq!(carts.stats().lookups, 0);
         }
         assert_eq!(seen_all.batches.len(), 2, "both types");
+    }
+}
+
+/// One state of the exhaustive exploration: the engine, two writers' appends in
+/// progress, and the consumer.
+#[derive(Clone)]
+struct World {
+    engine: Engine,
+    writers: Vec<Option<streamdoc_core::ops::Append>>,
+    sub: Subscription,
+    watch: FeedWatch,
+    seen: Vec<(String, u64, u64)>,
+    crashed: bool,
+}
+
+impl World {
+    /// A copy whose change-stream cursor follows the copied engine's feed.
+    fn fork(&self) -> World {
+        let engine = self.engine.clone();
+        let watch = self.watch.rebound(engine.change_feed().unwrap()).unwrap();
+        World { engine, watch, ..self.clone() }
+    }
+}
+
+/// Steps writer `w` by one command, or takes its result once its append is done.
+fn step_writer(world: &mut World, w: usize) {
+    use streamdoc_core::ops::{Operation, Step};
+    let Some(op) = world.writers[w].as_mut() else { return };
+    match op.next() {
+        Step::Send(cmd) => {
+            let reply = world.engine.execute(&cmd);
+            op.feed(reply);
+        }
+        Step::Done(result) => {
+            result.unwrap();
+            world.writers[w] = None;
+        }
+    }
+}
+
+/// Steps the consumer by one machine step.
+fn step_consumer(world: &mut World) {
+    match world.sub.next() {
+        SubscriptionStep::Send(cmd) => {
+            let reply = world.engine.execute(&cmd);
+            world.sub.feed(reply);
+        }
+        SubscriptionStep::Deliver(b) => {
+            world.seen.push((b.stream.clone(), b.after, b.last_position()));
+            world.sub.ack().unwrap();
+        }
+        SubscriptionStep::Watch { ns, resume_after } => {
+            world.watch.open(&world.sub, &ns, resume_after.as_ref()).unwrap()
+        }
+        SubscriptionStep::Idle => {
+            world.watch.pull(&mut world.sub).unwrap();
+        }
+        SubscriptionStep::Failed(e) => panic!("{e}"),
+    }
+}
+
+/// Every interleaving of two writers' appends (command by command) with `budget` steps
+/// of the consumer, and a crash of the consumer at any point in at most one branch of
+/// each: afterwards the consumer settles, and every event was delivered in order.
+fn explore(world: World, budget: u32, config: &StoreConfig, source: Source, schedules: &mut u64) {
+    let mut moved = false;
+    for w in 0..world.writers.len() {
+        if world.writers[w].is_some() {
+            // One command of the writer (or, once its append is done, its result).
+            let mut next = world.fork();
+            step_writer(&mut next, w);
+            moved = true;
+            explore(next, budget, config, source, schedules);
+        }
+    }
+    if budget > 0 {
+        moved = true;
+        let mut next = world.fork();
+        step_consumer(&mut next);
+        explore(next, budget - 1, config, source, schedules);
+        if !world.crashed {
+            let mut crashed = world.fork();
+            crashed.crashed = true;
+            crashed.sub = Subscription::new(&context(config.clone()), sub_config(source)).unwrap();
+            crashed.watch = FeedWatch::new(crashed.engine.change_feed().unwrap());
+            explore(crashed, budget - 1, config, source, schedules);
+        }
+    }
+    if moved {
+        return;
+    }
+    *schedules += 1;
+    let mut world = world;
+    for _ in 0..2 {
+        let World { engine, sub, watch, seen, .. } = &mut world;
+        run_until_idle(sub, engine, Some(watch), |b| {
+            seen.push((b.stream.clone(), b.after, b.last_position()));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+    }
+    let mut high: BTreeMap<&str, u64> = BTreeMap::new();
+    for (stream, after, last) in &world.seen {
+        let h = high.entry(stream).or_default();
+        assert!(*after <= *h, "a gap on {stream}: {:?}", world.seen);
+        *h = (*h).max(*last);
+    }
+    for stream in ["order:1", "order:2"] {
+        let end = world.engine.find_document(&Namespace::new("app", "order"), &doc! { "streamName": stream });
+        let end = end.map_or(0, |d| d.get_document("metadata").unwrap().get_i64("streamPosition").unwrap() as u64);
+        assert_eq!(high.get(stream).copied().unwrap_or(0), end, "{stream} delivered to its end: {:?}", world.seen);
+    }
+}
+
+/// The consumer's steps in each explored schedule.
+const CONSUMER_STEPS: u32 = 6;
+
+fn sub_config(source: Source) -> SubscriptionConfig {
+    SubscriptionConfig::new("billing").stream_type("order").source(source).batch_size(1)
+}
+
+#[test]
+fn every_interleaving_of_appends_consumer_steps_and_a_crash_delivers_everything_in_order() {
+    let config = StoreConfig::new("app");
+    for source in [Source::Polling, Source::ChangeStream] {
+        let mut engine = Engine::new(1);
+        let feed = engine.enable_change_feed(10_000);
+        let ctx = context(config.clone());
+        let mut engine = engine;
+        for stream in ["order:1", "order:2"] {
+            let mut first =
+                ctx.append(stream, vec![NewEvent::new("Noted", doc! {})], ExpectedVersion::NoStream).unwrap();
+            streamdoc_core::driver::run(&mut first, &mut engine).unwrap();
+        }
+        // Two writers, one per stream, each one conditional update (the store knows both
+        // positions), racing the consumer's every step.
+        let append = |stream: &str| {
+            Some(ctx.append(stream, vec![NewEvent::new("Noted", doc! {})], ExpectedVersion::Any).unwrap())
+        };
+        let world = World {
+            writers: vec![append("order:1"), append("order:2")],
+            engine,
+            sub: Subscription::new(&ctx, sub_config(source)).unwrap(),
+            watch: FeedWatch::new(feed),
+            seen: Vec::new(),
+            crashed: false,
+        };
+        let mut schedules = 0;
+        explore(world, CONSUMER_STEPS, &config, source, &mut schedules);
+        println!("{source:?}: {schedules} schedules");
+        assert!(schedules > 2_000, "{schedules}");
     }
 }

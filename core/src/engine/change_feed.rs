@@ -192,6 +192,11 @@ impl ChangeCursor {
         Ok(out)
     }
 
+    /// The collection it watches.
+    pub fn namespace(&self) -> &Namespace {
+        &self.ns
+    }
+
     /// The resume token of the last event this cursor has passed (its "post-batch
     /// resume token").
     pub fn resume_token(&self) -> Document {

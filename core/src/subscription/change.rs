@@ -4,8 +4,12 @@
 //! document in `fullDocument`. An append to an existing stream is an `update` whose
 //! `updateDescription.updatedFields` holds each new event as `events.<i>` (`messages.<i>`
 //! in the Emmett layout) and the new `metadata.streamPosition`. Some servers send
-//! updates without `updateDescription` (mongo-java-server 1.47): then only the
-//! document's `_id` is known, and the stream head is looked up by it.
+//! updates without `updateDescription`: then the stream head is looked up by the
+//! document's `_id`; and a notice that names no document at all (mongo-java-server 1.47:
+//! no `ns`, and an update's `documentKey` holds the update instead of the `_id`) only
+//! says that something changed, so the subscription polls for it. A notice without
+//! `ns` is read as one of the watched collection, the only one a collection's change
+//! stream reports on.
 
 use bson::{Bson, Document};
 
@@ -21,6 +25,8 @@ pub(crate) enum News {
     Head { stream: String, position: u64, carried: Vec<RecordedEvent> },
     /// Something changed in the document with this `_id`: look its head up.
     Lookup { id: Bson },
+    /// Some stream document changed, which one the notice does not say: poll.
+    Poll,
     /// Nothing a consumer of events needs (a delete, a read model rebuild, another
     /// collection, a token write).
     Nothing,
@@ -28,25 +34,32 @@ pub(crate) enum News {
 
 /// Reads one change event of a stream collection.
 pub(crate) fn news(change: &Document, ns: &Namespace, layout: Layout) -> News {
-    let in_ns = change.get_document("ns").is_ok_and(|n| {
-        n.get_str("db").is_ok_and(|db| db == ns.db) && n.get_str("coll").is_ok_and(|c| c == ns.collection)
-    });
+    let in_ns = match change.get_document("ns") {
+        Ok(n) => n.get_str("db").is_ok_and(|db| db == ns.db) && n.get_str("coll").is_ok_and(|c| c == ns.collection),
+        Err(_) => true,
+    };
     if !in_ns {
         return News::Nothing;
     }
-    let id = || change.get_document("documentKey").ok().and_then(|k| k.get("_id").cloned());
+    let lookup = || match change.get_document("documentKey").ok().and_then(|k| k.get("_id")) {
+        Some(id) => News::Lookup { id: id.clone() },
+        None => News::Poll,
+    };
     match change.get_str("operationType").unwrap_or_default() {
         "insert" | "replace" => match change.get_document("fullDocument") {
-            Ok(full) => from_full_document(full, layout),
-            Err(_) => id().map_or(News::Nothing, |id| News::Lookup { id }),
+            Ok(full) if full.contains_key(STREAM_NAME) => from_full_document(full, layout),
+            _ => lookup(),
         },
         "update" => match change.get_document("updateDescription").and_then(|u| u.get_document("updatedFields")) {
-            Ok(fields) => from_updated_fields(fields, layout).unwrap_or_else(|| match id() {
+            Ok(fields) => from_updated_fields(fields, layout).unwrap_or_else(|| {
                 // The update changed events but the notice does not say which stream.
-                Some(id) if touches_events(fields, layout) => News::Lookup { id },
-                _ => News::Nothing,
+                if touches_events(fields, layout) {
+                    lookup()
+                } else {
+                    News::Nothing
+                }
             }),
-            Err(_) => id().map_or(News::Nothing, |id| News::Lookup { id }),
+            Err(_) => lookup(),
         },
         _ => News::Nothing,
     }
@@ -132,6 +145,13 @@ mod tests {
             "updateDescription": { "updatedFields": { "projections.summary": {} } },
         };
         assert_eq!(news(&rebuild, &ns(), Layout::Streamdoc), News::Nothing);
+        // mongo-java-server 1.47: no ns, and the update in place of the document key.
+        let anonymous = doc! {
+            "operationType": "update",
+            "fullDocument": { "metadata.streamPosition": 3_i64 },
+            "documentKey": { "$push": { "events": { "$each": [] } } },
+        };
+        assert_eq!(news(&anonymous, &ns(), Layout::Streamdoc), News::Poll);
         let elsewhere = doc! { "operationType": "insert", "ns": { "db": "app", "coll": "cart" }, "fullDocument": {} };
         assert_eq!(news(&elsewhere, &ns(), Layout::Streamdoc), News::Nothing);
         let created = doc! {

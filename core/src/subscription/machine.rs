@@ -342,6 +342,12 @@ impl Subscription {
                     };
                     return self.send(Pending::Lookup, cmd);
                 }
+                News::Poll => {
+                    // Some stream changed: one poll answers every such notice queued.
+                    self.notices.retain(|(_, n)| *n != News::Poll);
+                    self.start_next_poll();
+                    return self.next();
+                }
                 News::Nothing => {}
             }
         }
@@ -358,8 +364,7 @@ impl Subscription {
         }
         if self.source == Source::Polling && self.idle_reported {
             self.idle_reported = false;
-            let sweep = self.stats.polls.is_multiple_of(u64::from(self.config.sweep_every));
-            self.start_poll(sweep);
+            self.start_next_poll();
             return self.next();
         }
         self.idle_reported = true;
@@ -414,7 +419,8 @@ impl Subscription {
     /// The error a failed change stream is reported as: 286 ChangeStreamHistoryLost (and
     /// 280 ChangeStreamFatalError, a token the server cannot read) as
     /// [`SubscriptionError::HistoryLost`], whose recovery is [`Subscription::restart`];
-    /// 40573 / 136 (not a replica set) as [`SubscriptionError::ChangeStreamsUnsupported`];
+    /// 40573 (not a replica set) and 238 (no `$changeStream` at all) as
+    /// [`SubscriptionError::ChangeStreamsUnsupported`];
     /// anything else as the server's error.
     pub fn watch_failed(&self, code: i32, message: String) -> Error {
         use crate::engine::change_feed::{CHANGE_STREAM_FATAL_ERROR, CHANGE_STREAM_HISTORY_LOST};
@@ -422,7 +428,11 @@ impl Subscription {
             CHANGE_STREAM_HISTORY_LOST | CHANGE_STREAM_FATAL_ERROR => {
                 SubscriptionError::HistoryLost { consumer: self.config.consumer.clone(), message }.into()
             }
-            40573 | 136 => SubscriptionError::ChangeStreamsUnsupported { message }.into(),
+            // 40573: "The $changeStream stage is only supported on replica sets"; 238
+            // NotImplemented from servers without the stage at all (FerretDB).
+            40573 | crate::command::codes::NOT_IMPLEMENTED => {
+                SubscriptionError::ChangeStreamsUnsupported { message }.into()
+            }
             _ => Error::Server { code, message },
         }
     }
@@ -471,6 +481,12 @@ impl Subscription {
             return;
         }
         self.unresolved.push(head);
+    }
+
+    /// The next poll: incremental, or every `sweep_every`th a sweep.
+    fn start_next_poll(&mut self) {
+        let sweep = self.stats.polls.is_multiple_of(u64::from(self.config.sweep_every));
+        self.start_poll(sweep);
     }
 
     fn start_poll(&mut self, sweep: bool) {

@@ -102,6 +102,16 @@ impl FeedWatch {
         Self { feed, cursor: None }
     }
 
+    /// The same watch on `feed` (a copy of this one's, e.g. in a cloned engine): its
+    /// cursor, if open, resumes where this one is.
+    pub fn rebound(&self, feed: ChangeFeed) -> Result<FeedWatch, FeedError> {
+        let cursor = match &self.cursor {
+            Some(c) => Some(feed.watch(c.namespace(), Some(&c.resume_token()))?),
+            None => None,
+        };
+        Ok(FeedWatch { feed, cursor })
+    }
+
     /// Does what [`SubscriptionStep::Watch`] asks: opens the cursor.
     pub fn open(&mut self, sub: &Subscription, ns: &Namespace, resume_after: Option<&Document>) -> Result<(), Error> {
         self.cursor = Some(self.feed.watch(ns, resume_after).map_err(|r| watch_error(sub, r))?);

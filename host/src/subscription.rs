@@ -40,7 +40,7 @@ use streamdoc_core::engine::FeedError;
 use streamdoc_core::subscription::{
     Batch, Source, Subscription, SubscriptionConfig, SubscriptionError, SubscriptionStats, SubscriptionStep,
 };
-use streamdoc_core::{Error, Namespace, StoreContext};
+use streamdoc_core::{Error, ExecutorError, Namespace, StoreContext};
 
 use crate::driver::AsyncExecutor;
 
@@ -50,9 +50,10 @@ pub type ChangeEvents = Pin<Box<dyn Stream<Item = Result<Document, FeedError>> +
 
 /// What an [`AsyncExecutor`] needs to offer change streams. The default has none.
 pub trait ChangeStreams {
-    /// Whether the server has change streams (a replica set or a sharded cluster).
-    fn has_change_streams(&self) -> impl Future<Output = bool> + Send {
-        std::future::ready(false)
+    /// Whether the server has change streams (a replica set or a sharded cluster); an
+    /// error when it does not answer.
+    fn has_change_streams(&self) -> impl Future<Output = Result<bool, ExecutorError>> + Send {
+        std::future::ready(Ok(false))
     }
 
     /// Opens a change stream on `ns`, after `resume_after` when given.
@@ -112,12 +113,13 @@ impl<E: AsyncExecutor + ChangeStreams> Subscriber<E> {
     }
 
     /// The source this subscriber runs on: the configured one, with
-    /// [`Source::Auto`] resolved by asking the server.
-    pub async fn resolved_source(&self) -> Source {
-        match self.config.source {
-            Source::Auto => Source::Auto.resolve(self.executor.has_change_streams().await),
+    /// [`Source::Auto`] resolved by asking the server ([`Error::Unavailable`] when it
+    /// does not answer).
+    pub async fn resolved_source(&self) -> Result<Source, Error> {
+        Ok(match self.config.source {
+            Source::Auto => Source::Auto.resolve(self.executor.has_change_streams().await?),
             chosen => chosen,
-        }
+        })
     }
 
     /// Delivers batches to `handler` until `stop` completes (or a failure). One batch
@@ -134,7 +136,7 @@ impl<E: AsyncExecutor + ChangeStreams> Subscriber<E> {
         H: FnMut(Batch) -> F,
         F: Future<Output = Result<(), HE>>,
     {
-        let source = self.resolved_source().await;
+        let source = self.resolved_source().await?;
         let mut config = self.config.clone();
         config.source = source;
         let mut sub = Subscription::new(&self.ctx, config)?;
@@ -216,7 +218,7 @@ impl<E: AsyncExecutor + ChangeStreams> Subscriber<E> {
 }
 
 impl<E: ChangeStreams + Sync> ChangeStreams for &E {
-    fn has_change_streams(&self) -> impl Future<Output = bool> + Send {
+    fn has_change_streams(&self) -> impl Future<Output = Result<bool, ExecutorError>> + Send {
         (**self).has_change_streams()
     }
 
@@ -232,8 +234,8 @@ impl<E: ChangeStreams + Sync> ChangeStreams for &E {
 /// The engine's change feed, read every 10 ms: the engine is in this process, so the
 /// wait is the only latency.
 impl ChangeStreams for crate::driver::SharedEngine {
-    async fn has_change_streams(&self) -> bool {
-        true
+    async fn has_change_streams(&self) -> Result<bool, ExecutorError> {
+        Ok(true)
     }
 
     async fn watch(&self, ns: &Namespace, resume_after: Option<Document>) -> Result<ChangeEvents, FeedError> {
@@ -262,9 +264,15 @@ pub const ENGINE_FEED_CAPACITY: usize = 100_000;
 
 impl ChangeStreams for crate::MongoExecutor {
     /// `hello` names a replica set (`setName`) or a mongos (`msg: "isdbgrid"`).
-    async fn has_change_streams(&self) -> bool {
-        let hello = self.client().database("admin").run_command(bson::doc! { "hello": 1 }).await;
-        hello.is_ok_and(|r| r.contains_key("setName") || r.get_str("msg").is_ok_and(|m| m == "isdbgrid"))
+    async fn has_change_streams(&self) -> Result<bool, ExecutorError> {
+        let admin = self.client().database("admin");
+        let hello = admin.run_command(bson::doc! { "hello": 1 });
+        let no_answer = |message: String| ExecutorError { message, outcome_unknown: false };
+        match tokio::time::timeout(Self::PING_TIMEOUT, hello).await {
+            Ok(Ok(r)) => Ok(r.contains_key("setName") || r.get_str("msg").is_ok_and(|m| m == "isdbgrid")),
+            Ok(Err(e)) => Err(no_answer(format!("hello failed: {e}"))),
+            Err(_) => Err(no_answer(format!("no answer to hello within {:?}", Self::PING_TIMEOUT))),
+        }
     }
 
     async fn watch(&self, ns: &Namespace, resume_after: Option<Document>) -> Result<ChangeEvents, FeedError> {
@@ -288,7 +296,7 @@ fn feed_error(e: &mongodb::error::Error) -> FeedError {
 }
 
 impl ChangeStreams for crate::StoreExecutor {
-    async fn has_change_streams(&self) -> bool {
+    async fn has_change_streams(&self) -> Result<bool, ExecutorError> {
         match self {
             crate::StoreExecutor::Memory(engine) => engine.has_change_streams().await,
             crate::StoreExecutor::Mongo(mongo) => mongo.has_change_streams().await,

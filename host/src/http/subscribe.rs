@@ -194,7 +194,7 @@ pub(super) async fn subscribe(
     // What the subscription would refuse once running, refused before the answer
     // starts: the consumer name, the sizes, the stream type the storage needs.
     Subscription::new(store.context(), config.clone())?;
-    if config.source == Source::ChangeStream && !has_change_streams(&store).await {
+    if config.source == Source::ChangeStream && !has_change_streams(&store).await? {
         return Err(Error::Subscription(SubscriptionError::ChangeStreamsUnsupported {
             message: "source=changeStream was asked for; use source=polling or source=auto".into(),
         })
@@ -234,8 +234,8 @@ pub(super) async fn subscribe(
 }
 
 /// Whether the store's server has change streams.
-async fn has_change_streams(store: &Store) -> bool {
-    crate::ChangeStreams::has_change_streams(store.executor()).await
+async fn has_change_streams(store: &Store) -> Result<bool, Error> {
+    Ok(crate::ChangeStreams::has_change_streams(store.executor()).await?)
 }
 
 /// Completes when the server shuts down; never without [`Closing`].

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bson::{doc, Bson, DateTime, Document};
+use bson::{doc, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
 use super::batch::Batch;
@@ -165,7 +165,6 @@ pub struct Subscription {
     unresolved: Vec<Head>,
     work: VecDeque<Work>,
     notices: VecDeque<(Option<Document>, News)>,
-    lookup: Option<Bson>,
     /// Change streams: the token of the last notice taken, the one stored, its sequence.
     latest_token: Option<Document>,
     saved_token: Option<Document>,
@@ -236,7 +235,6 @@ impl Subscription {
             unresolved: Vec::new(),
             work: VecDeque::new(),
             notices: VecDeque::new(),
-            lookup: None,
             latest_token: None,
             saved_token: None,
             token_sequence: 0,
@@ -334,7 +332,6 @@ impl Subscription {
                 }
                 News::Lookup { id } => {
                     self.stats.lookups += 1;
-                    self.lookup = Some(id.clone());
                     let cmd = Command::FindOne {
                         ns: self.ns.clone(),
                         filter: doc! { "_id": { "$eq": id } },
@@ -645,7 +642,6 @@ impl Subscription {
                 Ok(())
             }
             (Pending::Lookup, Reply::Found(doc)) => {
-                self.lookup = None;
                 if let Some(d) = doc {
                     if let (Ok(stream), Some(position)) = (d.get_str(STREAM_NAME), document_position(&d)) {
                         if self.wants(stream) {

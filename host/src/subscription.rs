@@ -241,7 +241,8 @@ impl ChangeStreams for crate::driver::SharedEngine {
     async fn watch(&self, ns: &Namespace, resume_after: Option<Document>) -> Result<ChangeEvents, FeedError> {
         // Enabled on the first watch: a new consumer sweeps every stream before it reads
         // notices, so nothing written before is missed.
-        let feed = self.with_engine(|engine| engine.enable_change_feed(ENGINE_FEED_CAPACITY));
+        let feed =
+            self.with_engine(|engine| engine.enable_change_feed(streamdoc_core::engine::change_feed::DEFAULT_CAPACITY));
         let cursor = feed.watch(ns, resume_after.as_ref())?;
         let pending = std::collections::VecDeque::new();
         Ok(Box::pin(futures_util::stream::unfold((cursor, pending), |(mut cursor, mut pending)| async move {
@@ -258,9 +259,6 @@ impl ChangeStreams for crate::driver::SharedEngine {
         })))
     }
 }
-
-/// How many change events the engine keeps (its oplog window).
-pub const ENGINE_FEED_CAPACITY: usize = 100_000;
 
 impl ChangeStreams for crate::MongoExecutor {
     /// `hello` names a replica set (`setName`) or a mongos (`msg: "isdbgrid"`).

@@ -42,8 +42,6 @@ extern "C" {
     fn console_warn(message: &str);
 }
 
-/// How many change events the engine's change feed keeps (its oplog window).
-pub(crate) const FEED_CAPACITY: usize = 100_000;
 /// The default wait between rounds, in milliseconds.
 const DEFAULT_POLL_INTERVAL_MS: u64 = 100;
 /// The options `subscribe` takes.
@@ -403,7 +401,7 @@ fn open_watch(s: &Shared, ns: &streamdoc_core::Namespace, resume_after: Option<&
         }
         .into());
     };
-    let feed = engine.borrow_mut().enable_change_feed(FEED_CAPACITY);
+    let feed = engine.borrow_mut().enable_change_feed(streamdoc_core::engine::change_feed::DEFAULT_CAPACITY);
     let mut watch = FeedWatch::new(feed);
     watch.open(&s.sub.borrow(), ns, resume_after)?;
     *s.watch.borrow_mut() = Some(watch);

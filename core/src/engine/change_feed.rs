@@ -29,6 +29,10 @@ use bson::{doc, Bson, Document, Timestamp};
 
 use crate::command::Namespace;
 
+/// How many change events a feed keeps by default (its oplog window): what the host's
+/// and the package's engines enable.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
 /// MongoDB's `ChangeStreamHistoryLost`: the resume point is no longer in the oplog.
 pub const CHANGE_STREAM_HISTORY_LOST: i32 = 286;
 /// MongoDB's `ChangeStreamFatalError`: a resume token the server cannot use at all.

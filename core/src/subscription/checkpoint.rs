@@ -69,14 +69,30 @@ pub(crate) fn advance_command(
     to: u64,
     now: DateTime,
 ) -> Command {
+    conditional_write(ns, consumer, stream, (POSITION, from, to), Document::new(), now)
+}
+
+/// The one shape of every checkpoint write: `counter` of `consumer`'s document for
+/// `stream` moves from `from` to `to` (and `set` is written) only if it is still at
+/// `from`; the first write (`from` 0) inserts, behind the unique index.
+fn conditional_write(
+    ns: &Namespace,
+    consumer: &str,
+    stream: &str,
+    (counter, from, to): (&str, u64, u64),
+    mut set: Document,
+    now: DateTime,
+) -> Command {
+    set.insert(counter, position_to_bson(to));
+    set.insert("updatedAt", now);
     Command::UpdateOne {
         ns: ns.clone(),
         filter: doc! {
             CONSUMER: { "$eq": consumer },
             STREAM_NAME: { "$eq": stream },
-            POSITION: { "$eq": position_to_bson(from) },
+            counter: { "$eq": position_to_bson(from) },
         },
-        update: doc! { "$set": { POSITION: position_to_bson(to), "updatedAt": now } },
+        update: doc! { "$set": set },
         upsert: from == 0,
     }
 }
@@ -125,14 +141,6 @@ pub(crate) fn token_save_command(
     sequence: u64,
     now: DateTime,
 ) -> Command {
-    Command::UpdateOne {
-        ns: ns.clone(),
-        filter: doc! {
-            CONSUMER: { "$eq": consumer },
-            STREAM_NAME: { "$eq": TOKEN_STREAM },
-            SEQUENCE: { "$eq": position_to_bson(sequence) },
-        },
-        update: doc! { "$set": { RESUME_TOKEN: token.clone(), SEQUENCE: position_to_bson(sequence + 1), "updatedAt": now } },
-        upsert: sequence == 0,
-    }
+    let set = doc! { RESUME_TOKEN: token.clone() };
+    conditional_write(ns, consumer, TOKEN_STREAM, (SEQUENCE, sequence, sequence + 1), set, now)
 }

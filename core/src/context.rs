@@ -11,8 +11,8 @@ use crate::expected::ExpectedVersion;
 use crate::ids::{Clock, IdGenerator};
 use crate::layout::StoreConfig;
 use crate::ops::{
-    Aggregate, AnyOp, Append, Exists, FetchDocument, OpSpec, QueryModels, Read, ReadModelOp, ReadRange, Rebuild,
-    RebuildAll, StoreCache,
+    Aggregate, AnyOp, Append, Archive, CloseStream, Exists, FetchDocument, OpSpec, QueryModels, Read, ReadModelOp,
+    ReadRange, Rebuild, RebuildAll, StoreCache, Summary,
 };
 use crate::projection::ProjectionQuery;
 
@@ -121,8 +121,23 @@ impl StoreContext {
             OpSpec::Append { stream, events, expected } => {
                 AnyOp::Append(self.build_append(stream, events.clone(), *expected, clock, ids)?)
             }
-            OpSpec::Read { stream, range, expected } => AnyOp::Read(self.read_expecting(stream, *range, *expected)?),
+            OpSpec::Read { stream, range, expected, from_archive: false } => {
+                AnyOp::Read(self.read_expecting(stream, *range, *expected)?)
+            }
+            OpSpec::Read { stream, range, expected, from_archive: true } => {
+                let name = self.config.stream_name(stream)?;
+                AnyOp::Read(Read::from(&self.config, name, *range, *expected, true))
+            }
             OpSpec::Exists { stream } => AnyOp::Exists(self.exists(stream)?),
+            OpSpec::Status { stream } => AnyOp::Status(self.exists(stream)?),
+            OpSpec::Archive { stream, expected } => AnyOp::Archive(self.archive_with(stream, *expected, clock)?),
+            OpSpec::CloseStream { stream, successor, summary, expected } => AnyOp::CloseStream(self.close_with(
+                stream,
+                *expected,
+                successor,
+                Summary::Event(summary.clone()),
+                clock,
+            )?),
             OpSpec::Rebuild { stream, projection } => AnyOp::Rebuild(self.rebuild(stream, projection.as_deref())?),
             OpSpec::ReadModel { stream, projection } => AnyOp::ReadModel(self.read_model(stream, projection)?),
         })
@@ -152,7 +167,48 @@ impl StoreContext {
         Ok(Read::new(&self.config, self.config.stream_name(stream)?, range, expected))
     }
 
-    /// An existence check.
+    /// A read of `range` from the archive collection (a stream archived by
+    /// [`StoreContext::archive`] or [`StoreContext::close_stream`]).
+    pub fn read_archived(&self, stream: &str, range: ReadRange) -> Result<Read, Error> {
+        Ok(Read::from(&self.config, self.config.stream_name(stream)?, range, ExpectedVersion::Any, true))
+    }
+
+    /// An archive of `stream`, if it is where `expected` says; `now` is read from the
+    /// clock.
+    pub fn archive(&self, stream: &str, expected: ExpectedVersion) -> Result<Archive, Error> {
+        self.archive_with(stream, expected, self.clock.as_ref())
+    }
+
+    fn archive_with(&self, stream: &str, expected: ExpectedVersion, clock: &dyn Clock) -> Result<Archive, Error> {
+        let stream = self.config.stream_name(stream)?;
+        Ok(Archive::new(&self.config, &self.cache, stream, expected, None, clock.now()))
+    }
+
+    /// Closing the books on `stream` (where `expected` says) into `successor`, which
+    /// starts with `summary`.
+    pub fn close_stream(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        successor: &str,
+        summary: Summary,
+    ) -> Result<CloseStream, Error> {
+        self.close_with(stream, expected, successor, summary, self.clock.as_ref())
+    }
+
+    fn close_with(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        successor: &str,
+        summary: Summary,
+        clock: &dyn Clock,
+    ) -> Result<CloseStream, Error> {
+        let (stream, successor) = (self.config.stream_name(stream)?, self.config.stream_name(successor)?);
+        Ok(CloseStream::new(&self.config, &self.cache, stream, successor, expected, summary, clock.now()))
+    }
+
+    /// An existence check (as an operation, it also reports the stream's status).
     pub fn exists(&self, stream: &str) -> Result<Exists, Error> {
         Ok(Exists::new(&self.config, self.config.stream_name(stream)?))
     }

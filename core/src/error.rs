@@ -63,8 +63,13 @@ pub enum Error {
     ConcurrencyConflict { stream: String, expected: ExpectedVersion, actual: Option<u64> },
     /// The append would grow the stream document past the server's document limit;
     /// the stream is unchanged.
-    #[error("appending to {stream} would grow its document past {limit_bytes} bytes; the stream is unchanged")]
+    #[error("appending to {stream} would grow its document past {limit_bytes} bytes; the stream is unchanged. Close the books (close_stream: archive it and continue in a successor seeded with a summary) or store streams as segments (StoreConfig::with_segments)")]
     StreamTooLarge { stream: String, limit_bytes: u64 },
+    /// The stream is archived (or being archived): nothing more is appended to it, and it
+    /// is read from the archive. `successor` names the stream that continues it, when it
+    /// was closed into one.
+    #[error("{stream} is archived at position {position}{}", match successor { Some(s) => format!(" and continues in {s}"), None => String::new() })]
+    StreamArchived { stream: String, position: u64, successor: Option<String> },
     /// A read range whose end lies before its start.
     #[error("invalid read range: to ({to}) is before from ({from})")]
     InvalidRange { from: u64, to: u64 },
@@ -101,13 +106,14 @@ pub enum Error {
 impl Error {
     /// Every kind of error, as [`Error::kind`] names them: the list the other layers
     /// (the JavaScript classes, the HTTP problem types) are checked against.
-    pub const KINDS: [&'static str; 16] = [
+    pub const KINDS: [&'static str; 17] = [
         "InvalidStreamName",
         "InvalidConfig",
         "EmptyAppend",
         "InvalidEvent",
         "ConcurrencyConflict",
         "StreamTooLarge",
+        "StreamArchived",
         "InvalidRange",
         "Contention",
         "CorruptDocument",
@@ -129,6 +135,7 @@ impl Error {
             Error::InvalidEvent { .. } => "InvalidEvent",
             Error::ConcurrencyConflict { .. } => "ConcurrencyConflict",
             Error::StreamTooLarge { .. } => "StreamTooLarge",
+            Error::StreamArchived { .. } => "StreamArchived",
             Error::InvalidRange { .. } => "InvalidRange",
             Error::Contention { .. } => "Contention",
             Error::CorruptDocument { .. } => "CorruptDocument",
@@ -165,6 +172,7 @@ impl Error {
             Error::InvalidEvent { stream: s(), index: 0, reason: InvalidEvent::EmptyType },
             Error::ConcurrencyConflict { stream: s(), expected: ExpectedVersion::Any, actual: None },
             Error::StreamTooLarge { stream: s(), limit_bytes: 1 },
+            Error::StreamArchived { stream: s(), position: 1, successor: None },
             Error::InvalidRange { from: 2, to: 1 },
             Error::Contention { stream: s(), attempts: 1 },
             Error::CorruptDocument { stream: s(), reason: s() },

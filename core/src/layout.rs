@@ -35,8 +35,41 @@ pub const STREAM_ID_PATH: &str = "metadata.streamId";
 pub const STREAM_TYPE_PATH: &str = "metadata.streamType";
 /// The name of the unique index on `streamName`.
 pub const STREAM_NAME_INDEX: &str = "streamName_1";
+/// `metadata.sealedAt`: set when a stream (or a segment) is sealed; no append matches a
+/// sealed document.
+pub const SEALED_AT_PATH: &str = "metadata.sealedAt";
+/// `metadata.archivedAt`: set on the live document once its archive copy exists and its
+/// events were removed (the tombstone that keeps the name from being reused).
+pub const ARCHIVED_AT_PATH: &str = "metadata.archivedAt";
+/// `metadata.successor`: the stream that continues a closed one.
+pub const SUCCESSOR_PATH: &str = "metadata.successor";
+/// `metadata.predecessor`: `{ streamName, streamPosition }` of the stream a successor
+/// continues.
+pub const PREDECESSOR_PATH: &str = "metadata.predecessor";
+/// Top-level `segment`: a segment's number in a segmented stream (0, 1, ...).
+pub const SEGMENT: &str = "segment";
+/// `metadata.segmentStart`: the position before a segment's first event.
+pub const SEGMENT_START_PATH: &str = "metadata.segmentStart";
+/// `metadata.segmentBytes`: the BSON bytes of a segment's events.
+pub const SEGMENT_BYTES_PATH: &str = "metadata.segmentBytes";
+/// The name of the unique index of a segmented collection, on `(streamName, segment)`.
+pub const SEGMENT_INDEX: &str = "streamName_1_segment_1";
+/// The archive collection's suffix by default: `order` is archived to `order_archive`.
+pub const DEFAULT_ARCHIVE_SUFFIX: &str = "_archive";
+/// A segment's size by default: a segment is sealed before an append would take its
+/// events past 4 MiB, a quarter of MongoDB's document limit.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest segment size a store accepts: what leaves room under the 16 MiB
+/// document limit for a segment's other fields and one more append.
+pub const MAX_SEGMENT_BYTES: u64 = 12 * 1024 * 1024;
 
 const POSITION: &str = "streamPosition";
+const SEALED_AT: &str = "sealedAt";
+const ARCHIVED_AT: &str = "archivedAt";
+const SUCCESSOR: &str = "successor";
+const PREDECESSOR: &str = "predecessor";
+const SEGMENT_START: &str = "segmentStart";
+const SEGMENT_BYTES: &str = "segmentBytes";
 const EVENT_TYPE: &str = "type";
 const EVENT_DATA: &str = "data";
 const EVENT_METADATA: &str = "metadata";
@@ -243,6 +276,51 @@ pub(crate) fn document_position(doc: &Document) -> Option<u64> {
     doc.get_document(METADATA).ok()?.get(POSITION).and_then(position_from_bson)
 }
 
+/// What the seal fields of a stored stream document (or segment) say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Seal {
+    /// `metadata.sealedAt` is set: no append matches the document.
+    pub sealed: bool,
+    /// `metadata.archivedAt` is set: the document is a tombstone, its archive copy exists.
+    pub archived: bool,
+    /// `metadata.successor`, when the stream was closed into another.
+    pub successor: Option<String>,
+}
+
+impl Seal {
+    /// Reads the seal fields of `doc`.
+    pub(crate) fn of(doc: &Document) -> Seal {
+        let Ok(metadata) = doc.get_document(METADATA) else { return Seal::default() };
+        Seal {
+            sealed: metadata.contains_key(SEALED_AT),
+            archived: metadata.contains_key(ARCHIVED_AT),
+            successor: metadata.get_str(SUCCESSOR).ok().map(str::to_owned),
+        }
+    }
+}
+
+/// `metadata.predecessor` of a stream document: the stream it continues and where that
+/// one was closed.
+pub(crate) fn document_predecessor(doc: &Document) -> Option<(String, u64)> {
+    let link = doc.get_document(METADATA).ok()?.get_document(PREDECESSOR).ok()?;
+    Some((link.get_str(STREAM_NAME).ok()?.to_owned(), link.get(POSITION).and_then(position_from_bson)?))
+}
+
+/// The `metadata.predecessor` value linking a successor to `stream` closed at `position`.
+pub(crate) fn predecessor_link(stream: &str, position: u64) -> Document {
+    doc! { STREAM_NAME: stream, POSITION: position_to_bson(position) }
+}
+
+/// A segment's number, start and byte count (`segment`, `metadata.segmentStart`,
+/// `metadata.segmentBytes`), when `doc` is a segment.
+pub(crate) fn document_segment(doc: &Document) -> Option<(u64, u64, u64)> {
+    let number = doc.get(SEGMENT).and_then(position_from_bson)?;
+    let metadata = doc.get_document(METADATA).ok()?;
+    let start = metadata.get(SEGMENT_START).and_then(position_from_bson)?;
+    let bytes = metadata.get(SEGMENT_BYTES).and_then(position_from_bson).unwrap_or(0);
+    Some((number, start, bytes))
+}
+
 /// A function choosing the namespace of a stream, for [`Storage::Custom`].
 #[derive(Clone)]
 pub struct Resolver(Arc<dyn Fn(&StreamName) -> Namespace + Send + Sync>);
@@ -275,6 +353,24 @@ pub enum Storage {
     Custom(Resolver),
 }
 
+/// Where archived stream documents go ([`StoreConfig::with_archive`]).
+#[derive(Debug, Clone)]
+pub enum ArchiveStorage {
+    /// The live collection's database, collection `{collection}{suffix}`
+    /// (by default the suffix is [`DEFAULT_ARCHIVE_SUFFIX`]).
+    Suffix(String),
+    /// The live collection's name in another database.
+    Database(String),
+    /// A function of the stream name.
+    Custom(Resolver),
+}
+
+impl Default for ArchiveStorage {
+    fn default() -> Self {
+        ArchiveStorage::Suffix(DEFAULT_ARCHIVE_SUFFIX.to_owned())
+    }
+}
+
 /// Why a store configuration is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "camelCase", rename_all_fields = "camelCase")]
@@ -291,6 +387,9 @@ pub enum ConfigError {
     /// The default stream type cannot be a stream type.
     #[error("invalid default stream type {stream_type:?}: {why}")]
     InvalidDefaultStreamType { stream_type: String, why: String },
+    /// Two options that do not work together, or an option out of its range.
+    #[error("unsupported configuration: {option}: {why}")]
+    Unsupported { option: String, why: String },
 }
 
 /// How a store lays out and places its documents.
@@ -321,6 +420,11 @@ pub struct StoreConfig {
     pub default_stream_type: Option<String>,
     /// The inline projections ([`StoreConfig::with_projection`]).
     pub projections: Vec<crate::projection::InlineProjection>,
+    /// Where archived streams go ([`StoreConfig::with_archive`]).
+    pub archive: ArchiveStorage,
+    /// `Some(bytes)`: streams are stored as segments of at most about this many bytes of
+    /// events ([`StoreConfig::with_segments`]); `None`: one document per stream.
+    pub segment_bytes: Option<u64>,
 }
 
 impl StoreConfig {
@@ -333,7 +437,82 @@ impl StoreConfig {
             max_attempts: 64,
             default_stream_type: None,
             projections: Vec::new(),
+            archive: ArchiveStorage::default(),
+            segment_bytes: None,
         }
+    }
+
+    /// Sets where archived streams go (by default `{collection}_archive` beside the live
+    /// collection).
+    ///
+    /// ```
+    /// use streamdoc_core::layout::ArchiveStorage;
+    /// use streamdoc_core::{StoreConfig, StreamName};
+    ///
+    /// let order = StreamName::parse("order:1").unwrap();
+    /// let config = StoreConfig::new("app");
+    /// assert_eq!(config.archive_namespace(&order).unwrap().to_string(), "app.order_archive");
+    /// let cold = config.with_archive(ArchiveStorage::Database("app_cold".into()));
+    /// assert_eq!(cold.archive_namespace(&order).unwrap().to_string(), "app_cold.order");
+    /// ```
+    pub fn with_archive(mut self, archive: ArchiveStorage) -> Self {
+        self.archive = archive;
+        self
+    }
+
+    /// Stores every stream as segments: documents `{ streamName, segment: k, events, … }`,
+    /// unique on `(streamName, segment)`. An append goes to the open segment; when it
+    /// would take that segment's events past `max_bytes`, the writer seals the segment
+    /// and opens the next one, each step one conditional command. A layout of
+    /// streamdoc's own: not with [`Layout::Emmett`], nor (yet) with inline projections,
+    /// archiving or subscriptions. [`DEFAULT_SEGMENT_BYTES`] is a sound size.
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::layout::DEFAULT_SEGMENT_BYTES;
+    /// use streamdoc_core::{Engine, EventStore, ExpectedVersion, NewEvent, ReadRange, SeededIds, SteppingClock, StoreConfig, StoreContext};
+    ///
+    /// let config = StoreConfig::new("app").with_segments(1_000);
+    /// let ctx = StoreContext::new(config, SteppingClock::new(0, 1), SeededIds::new(1))?;
+    /// let mut store = EventStore::new(ctx, Engine::new(1));
+    /// for _ in 0..10 {
+    ///     let event = NewEvent::new("Noted", doc! { "text": "x".repeat(300) });
+    ///     store.append_to_stream("log:1", vec![event], ExpectedVersion::Any)?;
+    /// }
+    /// let read = store.read_stream("log:1", ReadRange::all())?;
+    /// assert_eq!(read.events.len(), 10);
+    /// let segments = store.executor().documents(&streamdoc_core::Namespace::new("app", "log"));
+    /// assert!(segments.len() >= 4, "{} segments", segments.len());
+    /// # assert!(DEFAULT_SEGMENT_BYTES > 1_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_segments(mut self, max_bytes: u64) -> Self {
+        self.segment_bytes = Some(max_bytes);
+        self
+    }
+
+    /// True when streams are stored as segments.
+    pub fn segmented(&self) -> bool {
+        self.segment_bytes.is_some()
+    }
+
+    /// The namespace `stream` is archived to.
+    pub fn archive_namespace(&self, stream: &StreamName) -> Result<Namespace, ConfigError> {
+        let live = self.namespace(stream)?;
+        let ns = match &self.archive {
+            ArchiveStorage::Suffix(suffix) => Namespace::new(live.db, format!("{}{suffix}", live.collection)),
+            ArchiveStorage::Database(db) => Namespace::new(db.clone(), live.collection),
+            ArchiveStorage::Custom(resolver) => (resolver.0)(stream),
+        };
+        validate_database(&ns.db)?;
+        validate_collection(&ns.collection)?;
+        if ns == self.namespace(stream)? {
+            return Err(ConfigError::Unsupported {
+                option: "archive".into(),
+                why: format!("the archive of {stream} would be its live collection {ns}"),
+            });
+        }
+        Ok(ns)
     }
 
     /// Sets the layout.
@@ -425,6 +604,28 @@ impl StoreConfig {
                 return Err(ConfigError::InvalidProjection {
                     name: projection.name().to_owned(),
                     why: "two projections have this name".into(),
+                });
+            }
+        }
+        if let Some(bytes) = self.segment_bytes {
+            let unsupported = |why: &str| ConfigError::Unsupported { option: "segments".into(), why: why.into() };
+            if !(1..=MAX_SEGMENT_BYTES).contains(&bytes) {
+                return Err(unsupported(&format!(
+                    "a segment size must be 1 to {MAX_SEGMENT_BYTES} bytes, not {bytes}"
+                )));
+            }
+            if self.layout == Layout::Emmett {
+                return Err(unsupported("the Emmett layout keeps one document per stream"));
+            }
+            if !self.projections.is_empty() {
+                return Err(unsupported("inline projections are not kept in segmented streams"));
+            }
+        }
+        if let ArchiveStorage::Suffix(suffix) = &self.archive {
+            if suffix.is_empty() || suffix.contains(['$', '\0']) {
+                return Err(ConfigError::Unsupported {
+                    option: "archive".into(),
+                    why: format!("an archive suffix must be non-empty, without '$' or NUL, not {suffix:?}"),
                 });
             }
         }

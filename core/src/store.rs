@@ -8,7 +8,10 @@ use crate::event::{NewEvent, RecordedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::{SeededIds, SteppingClock};
 use crate::layout::StoreConfig;
-use crate::ops::{AggregateResult, AppendResult, ReadRange, ReadResult, RebuildAllResult, RebuildResult};
+use crate::ops::{
+    AggregateResult, AppendResult, ArchiveResult, CloseResult, ReadRange, ReadResult, RebuildAllResult, RebuildResult,
+    StreamStatus, Summary,
+};
 use crate::projection::{ProjectionQuery, ReadModel};
 
 /// 2026-01-01T00:00:00Z, where the in-memory store's default clock starts.
@@ -110,9 +113,39 @@ impl<E: Executor> EventStore<E> {
         driver::run(&mut self.ctx.aggregate(stream, initial, evolve)?, &mut self.executor)
     }
 
-    /// Whether the stream document exists.
+    /// Whether the stream's events are in the live collection (false for a missing or an
+    /// archived stream: [`EventStore::stream_status`] tells which).
     pub fn stream_exists(&mut self, stream: &str) -> Result<bool, Error> {
+        Ok(driver::run(&mut self.ctx.exists(stream)?, &mut self.executor)?.exists())
+    }
+
+    /// Whether the stream is live, sealed, archived or missing, with its position and the
+    /// streams it continues or is continued by.
+    pub fn stream_status(&mut self, stream: &str) -> Result<StreamStatus, Error> {
         driver::run(&mut self.ctx.exists(stream)?, &mut self.executor)
+    }
+
+    /// Moves the stream to the archive collection if it is where `expected` says
+    /// ([`crate::ops::Archive`] has the steps and an example).
+    pub fn archive_stream(&mut self, stream: &str, expected: ExpectedVersion) -> Result<ArchiveResult, Error> {
+        driver::run(&mut self.ctx.archive(stream, expected)?, &mut self.executor)
+    }
+
+    /// Reads `range` of an archived stream from the archive collection.
+    pub fn read_archived_stream(&mut self, stream: &str, range: ReadRange) -> Result<ReadResult, Error> {
+        driver::run(&mut self.ctx.read_archived(stream, range)?, &mut self.executor)
+    }
+
+    /// Closes the books: archives `stream` (where `expected` says) and starts `successor`
+    /// with `summary` ([`crate::ops::CloseStream`] has the steps and an example).
+    pub fn close_stream(
+        &mut self,
+        stream: &str,
+        expected: ExpectedVersion,
+        successor: &str,
+        summary: Summary,
+    ) -> Result<CloseResult, Error> {
+        driver::run(&mut self.ctx.close_stream(stream, expected, successor, summary)?, &mut self.executor)
     }
 
     /// The stream's read model of `projection` (`None`: no stream, or no read model).

@@ -34,7 +34,7 @@ fn op() -> impl Strategy<Value = OpSpec> {
                     (Some(f), Some(t)) if t < f => (Some(t), Some(f)),
                     other => other,
                 };
-                OpSpec::Read { stream: s.to_owned(), range: ReadRange { from, to, max_count }, expected: ExpectedVersion::Any }
+                OpSpec::Read { stream: s.to_owned(), range: ReadRange { from, to, max_count }, expected: ExpectedVersion::Any, from_archive: false }
             }),
         1 => stream.prop_map(|s| OpSpec::Exists { stream: s.to_owned() }),
     ]
@@ -141,7 +141,12 @@ fn a_failed_append_is_never_visible_and_conflicts_are_typed() {
                 "b",
                 vec![
                     append("order:1", 1, ExpectedVersion::Exact(2)),
-                    OpSpec::Read { stream: "order:1".into(), range: ReadRange::all(), expected: ExpectedVersion::Any },
+                    OpSpec::Read {
+                        stream: "order:1".into(),
+                        range: ReadRange::all(),
+                        expected: ExpectedVersion::Any,
+                        from_archive: false,
+                    },
                 ],
             ),
         ],

@@ -164,7 +164,7 @@ impl<E: AsyncExecutor> EventStore<E> {
 
     /// Whether the stream document exists.
     pub async fn stream_exists(&self, stream: &str) -> Result<bool, Error> {
-        driver::run(&mut self.ctx.exists(stream)?, &self.executor).await
+        Ok(driver::run(&mut self.ctx.exists(stream)?, &self.executor).await?.exists())
     }
 
     /// The stream's document exactly as stored (identity, metadata, events, projections;

@@ -166,6 +166,9 @@ pub fn output_json(output: &OpOutput) -> Value {
         OpOutput::Exists { exists } => json!(exists),
         OpOutput::Rebuild(r) => json!({ "streamExists": r.stream_exists, "streamPosition": r.stream_position }),
         OpOutput::ReadModel { document } => document.as_ref().map_or(Value::Null, doc_to_json),
+        OpOutput::Status(s) => serde_json::to_value(s).unwrap_or(Value::Null),
+        OpOutput::Archive(a) => serde_json::to_value(a).unwrap_or(Value::Null),
+        OpOutput::CloseStream(c) => serde_json::to_value(c).unwrap_or(Value::Null),
     }
 }
 
@@ -253,12 +256,21 @@ fn op_spec(op: &ScenarioOp) -> Result<OpSpec, String> {
         ScenarioOp::Append { stream, events, expected } => {
             OpSpec::Append { stream: stream.clone(), events: parse_events(events)?, expected: *expected }
         }
-        ScenarioOp::Read { stream, from, to, max_count, expected } => OpSpec::Read {
+        ScenarioOp::Read { stream, from, to, max_count, expected, from_archive } => OpSpec::Read {
             stream: stream.clone(),
             range: ReadRange { from: *from, to: *to, max_count: *max_count },
             expected: *expected,
+            from_archive: *from_archive,
         },
         ScenarioOp::Exists { stream } => OpSpec::Exists { stream: stream.clone() },
+        ScenarioOp::Status { stream } => OpSpec::Status { stream: stream.clone() },
+        ScenarioOp::Archive { stream, expected } => OpSpec::Archive { stream: stream.clone(), expected: *expected },
+        ScenarioOp::CloseStream { stream, successor, summary, expected } => OpSpec::CloseStream {
+            stream: stream.clone(),
+            successor: successor.clone(),
+            summary: parse_events(std::slice::from_ref(summary))?.remove(0),
+            expected: *expected,
+        },
         ScenarioOp::Rebuild { stream, projection } => {
             OpSpec::Rebuild { stream: stream.clone(), projection: projection.clone() }
         }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use bson::Document;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use streamdoc_core::layout::ArchiveStorage;
 use streamdoc_core::projection::InlineProjection;
 use streamdoc_core::{ExpectedVersion, Layout, Namespace, Resolver, Storage, StoreConfig};
 
@@ -52,6 +53,30 @@ pub struct ConfigSpec {
     /// Inline projections, as named rules (see [`ProjectionSpec`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub projections: Vec<ProjectionSpec>,
+    /// Where archived streams go (default: the `_archive` suffix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveSpec>,
+    /// Segmented streams: `{ "maxBytes": n }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<SegmentsSpec>,
+}
+
+/// The archive storage of a scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ArchiveSpec {
+    /// The live collection's name plus `suffix`, in its database.
+    Suffix { suffix: String },
+    /// The live collection's name in database `name`.
+    Database { name: String },
+}
+
+/// Segmented streams.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SegmentsSpec {
+    /// The size a segment's events stay under.
+    pub max_bytes: u64,
 }
 
 /// An inline projection of a scenario. Its `evolve` is a named rule, so every layer can
@@ -129,6 +154,8 @@ impl Default for ConfigSpec {
             layout: Layout::default(),
             storage: StorageSpec::default(),
             projections: Vec::new(),
+            archive: None,
+            segments: None,
         }
     }
 }
@@ -170,6 +197,18 @@ impl ConfigSpec {
         let mut config = StoreConfig::new(self.database.clone()).with_layout(self.layout).with_storage(storage);
         for p in &self.projections {
             config = config.with_projection(p.to_projection());
+        }
+        match &self.archive {
+            Some(ArchiveSpec::Suffix { suffix }) => {
+                config = config.with_archive(ArchiveStorage::Suffix(suffix.clone()))
+            }
+            Some(ArchiveSpec::Database { name }) => {
+                config = config.with_archive(ArchiveStorage::Database(name.clone()))
+            }
+            None => {}
+        }
+        if let Some(segments) = self.segments {
+            config = config.with_segments(segments.max_bytes);
         }
         config
     }
@@ -258,10 +297,32 @@ pub enum ScenarioOp {
         /// A read that must find the stream where this says (default: no check).
         #[serde(default)]
         expected: ExpectedVersion,
+        /// Read the archive collection.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        from_archive: bool,
     },
     /// `streamExists`.
     #[serde(rename_all = "camelCase")]
     Exists { stream: String },
+    /// `streamStatus`: live, sealed, archived or missing.
+    #[serde(rename_all = "camelCase")]
+    Status { stream: String },
+    /// `archiveStream`.
+    #[serde(rename_all = "camelCase")]
+    Archive {
+        stream: String,
+        #[serde(default)]
+        expected: ExpectedVersion,
+    },
+    /// `closeStream` with a summary event given as data (`{id?, type, data?, metadata?}`).
+    #[serde(rename_all = "camelCase")]
+    CloseStream {
+        stream: String,
+        successor: String,
+        summary: Value,
+        #[serde(default)]
+        expected: ExpectedVersion,
+    },
     /// `aggregateStream` with a named fold: `count` (number of events) or `types`
     /// (the list of event types).
     #[serde(rename_all = "camelCase")]

@@ -8,7 +8,8 @@ use crate::error::Error;
 use crate::event::NewEvent;
 use crate::expected::ExpectedVersion;
 use crate::ops::{
-    Append, AppendResult, Exists, Operation, Read, ReadModelOp, ReadRange, ReadResult, Rebuild, RebuildResult, Step,
+    Append, AppendResult, Archive, ArchiveResult, CloseResult, CloseStream, Exists, Operation, Read, ReadModelOp,
+    ReadRange, ReadResult, Rebuild, RebuildResult, Step, StreamStatus,
 };
 use crate::projection::ReadModel;
 
@@ -33,10 +34,32 @@ pub enum OpSpec {
         /// Where the reader expects the stream (default: no check).
         #[serde(default, skip_serializing_if = "is_any")]
         expected: ExpectedVersion,
+        /// Read the archive collection instead of the live one.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        from_archive: bool,
     },
     /// An existence check.
     #[serde(rename_all = "camelCase")]
     Exists { stream: String },
+    /// The stream's state: live, sealed, archived or missing, with its links.
+    #[serde(rename_all = "camelCase")]
+    Status { stream: String },
+    /// An archive of the stream.
+    #[serde(rename_all = "camelCase")]
+    Archive {
+        stream: String,
+        #[serde(default)]
+        expected: ExpectedVersion,
+    },
+    /// Closing the books: archive the stream, start `successor` with `summary`.
+    #[serde(rename_all = "camelCase")]
+    CloseStream {
+        stream: String,
+        successor: String,
+        summary: NewEvent,
+        #[serde(default)]
+        expected: ExpectedVersion,
+    },
     /// A rebuild of the stream's read models (of one projection, when named).
     #[serde(rename_all = "camelCase")]
     Rebuild {
@@ -60,6 +83,9 @@ impl OpSpec {
             OpSpec::Append { stream, .. }
             | OpSpec::Read { stream, .. }
             | OpSpec::Exists { stream }
+            | OpSpec::Status { stream }
+            | OpSpec::Archive { stream, .. }
+            | OpSpec::CloseStream { stream, .. }
             | OpSpec::Rebuild { stream, .. }
             | OpSpec::ReadModel { stream, .. } => stream,
         }
@@ -77,6 +103,12 @@ pub enum OpOutput {
     /// From an existence check.
     #[serde(rename_all = "camelCase")]
     Exists { exists: bool },
+    /// From a status check.
+    Status(StreamStatus),
+    /// From an archive.
+    Archive(ArchiveResult),
+    /// From closing the books.
+    CloseStream(CloseResult),
     /// From a rebuild.
     Rebuild(RebuildResult),
     /// From a read of a read model: its stored document, `None` when there is none.
@@ -95,6 +127,12 @@ pub enum AnyOp {
     Read(Read),
     /// An existence check.
     Exists(Exists),
+    /// A status check.
+    Status(Exists),
+    /// An archive.
+    Archive(Archive),
+    /// Closing the books.
+    CloseStream(CloseStream),
     /// A rebuild of read models.
     Rebuild(Rebuild),
     /// A read of a read model.
@@ -114,7 +152,10 @@ impl Operation for AnyOp {
         match self {
             AnyOp::Append(op) => map(op.next(), OpOutput::Append),
             AnyOp::Read(op) => map(op.next(), OpOutput::Read),
-            AnyOp::Exists(op) => map(op.next(), |exists| OpOutput::Exists { exists }),
+            AnyOp::Exists(op) => map(op.next(), |status| OpOutput::Exists { exists: status.exists() }),
+            AnyOp::Status(op) => map(op.next(), OpOutput::Status),
+            AnyOp::Archive(op) => map(op.next(), OpOutput::Archive),
+            AnyOp::CloseStream(op) => map(op.next(), OpOutput::CloseStream),
             AnyOp::Rebuild(op) => map(op.next(), OpOutput::Rebuild),
             AnyOp::ReadModel(op) => {
                 map(op.next(), |m: Option<ReadModel>| OpOutput::ReadModel { document: m.map(|m| m.document) })
@@ -126,7 +167,9 @@ impl Operation for AnyOp {
         match self {
             AnyOp::Append(op) => op.feed(reply),
             AnyOp::Read(op) => op.feed(reply),
-            AnyOp::Exists(op) => op.feed(reply),
+            AnyOp::Exists(op) | AnyOp::Status(op) => op.feed(reply),
+            AnyOp::Archive(op) => op.feed(reply),
+            AnyOp::CloseStream(op) => op.feed(reply),
             AnyOp::Rebuild(op) => op.feed(reply),
             AnyOp::ReadModel(op) => op.feed(reply),
         }
@@ -136,7 +179,9 @@ impl Operation for AnyOp {
         match self {
             AnyOp::Append(op) => op.describe_step(),
             AnyOp::Read(op) => op.describe_step(),
-            AnyOp::Exists(op) => op.describe_step(),
+            AnyOp::Exists(op) | AnyOp::Status(op) => op.describe_step(),
+            AnyOp::Archive(op) => op.describe_step(),
+            AnyOp::CloseStream(op) => op.describe_step(),
             AnyOp::Rebuild(op) => op.describe_step(),
             AnyOp::ReadModel(op) => op.describe_step(),
         }

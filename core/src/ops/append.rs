@@ -9,8 +9,8 @@ use crate::event::{NewEvent, PreparedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::IdGenerator;
 use crate::layout::{
-    document_position, position_to_bson, Layout, CREATED_AT_PATH, STREAM_ID_PATH, STREAM_POSITION_PATH,
-    STREAM_TYPE_PATH, UPDATED_AT_PATH,
+    document_position, position_to_bson, Layout, Seal, CREATED_AT_PATH, PREDECESSOR_PATH, SEALED_AT_PATH,
+    STREAM_ID_PATH, STREAM_POSITION_PATH, STREAM_TYPE_PATH, SUCCESSOR_PATH, UPDATED_AT_PATH,
 };
 use crate::limits;
 use crate::name::StreamName;
@@ -139,6 +139,8 @@ pub struct Append {
     pending_indexes: Vec<Command>,
     /// The read model states the last write would leave (for the cache).
     written_models: Option<crate::projection::fold::Evolved>,
+    /// `metadata.predecessor` of a stream this append creates (closing the books).
+    predecessor: Option<Document>,
     outbox: Outbox<AppendResult>,
 }
 
@@ -173,6 +175,7 @@ impl Append {
             inline: None,
             pending_indexes: Vec::new(),
             written_models: None,
+            predecessor: None,
             outbox: Outbox::Finished,
         };
         match prepared {
@@ -185,6 +188,26 @@ impl Append {
             Err(e) => op.finish(Err(e)),
         }
         op
+    }
+
+    /// The stream this append creates continues `link` (a `metadata.predecessor`).
+    pub(crate) fn with_predecessor(mut self, link: Document) -> Self {
+        self.predecessor = Some(link);
+        if self.invalid().is_none() {
+            // The first command was built without the link: build it again.
+            self.attempts = 0;
+            self.start();
+        }
+        self
+    }
+
+    /// The typed error of invalid input, found when the append was prepared (before it
+    /// sent anything).
+    pub(crate) fn invalid(&self) -> Option<Error> {
+        match &self.outbox {
+            Outbox::Done(Err(e)) => Some(e.clone()),
+            _ => None,
+        }
     }
 
     /// What the operation has learned (its store's cache, or its own copy in a
@@ -261,7 +284,7 @@ impl Append {
 
     /// The fields a position read fetches: the position, and the read models.
     fn head_projection(&self) -> Document {
-        let mut projection = doc! { STREAM_POSITION_PATH: 1 };
+        let mut projection = doc! { STREAM_POSITION_PATH: 1, SEALED_AT_PATH: 1, SUCCESSOR_PATH: 1 };
         for field in self.inline.iter().flat_map(Inline::fields) {
             projection.insert(field, 1);
         }
@@ -339,6 +362,7 @@ impl Append {
         }
         let mut filter = stream_filter(stream);
         filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
+        filter.insert(SEALED_AT_PATH, doc! { "$exists": false });
         let mut update = doc! {
             "$push": { self.layout.events_field(): { "$each": events } },
             "$set": set,
@@ -347,14 +371,15 @@ impl Append {
             update.insert("$unset", unset);
         }
         if upsert {
-            update.insert(
-                "$setOnInsert",
-                doc! {
-                    STREAM_ID_PATH: stream.stream_id(),
-                    STREAM_TYPE_PATH: stream.stream_type(),
-                    CREATED_AT_PATH: self.now,
-                },
-            );
+            let mut on_insert = doc! {
+                STREAM_ID_PATH: stream.stream_id(),
+                STREAM_TYPE_PATH: stream.stream_type(),
+                CREATED_AT_PATH: self.now,
+            };
+            if let Some(link) = &self.predecessor {
+                on_insert.insert(PREDECESSOR_PATH, link.clone());
+            }
+            update.insert("$setOnInsert", on_insert);
         }
         let command = Command::UpdateOne { ns: ns.clone(), filter, update, upsert };
         self.state = State::Writing { base, guessed };
@@ -410,9 +435,17 @@ impl Append {
         };
         if ours {
             self.finish(Ok(AppendResult { next_expected_stream_version: base + count, created_new_stream: base == 0 }));
+        } else if Seal::of(&doc).sealed {
+            self.archived(actual, &doc);
         } else {
             self.conflict(Some(actual));
         }
+    }
+
+    /// The stream is sealed: archived, or on its way there.
+    fn archived(&mut self, position: u64, doc: &Document) {
+        let stream = self.stream.as_str().to_owned();
+        self.finish(Err(Error::StreamArchived { stream, position, successor: Seal::of(doc).successor }));
     }
 
     fn corrupt(&mut self) {
@@ -474,6 +507,7 @@ impl Operation for Append {
                 }
             }
             (State::ReadingPosition, Reply::Found(Some(doc))) => match document_position(&doc) {
+                Some(position) if Seal::of(&doc).sealed => self.archived(position, &doc),
                 Some(position) => self.write_after_read(position, &doc),
                 None => self.corrupt(),
             },
@@ -481,6 +515,7 @@ impl Operation for Append {
             (State::ReadingModels { base } | State::Refolding { base }, Reply::Found(Some(doc))) => {
                 match document_position(&doc) {
                     Some(position) if position != base => self.on_mismatch(base, false),
+                    Some(position) if Seal::of(&doc).sealed => self.archived(position, &doc),
                     Some(_) if matches!(self.state, State::ReadingModels { .. }) => self.write_after_read(base, &doc),
                     Some(_) => {
                         let refolded = match &mut self.inline {

@@ -65,7 +65,7 @@ impl IndexRegistry {
 }
 
 /// The command creating the unique index on `streamName`.
-fn create_index_command(ns: &Namespace) -> Command {
+pub(crate) fn create_index_command(ns: &Namespace) -> Command {
     Command::CreateIndex {
         ns: ns.clone(),
         keys: doc! { STREAM_NAME: 1 },

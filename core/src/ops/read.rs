@@ -114,6 +114,8 @@ pub struct Read {
     layout: Layout,
     /// Where the reader expects the stream: a typed conflict when it is elsewhere.
     expected: ExpectedVersion,
+    /// True when reading the archive collection instead of the live one.
+    from_archive: bool,
     fetch: Option<Fetch>,
     outbox: Outbox<ReadResult>,
 }
@@ -121,14 +123,30 @@ pub struct Read {
 impl Read {
     /// Prepares a read; invalid input is returned by the first `next()`.
     pub(crate) fn new(config: &StoreConfig, stream: StreamName, range: ReadRange, expected: ExpectedVersion) -> Self {
+        Self::from(config, stream, range, expected, false)
+    }
+
+    /// A read of the live collection, or with `from_archive` of the archive collection.
+    pub(crate) fn from(
+        config: &StoreConfig,
+        stream: StreamName,
+        range: ReadRange,
+        expected: ExpectedVersion,
+        from_archive: bool,
+    ) -> Self {
         let mut op = Self {
             stream: stream.as_str().to_owned(),
             layout: config.layout,
             expected,
+            from_archive,
             fetch: None,
             outbox: Outbox::Finished,
         };
-        match range.shape().and_then(|shape| Ok((shape, config.namespace(&stream)?))) {
+        let ns = |stream: &StreamName| match from_archive {
+            true => config.archive_namespace(stream),
+            false => config.namespace(stream),
+        };
+        match range.shape().and_then(|shape| Ok((shape, ns(&stream)?))) {
             Ok((shape, ns)) => op.start(ns, stream, shape),
             Err(e) => op.outbox.finish(Err(e)),
         }
@@ -156,6 +174,13 @@ impl Operation for Read {
         let Some(fetch) = self.fetch.as_mut() else { return };
         match fetch.on_reply(reply, "reading the stream") {
             Fetched::Document(doc) => {
+                let seal = doc.as_ref().map(crate::layout::Seal::of).unwrap_or_default();
+                if seal.archived && !self.from_archive {
+                    let position = doc.as_ref().and_then(document_position).unwrap_or(0);
+                    let stream = self.stream.clone();
+                    let successor = seal.successor;
+                    return self.outbox.finish(Err(Error::StreamArchived { stream, position, successor }));
+                }
                 let result = ReadResult::from_document(&self.stream, self.layout, doc).and_then(|read| {
                     if self.expected.accepts(read.stream_exists, read.current_stream_version) {
                         Ok(read)

@@ -110,6 +110,11 @@ impl Rebuild {
             let reason = "no integral metadata.streamPosition".into();
             return self.outbox.finish(Err(Error::CorruptDocument { stream, reason }));
         };
+        let seal = crate::layout::Seal::of(&doc);
+        if seal.sealed {
+            let successor = seal.successor;
+            return self.outbox.finish(Err(Error::StreamArchived { stream, position, successor }));
+        }
         let Some(mut inline) = Inline::of(self.projections.clone()) else { return };
         let evolved =
             inline.refold(&stream, self.layout, &doc, true).and_then(|()| inline.evolve(&self.stream, &[], position));
@@ -119,6 +124,7 @@ impl Rebuild {
         };
         let mut filter = stream_filter(&self.stream);
         filter.insert(STREAM_POSITION_PATH, position_to_bson(position));
+        filter.insert(crate::layout::SEALED_AT_PATH, bson::doc! { "$exists": false });
         let mut update = Document::new();
         if !evolved.set.is_empty() {
             update.insert("$set", evolved.set.clone());

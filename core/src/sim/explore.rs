@@ -483,6 +483,9 @@ pub(crate) fn summary<E>(sim: &Simulation<E>) -> String {
                 Ok(crate::ops::OpOutput::Exists { exists }) => format!("exists({exists})"),
                 Ok(crate::ops::OpOutput::Rebuild(r)) => format!("rebuilt(@{})", r.stream_position),
                 Ok(crate::ops::OpOutput::ReadModel { document }) => format!("model({})", document.is_some()),
+                Ok(crate::ops::OpOutput::Status(s)) => format!("status({:?}@{})", s.state, s.stream_position),
+                Ok(crate::ops::OpOutput::Archive(a)) => format!("archived(@{})", a.stream_position),
+                Ok(crate::ops::OpOutput::CloseStream(c)) => format!("closed(@{})", c.closed_at),
                 Err(crate::Error::ConcurrencyConflict { actual, .. }) => match actual {
                     Some(n) => format!("ConcurrencyConflict(actual {n})"),
                     None => "ConcurrencyConflict(no stream)".to_owned(),

@@ -253,6 +253,9 @@ impl From<&Error> for Problem {
                 "stream-too-large",
                 "The append would grow the stream document past the server's document limit",
             ),
+            Error::StreamArchived { .. } => {
+                (S::CONFLICT, "stream-archived", "The stream is archived: read it from the archive")
+            }
             Error::Projection { .. } => (
                 S::UNPROCESSABLE_ENTITY,
                 "projection-failed",

@@ -2,7 +2,7 @@
 //! awaited.
 
 use bson::Document;
-use streamdoc_core::ops::{RebuildAllResult, RebuildResult};
+use streamdoc_core::ops::{ArchiveResult, CloseResult, RebuildAllResult, RebuildResult, StreamStatus, Summary};
 use streamdoc_core::projection::{ProjectionQuery, ReadModel};
 use streamdoc_core::{
     AggregateResult, AppendResult, Error, ExecutorError, ExpectedVersion, NewEvent, ReadRange, ReadResult,
@@ -162,9 +162,98 @@ impl<E: AsyncExecutor> EventStore<E> {
         driver::run(&mut self.ctx.aggregate(stream, initial, evolve)?, &self.executor).await
     }
 
-    /// Whether the stream document exists.
+    /// Whether the stream's events are in the live collection (false for a missing or an
+    /// archived stream: [`EventStore::stream_status`] tells which).
     pub async fn stream_exists(&self, stream: &str) -> Result<bool, Error> {
         Ok(driver::run(&mut self.ctx.exists(stream)?, &self.executor).await?.exists())
+    }
+
+    /// Whether the stream is live, sealed, archived or missing, with its position and the
+    /// streams it continues or is continued by: one `findOne` of a few fields.
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::ops::StreamState;
+    /// use streamdoc_core::{ExpectedVersion, NewEvent, StoreConfig};
+    /// use streamdoc_host::EventStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = EventStore::in_memory(StoreConfig::new("shop")).unwrap();
+    /// assert_eq!(store.stream_status("order:1").await.unwrap().state, StreamState::Missing);
+    /// store.append_to_stream("order:1", vec![NewEvent::new("Placed", doc! {})], ExpectedVersion::NoStream).await.unwrap();
+    /// let status = store.stream_status("order:1").await.unwrap();
+    /// assert_eq!((status.state, status.stream_position), (StreamState::Live, 1));
+    /// # });
+    /// ```
+    pub async fn stream_status(&self, stream: &str) -> Result<StreamStatus, Error> {
+        driver::run(&mut self.ctx.exists(stream)?, &self.executor).await
+    }
+
+    /// Moves the stream to the archive collection if it is where `expected` says
+    /// ([`streamdoc_core::ops::Archive`] has the steps): sealed first, so that an append
+    /// racing the archive either lands before it, and is archived with the stream, or
+    /// fails with [`Error::StreamArchived`]. The live collection keeps a tombstone.
+    /// Interrupted anywhere, it is finished by running it again; archiving an archived
+    /// stream again returns the same result.
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::{Error, ExpectedVersion, NewEvent, ReadRange, StoreConfig};
+    /// use streamdoc_host::EventStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = EventStore::in_memory(StoreConfig::new("shop")).unwrap();
+    /// store.append_to_stream("order:1", vec![NewEvent::new("Placed", doc! {})], ExpectedVersion::NoStream).await.unwrap();
+    /// let archived = store.archive_stream("order:1", ExpectedVersion::Exact(1)).await.unwrap();
+    /// assert_eq!((archived.stream_position, archived.successor), (1, None));
+    /// let late = store.append_to_stream("order:1", vec![NewEvent::new("Paid", doc! {})], ExpectedVersion::Any).await;
+    /// assert!(matches!(late, Err(Error::StreamArchived { position: 1, .. })));
+    /// let read = store.read_archived_stream("order:1", ReadRange::all()).await.unwrap();
+    /// assert_eq!(read.events[0].event_type, "Placed");
+    /// # });
+    /// ```
+    pub async fn archive_stream(&self, stream: &str, expected: ExpectedVersion) -> Result<ArchiveResult, Error> {
+        driver::run(&mut self.ctx.archive(stream, expected)?, &self.executor).await
+    }
+
+    /// Reads `range` of an archived stream from the archive collection (a stream that is
+    /// not archived reads as no stream).
+    pub async fn read_archived_stream(&self, stream: &str, range: ReadRange) -> Result<ReadResult, Error> {
+        driver::run(&mut self.ctx.read_archived(stream, range)?, &self.executor).await
+    }
+
+    /// Closes the books: archives `stream` (where `expected` says) and starts `successor`,
+    /// which must not exist, with `summary` as its first event
+    /// ([`streamdoc_core::ops::CloseStream`] has the steps). The successor records its
+    /// predecessor, the archived stream its successor ([`EventStore::stream_status`]).
+    ///
+    /// ```
+    /// use bson::doc;
+    /// use streamdoc_core::ops::{StreamState, Summary};
+    /// use streamdoc_core::{ExpectedVersion, NewEvent, ReadRange, StoreConfig};
+    /// use streamdoc_host::EventStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = EventStore::in_memory(StoreConfig::new("bank")).unwrap();
+    /// let deposits = vec![NewEvent::new("Deposited", doc! { "amount": 5 }), NewEvent::new("Deposited", doc! { "amount": 7 })];
+    /// store.append_to_stream("account:2026", deposits, ExpectedVersion::NoStream).await.unwrap();
+    /// let opening = Summary::Event(NewEvent::new("OpeningBalance", doc! { "amount": 12 }));
+    /// let closed = store.close_stream("account:2026", ExpectedVersion::Exact(2), "account:2027", opening).await.unwrap();
+    /// assert_eq!((closed.closed_at, closed.next_expected_stream_version), (2, 1));
+    /// let next = store.read_stream("account:2027", ReadRange::all()).await.unwrap();
+    /// assert_eq!(next.events[0].event_type, "OpeningBalance");
+    /// let old = store.stream_status("account:2026").await.unwrap();
+    /// assert_eq!((old.state, old.successor.as_deref()), (StreamState::Archived, Some("account:2027")));
+    /// # });
+    /// ```
+    pub async fn close_stream(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        successor: &str,
+        summary: Summary,
+    ) -> Result<CloseResult, Error> {
+        driver::run(&mut self.ctx.close_stream(stream, expected, successor, summary)?, &self.executor).await
     }
 
     /// The stream's document exactly as stored (identity, metadata, events, projections;
@@ -374,10 +463,31 @@ mod tests {
             assert_eq!(store.stream_exists("order:3").await, sync.stream_exists("order:3"));
             let count = |n: u64, _: &RecordedEvent| n + 1;
             assert_eq!(store.aggregate_stream("order:1", 0, count).await, sync.aggregate_stream("order:1", 0, count));
+            for stream in ["order:1", "order:3"] {
+                assert_eq!(store.stream_status(stream).await, sync.stream_status(stream));
+            }
+            let summary = || Summary::Event(NewEvent::new("Summary", doc! { "n": 3 }));
+            assert_eq!(
+                store.close_stream("order:2", ExpectedVersion::Any, "order:9", summary()).await,
+                sync.close_stream("order:2", ExpectedVersion::Any, "order:9", summary())
+            );
+            for expected in [ExpectedVersion::Exact(3), ExpectedVersion::Exact(2), ExpectedVersion::Any] {
+                assert_eq!(store.archive_stream("order:1", expected).await, sync.archive_stream("order:1", expected));
+            }
+            for stream in ["order:1", "order:2", "order:9"] {
+                assert_eq!(store.stream_status(stream).await, sync.stream_status(stream));
+                let all = ReadRange::all();
+                assert_eq!(store.read_archived_stream(stream, all).await, sync.read_archived_stream(stream, all));
+                assert_eq!(store.read_stream(stream, all).await, sync.read_stream(stream, all));
+            }
+            assert!(store.stream_status("order:9").await.unwrap().predecessor.is_some());
+            assert_eq!(store.read_archived_stream("order:1", ReadRange::all()).await.unwrap().events.len(), 2);
         });
-        let ns = streamdoc_core::Namespace::new("app", "order");
-        assert_eq!(engine.with_engine(|e| e.documents(&ns)), sync.executor().documents(&ns));
-        assert_eq!(sync.executor().documents(&ns).len(), 2);
+        for (collection, documents) in [("order", 3), ("order_archive", 2)] {
+            let ns = streamdoc_core::Namespace::new("app", collection);
+            assert_eq!(engine.with_engine(|e| e.documents(&ns)), sync.executor().documents(&ns));
+            assert_eq!(sync.executor().documents(&ns).len(), documents, "{collection}");
+        }
     }
 
     /// The document is the one the engine holds, byte for byte; an unknown stream has

@@ -4,7 +4,10 @@
 //! | route | |
 //! |---|---|
 //! | `POST /streams/{streamName}` | append; preconditions `If-Match: "<n>"`, `If-Match: *`, `If-None-Match: *` |
-//! | `GET /streams/{streamName}?from=&to=&maxCount=` | read; `ETag: "<version>"`; `If-Match: "<n>"` or `*` makes it conditional (412) |
+//! | `GET /streams/{streamName}?from=&to=&maxCount=&fromArchive=` | read; `ETag: "<version>"`; `If-Match: "<n>"` or `*` makes it conditional (412); `fromArchive=true` reads the archive |
+//! | `POST /streams/{streamName}/archive` | moves the stream to the archive collection (`If-Match` as on a read); 200 `{streamPosition, successor?}` |
+//! | `POST /streams/{streamName}/close` | closes the books: archives the stream, starts `successor` with `summary` (body `{successor, summary}`) |
+//! | `GET /streams/{streamName}/status` | `{state: missing\|live\|sealed\|archived, streamPosition, successor?, predecessor?}` |
 //! | `GET /streams/{streamName}/document` | the stored document, canonical Extended JSON |
 //! | `GET /streams/{streamName}/projections/{projection}` | the stream's read model of the projection (relaxed Extended JSON), 404 when there is none |
 //! | `POST /streams/{streamName}/projections/rebuild` | recomputes the stream's read models from its events (body `{"projection"?}` or none) |
@@ -29,6 +32,11 @@
 //! `Authorization: Bearer <token>`.
 //! Stream names are one percent-decoded path segment (`order%2F1` is `order/1`); core
 //! validates them.
+//!
+//! An archived stream (`POST …/archive`, or `…/close` into a successor) takes no more
+//! appends: an append, a live read or a rebuild of it answers 409 `stream-archived` with
+//! its `position` and, when it was closed into one, its `successor`; its events are read
+//! with `GET /streams/{streamName}?fromArchive=true`.
 //!
 //! The read model routes ([`projections`]) read and query whatever read models the
 //! stream documents hold, registered or not; rebuilds need the projection's definition,
@@ -69,6 +77,7 @@
 //! # });
 //! ```
 
+mod archive;
 mod auth;
 pub mod commands;
 mod json;
@@ -123,6 +132,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/commands/documents"),
     ("DELETE", "/commands/databases/{database}"),
     ("GET", "/subscribe"),
+    ("POST", "/streams/{streamName}/archive"),
+    ("POST", "/streams/{streamName}/close"),
+    ("GET", "/streams/{streamName}/status"),
 ];
 
 /// How the API is served (the `serve` flags other than the store's).
@@ -224,7 +236,10 @@ pub fn try_router(store: impl Into<AnyEventStore>, options: &ApiOptions) -> Resu
         .route(ROUTES[5].1, get(projections::find))
         .route(ROUTES[6].1, get(projections::count))
         .route(ROUTES[7].1, post(projections::rebuild_all))
-        .route(ROUTES[14].1, get(subscribe::subscribe));
+        .route(ROUTES[14].1, get(subscribe::subscribe))
+        .route(ROUTES[15].1, post(archive::archive))
+        .route(ROUTES[16].1, post(archive::close))
+        .route(ROUTES[17].1, get(archive::status));
     let command_routes = if options.command_endpoint {
         let routes = Router::new()
             .route(ROUTES[11].1, post(commands::run))

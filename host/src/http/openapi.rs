@@ -43,7 +43,7 @@ pub fn document() -> Value {
         "required": false,
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RebuildRequest" } } }
     });
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "streamdoc",
@@ -65,7 +65,9 @@ pub fn document() -> Value {
                         "detail": { "type": "string" },
                         "kind": { "type": "string", "description": "streamdoc's error kind, for errors of the store" },
                         "expected": { "description": "412: the expected version (a number, \"noStream\" or \"streamExists\")" },
-                        "actual": { "type": ["integer", "null"], "description": "412: the stream's version (null: no stream)" }
+                        "actual": { "type": ["integer", "null"], "description": "412: the stream's version (null: no stream)" },
+                        "position": { "type": "integer", "description": "409 `stream-archived`: the position the stream was archived at" },
+                        "successor": { "type": ["string", "null"], "description": "409 `stream-archived`: the stream that continues it (null: archived without one)" }
                     },
                     "additionalProperties": true
                 },
@@ -222,7 +224,7 @@ pub fn document() -> Value {
                                  "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AppendResult" } } } },
                         "400": problem("Malformed JSON, a body of the wrong shape, an invalid stream name or event, or an invalid precondition"),
                         "401": problem("No or a wrong bearer token"),
-                        "409": problem("Too many concurrent appends raced for the position"),
+                        "409": problem("Too many concurrent appends raced for the position (`contention`), or the stream is archived (`stream-archived`: `position`, and `successor` when it was closed into one)"),
                         "412": problem("The precondition failed: `expected` and `actual` say where the stream is"),
                         "413": problem("The body is larger than --max-body"),
                         "415": problem("The body is not application/json"),
@@ -238,15 +240,18 @@ pub fn document() -> Value {
                         position("from", "First position (default 1; 0 reads as 1)"),
                         position("to", "Last position (default: the end); before `from` is a 400"),
                         position("maxCount", "At most this many events"),
+                        { "name": "fromArchive", "in": "query", "required": false, "schema": { "type": "boolean", "default": false },
+                          "description": "`true`: read the archive collection (a stream archived or closed), which takes no precondition" },
                         { "name": "If-Match", "in": "header", "required": false, "schema": { "type": "string" },
-                          "description": "`\"<n>\"`: read only if the stream is at version n; `*`: only if it exists" }
+                          "description": "`\"<n>\"`: read only if the stream is at version n; `*`: only if it exists (not with `fromArchive=true`)" }
                     ],
                     "responses": {
-                        "200": { "description": "The stream", "headers": etag,
+                        "200": { "description": "The stream (from the archive with `fromArchive=true`)", "headers": etag,
                                  "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReadResult" } } } },
-                        "400": problem("An invalid stream name, range or precondition"),
+                        "400": problem("An invalid stream name, range, query parameter (`invalid-query`) or precondition (`invalid-precondition`, also any precondition with `fromArchive=true`)"),
                         "401": problem("No or a wrong bearer token"),
-                        "404": problem("The stream does not exist"),
+                        "404": problem("The stream does not exist; with `fromArchive=true`, it is not in the archive"),
+                        "409": problem("The stream is archived (`stream-archived`: `position`, `successor`): read it with `fromArchive=true`"),
                         "412": problem("The stream is not at the version If-Match names"),
                         "503": problem("The MongoDB server does not answer")
                     }
@@ -294,7 +299,7 @@ pub fn document() -> Value {
                         "400": problem("Malformed JSON, a body of the wrong shape, or an invalid stream name"),
                         "401": problem("No or a wrong bearer token"),
                         "404": problem("The stream does not exist"),
-                        "409": problem("Appends kept moving the stream while it was rebuilt (`contention`)"),
+                        "409": problem("Appends kept moving the stream while it was rebuilt (`contention`), or the stream is archived (`stream-archived`)"),
                         "413": problem("The body is larger than --max-body"),
                         "415": problem("A body that is not application/json"),
                         "422": problem("The store defines no such projection for the stream's type (`unknown-projection`), a projection failed on the events (`projection-failed`), or the read models would pass the 16 MiB document limit"),
@@ -473,7 +478,120 @@ pub fn document() -> Value {
                 }
             }
         }
-    })
+    });
+    // Archiving and closing the books, apart: one `json!` of the whole document passes
+    // the macro's recursion limit.
+    let archive_schemas = json!({
+                "ArchiveResult": {
+                    "type": "object", "required": ["streamPosition"], "additionalProperties": false,
+                    "properties": {
+                        "streamPosition": { "type": "integer", "minimum": 1, "description": "The position of the archived stream's last event" },
+                        "successor": { "type": "string", "description": "The stream that continues it, when it was closed into one" }
+                    }
+                },
+                "CloseRequest": {
+                    "type": "object", "required": ["successor", "summary"], "additionalProperties": false,
+                    "properties": {
+                        "successor": { "type": "string", "description": "The stream that continues this one; it must not exist (and cannot be this stream)", "example": "account:2027" },
+                        "summary": { "$ref": "#/components/schemas/NewEvent", "description": "The successor's first event (its id defaults to `closed:<stream>@<position>`, so a retry is idempotent)" }
+                    }
+                },
+                "CloseResult": {
+                    "type": "object", "required": ["closedAt", "successor", "nextExpectedStreamVersion"], "additionalProperties": false,
+                    "properties": {
+                        "closedAt": { "type": "integer", "description": "The position the closed stream was archived at" },
+                        "successor": { "type": "string" },
+                        "nextExpectedStreamVersion": { "type": "integer", "description": "The successor's version after its summary event" }
+                    }
+                },
+                "StreamStatus": {
+                    "type": "object", "required": ["state", "streamPosition"], "additionalProperties": false,
+                    "properties": {
+                        "state": { "enum": ["missing", "live", "sealed", "archived"],
+                                   "description": "`sealed`: an archive has begun (no more appends) and not finished; `archived`: the events are in the archive, the live collection keeps a tombstone" },
+                        "streamPosition": { "type": "integer", "minimum": 0, "description": "The position of the stream's last event (0 when missing)" },
+                        "successor": { "type": "string", "description": "The stream that continues this one, when it was closed into one" },
+                        "predecessor": { "type": "object", "required": ["streamName", "streamPosition"], "additionalProperties": false,
+                            "description": "The stream this one continues, when it was started by a close",
+                            "properties": { "streamName": { "type": "string" }, "streamPosition": { "type": "integer", "description": "Where the predecessor was closed" } } }
+                    }
+                }
+    });
+    let archive_paths = json!({
+            "/streams/{streamName}/archive": {
+                "parameters": [stream_name.clone()],
+                "post": {
+                    "operationId": "archiveStream",
+                    "summary": "Move the stream to the archive collection, optionally under a precondition",
+                    "description": "Seals the stream (no more appends: an append racing the archive either lands before the seal and is archived with the stream, or is a 409 `stream-archived`), copies it to the archive collection and leaves a tombstone in the live one. Repeating it, after an interruption or not, finishes it and answers the same. No body is read.",
+                    "security": [{}, { "bearer": [] }],
+                    "parameters": [
+                        { "name": "If-Match", "in": "header", "required": false, "schema": { "type": "string" },
+                          "description": "`\"<n>\"`: archive only if the stream is at version n; `*`: only if it exists (If-None-Match is a 400)" }
+                    ],
+                    "responses": {
+                        "200": { "description": "Archived (also when it already was, at the same position)",
+                                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ArchiveResult" } } } },
+                        "400": problem("An invalid stream name or precondition (`invalid-precondition`)"),
+                        "401": problem("No or a wrong bearer token"),
+                        "404": problem("No precondition and the stream does not exist"),
+                        "409": problem("The stream was archived or closed otherwise: into a successor, or at another position than If-Match names (`stream-archived`); appends kept moving it (`contention`)"),
+                        "412": problem("The stream is not at the version If-Match names (`actual`: null when it does not exist)"),
+                        "422": problem("The document is too large for the archive collection's server (`stream-too-large`)"),
+                        "501": problem("The store keeps streams as segments, which cannot be archived yet (`unsupported-by-store`)"),
+                        "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            },
+            "/streams/{streamName}/close": {
+                "parameters": [stream_name.clone()],
+                "post": {
+                    "operationId": "closeStream",
+                    "summary": "Close the books: archive the stream and start its successor with a summary event",
+                    "description": "Checks that the successor does not exist, archives the stream (recording its successor) and appends the summary to the new successor (recording its predecessor). Repeating it finishes an interrupted close and answers the same.",
+                    "security": [{}, { "bearer": [] }],
+                    "parameters": [
+                        { "name": "If-Match", "in": "header", "required": false, "schema": { "type": "string" },
+                          "description": "`\"<n>\"`: close only if the stream is at version n; `*`: only if it exists (If-None-Match is a 400)" }
+                    ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CloseRequest" } } } },
+                    "responses": {
+                        "200": { "description": "Closed", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CloseResult" } } } },
+                        "400": problem("Malformed JSON, a body of the wrong shape (`invalid-body`, unknown fields too), an invalid stream or successor name, a successor that is the stream itself (`invalid-successor`), an invalid summary event (`invalid-event`), or an invalid precondition"),
+                        "401": problem("No or a wrong bearer token"),
+                        "404": problem("No precondition and the stream does not exist"),
+                        "409": problem("The stream is archived already, or closed into another successor (`stream-archived`); appends kept moving it (`contention`)"),
+                        "412": problem("The stream is not at the version If-Match names, or the successor exists (`stream` names it, `expected` is \"noStream\"): nothing was archived"),
+                        "413": problem("The body is larger than --max-body"),
+                        "415": problem("The body is not application/json"),
+                        "422": problem("The summary would pass the document limit, or the server refused its data"),
+                        "501": problem("The store keeps streams as segments, which cannot be archived yet (`unsupported-by-store`)"),
+                        "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            },
+            "/streams/{streamName}/status": {
+                "parameters": [stream_name.clone()],
+                "get": {
+                    "operationId": "getStreamStatus",
+                    "summary": "Whether the stream is missing, live, sealed or archived; its position, successor and predecessor",
+                    "security": [{}, { "bearer": [] }],
+                    "responses": {
+                        "200": { "description": "The status (a stream that does not exist is `missing`)",
+                                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StreamStatus" } } } },
+                        "400": problem("An invalid stream name"),
+                        "401": problem("No or a wrong bearer token"),
+                        "503": problem("The MongoDB server does not answer")
+                    }
+                }
+            }
+    });
+    for (pointer, more) in [("/components/schemas", archive_schemas), ("/paths", archive_paths)] {
+        if let (Some(Value::Object(into)), Value::Object(more)) = (doc.pointer_mut(pointer), more) {
+            into.extend(more);
+        }
+    }
+    doc
 }
 
 /// The `(METHOD, path)` pairs the document describes, with paths in axum's syntax

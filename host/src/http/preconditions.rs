@@ -12,6 +12,10 @@
 //! meaning; `If-None-Match` is refused there, since on a `GET` it would ask for a
 //! cache validation (304), which the API does not do.
 //!
+//! Archiving and closing the books (`POST /streams/{streamName}/archive` and `/close`)
+//! take `If-Match` with the same meaning too ([`existing_expected_version`]): they act
+//! on a stream that exists, so `If-None-Match` is refused there.
+//!
 //! An entity tag is the stream version in double quotes, as the `ETag` header of every
 //! read and append gives it. Weak tags (`W/"3"`), lists (`"3", "4"`), unquoted numbers,
 //! `If-None-Match` with a tag, and both headers at once are refused: each would need a
@@ -35,6 +39,9 @@ pub enum PreconditionError {
     /// `If-None-Match` on a read.
     #[error("If-None-Match is not supported on reads; If-Match: \"<n>\" or * makes a read conditional")]
     NoneMatchOnRead,
+    /// `If-None-Match` on an archive or a close, which need the stream to exist.
+    #[error("If-None-Match is not supported on {action}: it needs the stream to exist; If-Match: \"<n>\" or * makes it conditional")]
+    NoneMatchOnExisting { action: &'static str },
 }
 
 /// The entity tag of a stream version: `"<n>"`.
@@ -79,6 +86,19 @@ pub fn expected_version(headers: &HeaderMap) -> Result<ExpectedVersion, Precondi
 pub fn read_expected_version(headers: &HeaderMap) -> Result<ExpectedVersion, PreconditionError> {
     if headers.contains_key(header::IF_NONE_MATCH) {
         return Err(PreconditionError::NoneMatchOnRead);
+    }
+    expected_version(headers)
+}
+
+/// The expected version of an operation on an existing stream (an archive, a close):
+/// its `If-Match` ([`expected_version`]'s reading); `If-None-Match` is refused, naming
+/// `action`.
+pub fn existing_expected_version(
+    headers: &HeaderMap,
+    action: &'static str,
+) -> Result<ExpectedVersion, PreconditionError> {
+    if headers.contains_key(header::IF_NONE_MATCH) {
+        return Err(PreconditionError::NoneMatchOnExisting { action });
     }
     expected_version(headers)
 }
@@ -129,5 +149,17 @@ mod tests {
             expected_version(&headers(&[("if-match", "\"1\""), ("if-none-match", "*")])),
             Err(PreconditionError::Both)
         );
+    }
+
+    #[test]
+    fn an_archive_takes_if_match_only() {
+        let archive = |pairs: &[(&str, &str)]| existing_expected_version(&headers(pairs), "an archive");
+        assert_eq!(archive(&[]), Ok(ExpectedVersion::Any));
+        assert_eq!(archive(&[("if-match", "\"4\"")]), Ok(ExpectedVersion::Exact(4)));
+        assert_eq!(archive(&[("if-match", "*")]), Ok(ExpectedVersion::StreamExists));
+        let refused = archive(&[("if-none-match", "*")]).unwrap_err();
+        assert_eq!(refused, PreconditionError::NoneMatchOnExisting { action: "an archive" });
+        assert!(refused.to_string().contains("an archive"), "{refused}");
+        assert!(archive(&[("if-match", "4")]).is_err());
     }
 }

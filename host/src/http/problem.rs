@@ -128,6 +128,30 @@ impl Problem {
         .with("stream", stream)
     }
 
+    /// A read of the archive (`fromArchive=true`) of a stream that is not archived.
+    pub fn not_in_archive(stream: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "stream-not-found",
+            "The stream does not exist",
+            format!("stream {stream:?} is not in the archive (it was never archived, or does not exist)"),
+        )
+        .with("stream", stream)
+        .with("fromArchive", true)
+    }
+
+    /// A close whose successor is the stream itself.
+    pub fn invalid_successor(stream: &str, successor: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-successor",
+            "A stream cannot be closed into itself",
+            format!("the successor {successor:?} is the stream {stream:?} itself: name a new stream"),
+        )
+        .with("stream", stream)
+        .with("successor", successor)
+    }
+
     /// The stream does not exist, or has no read model of the projection (one read
     /// cannot tell the two apart).
     pub fn read_model_not_found(stream: &str, projection: &str) -> Self {
@@ -239,6 +263,13 @@ impl From<&Error> for Problem {
             Error::InvalidConfig(ConfigError::InvalidProjection { .. }) => {
                 (S::UNPROCESSABLE_ENTITY, "unknown-projection", "The store defines no such projection to rebuild")
             }
+            // At request time, an option the store runs with that the operation cannot
+            // work with (an archive of a segmented store): no request can fix that.
+            Error::InvalidConfig(ConfigError::Unsupported { .. }) => (
+                S::NOT_IMPLEMENTED,
+                "unsupported-by-store",
+                "The store's configuration does not support this operation",
+            ),
             Error::InvalidConfig(_) => {
                 (S::BAD_REQUEST, "unplaceable-stream", "The store's storage cannot place this stream")
             }
@@ -253,9 +284,12 @@ impl From<&Error> for Problem {
                 "stream-too-large",
                 "The append would grow the stream document past the server's document limit",
             ),
-            Error::StreamArchived { .. } => {
-                (S::CONFLICT, "stream-archived", "The stream is archived: read it from the archive")
-            }
+            // The request is well formed; the stream's state forbids it, for good: 409.
+            Error::StreamArchived { .. } => (
+                S::CONFLICT,
+                "stream-archived",
+                "The stream is archived: it takes no more appends and is read from the archive",
+            ),
             Error::Projection { .. } => (
                 S::UNPROCESSABLE_ENTITY,
                 "projection-failed",
@@ -396,6 +430,28 @@ mod tests {
         );
         let other = Error::InvalidConfig(ConfigError::InvalidCollection { name: "c".into(), why: "x".into() });
         assert_eq!(Problem::from(&other).slug, "unplaceable-stream");
+    }
+
+    #[test]
+    fn an_archived_stream_is_a_409_naming_its_position_and_successor() {
+        let e = Error::StreamArchived {
+            stream: "account:2026".into(),
+            position: 7,
+            successor: Some("account:2027".into()),
+        };
+        let body = Problem::from(&e).to_json();
+        assert_eq!(body["status"], 409);
+        assert_eq!(body["type"], format!("{TYPE_BASE}stream-archived"));
+        assert_eq!(body["kind"], "StreamArchived");
+        assert_eq!((body["stream"].clone(), body["position"].clone()), (json!("account:2026"), json!(7)));
+        assert_eq!(body["successor"], "account:2027");
+        let alone = Error::StreamArchived { stream: "order:1".into(), position: 1, successor: None };
+        assert_eq!(Problem::from(&alone).to_json()["successor"], Value::Null);
+
+        let segmented = Error::InvalidConfig(ConfigError::Unsupported { option: "segments".into(), why: "x".into() });
+        let body = Problem::from(&segmented).to_json();
+        assert_eq!((body["status"].clone(), body["option"].clone()), (json!(501), json!("segments")));
+        assert_eq!(body["type"], format!("{TYPE_BASE}unsupported-by-store"));
     }
 
     #[test]

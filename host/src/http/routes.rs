@@ -25,7 +25,7 @@ struct AppendBody {
 /// One event to append.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EventBody {
+pub(super) struct EventBody {
     #[serde(rename = "type")]
     event_type: String,
     #[serde(default)]
@@ -37,7 +37,7 @@ struct EventBody {
 }
 
 impl EventBody {
-    fn into_event(self) -> NewEvent {
+    pub(super) fn into_event(self) -> NewEvent {
         let mut event = NewEvent::new(self.event_type, self.data.as_ref().map(json::to_document).unwrap_or_default());
         event.metadata = self.metadata.as_ref().map(json::to_document).unwrap_or_default();
         event.id = self.id;
@@ -52,9 +52,12 @@ pub(super) struct ReadQuery {
     from: Option<u64>,
     to: Option<u64>,
     max_count: Option<u64>,
+    /// Read the archive collection (a stream archived or closed) instead of the live one.
+    #[serde(default)]
+    from_archive: bool,
 }
 
-fn stream_name(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+pub(super) fn stream_name(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
     path.map(|Path(name)| name).map_err(|e| Problem::invalid_path(e.body_text()))
 }
 
@@ -117,7 +120,8 @@ pub(super) async fn append(
 }
 
 /// `GET /streams/{streamName}`: `If-Match` makes the read conditional (412 when the
-/// stream is elsewhere).
+/// stream is elsewhere); `fromArchive=true` reads the archive collection (an archived
+/// stream no longer moves, so no precondition is taken there).
 pub(super) async fn read(
     State(store): State<Store>,
     path: Result<Path<String>, PathRejection>,
@@ -127,6 +131,19 @@ pub(super) async fn read(
     let stream = stream_name(path)?;
     let Query(query) = query.map_err(|e| Problem::invalid_query(e.body_text()))?;
     let range = ReadRange { from: query.from, to: query.to, max_count: query.max_count };
+    if query.from_archive {
+        if headers.contains_key(header::IF_MATCH) || headers.contains_key(header::IF_NONE_MATCH) {
+            return Err(Problem::invalid_precondition(
+                "an archived stream no longer moves: a read with fromArchive=true takes no If-Match or If-None-Match",
+            ));
+        }
+        let read = store.read_archived_stream(&stream, range).await?;
+        if !read.stream_exists {
+            return Err(Problem::not_in_archive(&stream));
+        }
+        let etag = etag(read.current_stream_version);
+        return Ok(([(header::ETAG, etag)], Json(json::read(&stream, &read))).into_response());
+    }
     let expected =
         preconditions::read_expected_version(&headers).map_err(|e| Problem::invalid_precondition(e.to_string()))?;
     let read = store.read_stream_expecting(&stream, range, expected).await?;

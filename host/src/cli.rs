@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use streamdoc_core::layout::ArchiveStorage;
 use streamdoc_core::{Layout, Storage, StoreConfig};
 use streamdoc_host::http::subscribe;
 
@@ -101,6 +102,22 @@ pub struct ServeArgs {
     #[arg(long, value_name = "TYPE")]
     pub default_stream_type: Option<String>,
 
+    /// Where archived streams go (`POST /streams/{streamName}/archive` and `/close`): the
+    /// live collection's name with this suffix, in the same database (default
+    /// `_archive`: `order` is archived to `order_archive`).
+    #[arg(long, value_name = "SUFFIX", conflicts_with = "archive_database")]
+    pub archive_suffix: Option<String>,
+
+    /// Archive streams to the live collection's name in this database instead.
+    #[arg(long, value_name = "DB")]
+    pub archive_database: Option<String>,
+
+    /// Store every stream as segments of at most about this many bytes of events (a
+    /// number, or with a unit: `4MiB`), so that a stream can outgrow MongoDB's 16 MiB
+    /// document limit. Not with `--layout emmett`; segmented streams cannot be archived.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub segment_bytes: Option<usize>,
+
     /// The log format. The level follows `RUST_LOG` (default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -117,14 +134,32 @@ pub enum LogFormat {
 
 impl ServeArgs {
     /// The store configuration the flags describe: `--database`, `--layout`, `--storage`,
-    /// `--default-stream-type`.
-    pub fn store_config(&self) -> StoreConfig {
+    /// `--default-stream-type`, `--archive-suffix` or `--archive-database`,
+    /// `--segment-bytes`; checked by core ([`StoreConfig::validate`]), so that a value or
+    /// a combination core refuses stops `serve` before it connects or listens.
+    pub fn store_config(&self) -> Result<StoreConfig, String> {
         let mut config = StoreConfig::new(&self.database).with_layout(self.layout.layout());
         config.default_stream_type = self.default_stream_type.clone();
-        match &self.storage {
-            StorageArg::PerType => config,
-            StorageArg::Single(name) => config.with_storage(Storage::SingleCollection { name: name.clone() }),
+        if let StorageArg::Single(name) = &self.storage {
+            config = config.with_storage(Storage::SingleCollection { name: name.clone() });
         }
+        match (&self.archive_suffix, &self.archive_database) {
+            (Some(suffix), _) => config = config.with_archive(ArchiveStorage::Suffix(suffix.clone())),
+            (None, Some(db)) => config = config.with_archive(ArchiveStorage::Database(db.clone())),
+            (None, None) => {}
+        }
+        if let Some(bytes) = self.segment_bytes {
+            config = config.with_segments(bytes as u64);
+        }
+        config.validate().map_err(|e| format!("invalid store configuration: {e}"))?;
+        if let ArchiveStorage::Database(db) = &config.archive {
+            // Core places the archive in it at the first archive; say so at startup.
+            let probe = config.clone().with_archive(ArchiveStorage::default());
+            StoreConfig { database: db.clone(), ..probe }
+                .validate()
+                .map_err(|e| format!("invalid --archive-database: {e}"))?;
+        }
+        Ok(config)
     }
 }
 
@@ -233,7 +268,7 @@ mod tests {
         assert_eq!(args.max_body, 1024 * 1024);
         assert_eq!(args.storage, StorageArg::PerType);
         assert_eq!(args.layout, LayoutArg::Streamdoc);
-        assert_eq!(placement(&args.store_config()), placed(Layout::Streamdoc, "streamdoc", "order"));
+        assert_eq!(placement(&args.store_config().unwrap()), placed(Layout::Streamdoc, "streamdoc", "order"));
         assert!(!args.command_endpoint);
         assert!(serve(&["--command-endpoint"]).unwrap().command_endpoint);
         assert_eq!((args.max_subscriptions, args.subscription_heartbeat), (64, 15));
@@ -245,24 +280,63 @@ mod tests {
 
     #[test]
     fn a_default_stream_type_places_bare_stream_names() {
-        let config = serve(&["--default-stream-type", "cart"]).unwrap().store_config();
+        let config = serve(&["--default-stream-type", "cart"]).unwrap().store_config().unwrap();
         let bare = config.stream_name("7f3a").unwrap();
         assert_eq!(config.namespace(&bare).unwrap().collection, "cart");
-        assert!(serve(&[]).unwrap().store_config().stream_name("7f3a").is_err());
+        assert!(serve(&[]).unwrap().store_config().unwrap().stream_name("7f3a").is_err());
     }
 
     #[test]
     fn layout_and_storage_are_separate_flags() {
         let args = serve(&["--layout", "emmett", "--storage", "single", "--database", "shop"]).unwrap();
         assert_eq!(args.layout, LayoutArg::Emmett);
-        assert_eq!(placement(&args.store_config()), placed(Layout::Emmett, "shop", "emt:streams"));
-        let emmett = serve(&["--layout", "emmett"]).unwrap().store_config();
+        assert_eq!(placement(&args.store_config().unwrap()), placed(Layout::Emmett, "shop", "emt:streams"));
+        let emmett = serve(&["--layout", "emmett"]).unwrap().store_config().unwrap();
         assert_eq!(placement(&emmett), placed(Layout::Emmett, "streamdoc", "emt:order"));
-        let named = serve(&["--layout=streamdoc", "--storage=single:events"]).unwrap().store_config();
+        let named = serve(&["--layout=streamdoc", "--storage=single:events"]).unwrap().store_config().unwrap();
         assert_eq!(placement(&named), placed(Layout::Streamdoc, "streamdoc", "events"));
         let unknown = serve(&["--layout", "mongoose"]).unwrap_err();
         assert_eq!(unknown.kind(), clap::error::ErrorKind::InvalidValue);
         assert!(unknown.to_string().contains("streamdoc, emmett"), "{unknown}");
+    }
+
+    /// Where a configuration archives `order:1`.
+    fn archived_to(config: &StoreConfig) -> (String, String) {
+        let ns = config.archive_namespace(&streamdoc_core::StreamName::parse("order:1").unwrap()).unwrap();
+        (ns.db, ns.collection)
+    }
+
+    #[test]
+    fn the_archive_is_a_suffix_or_a_database() {
+        let default = serve(&[]).unwrap().store_config().unwrap();
+        assert_eq!(archived_to(&default), ("streamdoc".into(), "order_archive".into()));
+        assert_eq!(default.segment_bytes, None);
+        let suffix = serve(&["--archive-suffix", "_cold"]).unwrap().store_config().unwrap();
+        assert_eq!(archived_to(&suffix), ("streamdoc".into(), "order_cold".into()));
+        let db = serve(&["--archive-database", "streamdoc_cold"]).unwrap().store_config().unwrap();
+        assert_eq!(archived_to(&db), ("streamdoc_cold".into(), "order".into()));
+
+        let both = serve(&["--archive-suffix", "_cold", "--archive-database", "cold"]).unwrap_err();
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
+        // Core's validation refuses what it cannot use, with its reason.
+        let empty = serve(&["--archive-suffix", ""]).unwrap().store_config().unwrap_err();
+        assert!(empty.contains("archive suffix must be non-empty"), "{empty}");
+        let dollar = serve(&["--archive-suffix", "$x"]).unwrap().store_config().unwrap_err();
+        assert!(dollar.contains("invalid store configuration"), "{dollar}");
+        let bad_db = serve(&["--archive-database", "a.b"]).unwrap().store_config().unwrap_err();
+        assert!(bad_db.contains("--archive-database") && bad_db.contains("a.b"), "{bad_db}");
+    }
+
+    #[test]
+    fn segments_are_sized_and_checked_by_core() {
+        let segmented = serve(&["--segment-bytes", "4MiB"]).unwrap().store_config().unwrap();
+        assert_eq!(segmented.segment_bytes, Some(4 * 1024 * 1024));
+        assert_eq!(serve(&["--segment-bytes", "1000"]).unwrap().store_config().unwrap().segment_bytes, Some(1000));
+        assert!(serve(&["--segment-bytes", "0"]).is_err());
+        let huge = serve(&["--segment-bytes", "64MiB"]).unwrap().store_config().unwrap_err();
+        assert!(huge.contains("segment size must be 1 to"), "{huge}");
+        let emmett = serve(&["--segment-bytes", "1MiB", "--layout", "emmett"]).unwrap().store_config().unwrap_err();
+        assert!(emmett.contains("Emmett layout"), "{emmett}");
     }
 
     #[test]

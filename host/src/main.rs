@@ -38,7 +38,10 @@ fn init_logging(format: LogFormat) {
 
 async fn serve(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
-    let config = args.store_config();
+    let config = match args.store_config() {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
     let (store, described): (AnyEventStore, _) = match &args.mongodb_uri {
         None => match EventStore::in_memory(config) {
             Ok(store) => (store.into(), "the in-memory engine (embedded; nothing is kept)".to_owned()),

@@ -17,7 +17,7 @@ export declare class StreamdocError extends Error {
   /**
    * Emmett's `errorCode` (`EmmettError.Codes`), the HTTP status of the error: 412 for a
    * concurrency conflict, 400 for an invalid argument (stream name, event, empty append,
-   * range, read model query), 403 for an append the stream's size forbids, 500 otherwise
+   * range, read model query), 403 for an append the stream's size or archive forbids, 500 otherwise
    * (a failed projection included).
    */
   readonly errorCode: 400 | 403 | 412 | 500;
@@ -30,13 +30,15 @@ export declare class InvalidStreamNameError extends StreamdocError {
   /** The refused name, when the reason names it. */
   readonly streamName: string | null;
 }
-/** The store configuration is unusable: a database or collection name, the default stream type, or a projection's definition. */
+/** The store configuration is unusable: a database or collection name, the default stream type, a projection's definition, or options that do not work together. */
 export declare class InvalidConfigError extends StreamdocError {
   readonly kind: "InvalidConfig";
-  /** `"invalidDatabase"`, `"invalidCollection"`, `"invalidDefaultStreamType"` or `"invalidProjection"`. */
+  /** `"invalidDatabase"`, `"invalidCollection"`, `"invalidDefaultStreamType"`, `"invalidProjection"` or `"unsupported"`. */
   readonly reason: string;
-  /** The refused database, collection, stream type or projection name. */
+  /** The refused database, collection, stream type or projection name, or the unsupported option. */
   readonly name: string;
+  /** For `reason: "unsupported"`: the option refused (`"segments"`, `"archive"`), with why in the message. */
+  readonly option?: string;
 }
 /** An append without events: nothing is written. */
 export declare class EmptyAppendError extends StreamdocError {
@@ -69,6 +71,20 @@ export declare class StreamTooLargeError extends StreamdocError {
   readonly kind: "StreamTooLarge";
   readonly streamName: string;
   readonly limitBytes: number;
+}
+/**
+ * The stream is archived (or being archived): nothing more is appended to it, and it is
+ * read with `readStream(name, { fromArchive: true })`. `errorCode` 403, as for a stream
+ * too large.
+ */
+export declare class StreamArchivedError extends StreamdocError {
+  readonly kind: "StreamArchived";
+  readonly streamName: string;
+  /** The position the stream was archived at. */
+  readonly position: bigint;
+  /** The stream that continues it (closed with `closeStream`), or `null`. */
+  readonly successor: string | null;
+  readonly errorCode: 403;
 }
 /** A read range whose `to` lies before its `from`. */
 export declare class InvalidRangeError extends StreamdocError {

@@ -41,6 +41,7 @@ export const EmptyAppendError = define("EmptyAppend");
 export const InvalidEventError = define("InvalidEvent");
 export const ConcurrencyConflictError = define("ConcurrencyConflict");
 export const StreamTooLargeError = define("StreamTooLarge");
+export const StreamArchivedError = define("StreamArchived");
 export const InvalidRangeError = define("InvalidRange");
 export const ContentionError = define("Contention");
 export const CorruptDocumentError = define("CorruptDocument");
@@ -61,6 +62,7 @@ const classes = {
   InvalidEvent: InvalidEventError,
   ConcurrencyConflict: ConcurrencyConflictError,
   StreamTooLarge: StreamTooLargeError,
+  StreamArchived: StreamArchivedError,
   InvalidRange: InvalidRangeError,
   Contention: ContentionError,
   CorruptDocument: CorruptDocumentError,

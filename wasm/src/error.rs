@@ -134,8 +134,9 @@ fn error_code(error: &Error) -> u16 {
         | Error::InvalidRange { .. }
         // A malformed query over read models is an invalid argument, as a bad range is.
         | Error::InvalidQuery(_) => VALIDATION_ERROR,
-        // The stream's state (its size) forbids the append, as an IllegalStateError does.
-        Error::StreamTooLarge { .. } => ILLEGAL_STATE_ERROR,
+        // The stream's state (its size, its archive) forbids the append, as an
+        // IllegalStateError does.
+        Error::StreamTooLarge { .. } | Error::StreamArchived { .. } => ILLEGAL_STATE_ERROR,
         // A failed `evolve` is the application's code failing inside the append, as an
         // error thrown by an inline projection's handler is in emmett-mongodb (which
         // Emmett's mapping reads as 500, having no code of its own).
@@ -176,8 +177,14 @@ pub fn to_js(error: &Error) -> JsValue {
                     ("invalidDefaultStreamType", stream_type)
                 }
                 streamdoc_core::ConfigError::InvalidProjection { name, .. } => ("invalidProjection", name),
+                // `name` is the option too: every InvalidConfigError names what it refuses.
+                streamdoc_core::ConfigError::Unsupported { option, .. } => ("unsupported", option),
             };
-            vec![("reason", s(reason)), ("name", s(name))]
+            let mut fields = vec![("reason", s(reason)), ("name", s(name))];
+            if let streamdoc_core::ConfigError::Unsupported { option, .. } = e {
+                fields.push(("option", s(option)));
+            }
+            fields
         }
         Error::EmptyAppend { stream: name } => vec![stream(name)],
         Error::InvalidEvent { stream: name, index, reason } => {
@@ -194,6 +201,11 @@ pub fn to_js(error: &Error) -> JsValue {
         Error::StreamTooLarge { stream: name, limit_bytes } => {
             vec![stream(name), ("limitBytes", JsValue::from_f64(*limit_bytes as f64))]
         }
+        Error::StreamArchived { stream: name, position, successor } => vec![
+            stream(name),
+            ("position", JsValue::from(*position)),
+            ("successor", successor.as_deref().map_or(JsValue::NULL, s)),
+        ],
         Error::InvalidRange { from, to } => vec![("from", JsValue::from(*from)), ("to", JsValue::from(*to))],
         Error::Contention { stream: name, attempts } => vec![stream(name), ("attempts", JsValue::from(*attempts))],
         Error::CorruptDocument { stream: name, reason } => vec![stream(name), ("reason", s(reason))],

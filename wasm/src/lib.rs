@@ -111,7 +111,7 @@ export interface RecordedEvent<Type extends string = string, Data extends Defaul
 /** The stable kinds of errors (each has a class named `${kind}Error`). */
 export type ErrorKind =
   | "InvalidStreamName" | "InvalidConfig" | "EmptyAppend" | "InvalidEvent" | "ConcurrencyConflict"
-  | "StreamTooLarge" | "InvalidRange" | "Contention" | "CorruptDocument" | "Projection"
+  | "StreamTooLarge" | "StreamArchived" | "InvalidRange" | "Contention" | "CorruptDocument" | "Projection"
   | "InvalidQuery" | "Subscription" | "Server" | "UnexpectedReply" | "Unavailable" | "Misuse";
 
 /** An error as data: its kind and fields, as the scenario corpus spells them. */

@@ -4,7 +4,7 @@
 
 use js_sys::{Array, Object};
 use streamdoc_core::limits::MAX_VALUE_DEPTH;
-use streamdoc_core::ops::{ReadRange, RebuildResult};
+use streamdoc_core::ops::{ArchiveResult, CloseResult, ReadRange, RebuildResult, StreamState, StreamStatus};
 use streamdoc_core::{
     AppendResult, Error, ExpectedVersion, InvalidEvent, NewEvent, OpOutput, OpSpec, ReadResult, RecordedEvent,
 };
@@ -40,7 +40,17 @@ fn optional_document(v: &JsValue, field: &str, at: (&str, usize)) -> Result<bson
 
 /// One event of an append to `stream`: `{ type, data?, metadata?, id?, kind? }`.
 fn new_event(e: &JsValue, stream: &str, index: usize) -> Result<NewEvent, JsValue> {
-    let what = &format!("event {index}");
+    event_as(e, stream, index, &format!("event {index}"))
+}
+
+/// The summary event of `closeStream`, the first event of `successor` (`what` names it
+/// in messages).
+pub fn summary_event(e: &JsValue, successor: &str, what: &str) -> Result<NewEvent, JsValue> {
+    event_as(e, successor, 0, what)
+}
+
+/// Event `index` of an append to `stream`, called `what` in messages.
+fn event_as(e: &JsValue, stream: &str, index: usize, what: &str) -> Result<NewEvent, JsValue> {
     if !e.is_object() || Array::is_array(e) {
         return Err(type_error(format!("{what} must be an object {{ type, data?, metadata?, id? }}")));
     }
@@ -127,12 +137,59 @@ pub fn read_result(r: &ReadResult, mode: Values) -> JsValue {
     object.into()
 }
 
+/// `{ state, streamPosition, successor?, predecessor?: { streamName, streamPosition } }`
+/// of `streamStatus` (positions as `bigint`; absent links are absent keys, as in core's
+/// serde form).
+pub fn stream_status(s: &StreamStatus) -> JsValue {
+    let object = Object::new();
+    let state = match s.state {
+        StreamState::Missing => "missing",
+        StreamState::Live => "live",
+        StreamState::Sealed => "sealed",
+        StreamState::Archived => "archived",
+    };
+    set(&object, "state", &JsValue::from_str(state));
+    set(&object, "streamPosition", &JsValue::from(s.stream_position));
+    if let Some(successor) = &s.successor {
+        set(&object, "successor", &JsValue::from_str(successor));
+    }
+    if let Some(link) = &s.predecessor {
+        let predecessor = Object::new();
+        set(&predecessor, "streamName", &JsValue::from_str(&link.stream_name));
+        set(&predecessor, "streamPosition", &JsValue::from(link.stream_position));
+        set(&object, "predecessor", &predecessor);
+    }
+    object.into()
+}
+
+/// `{ streamPosition, successor? }` of `archiveStream`.
+pub fn archive_result(r: &ArchiveResult) -> JsValue {
+    let object = Object::new();
+    set(&object, "streamPosition", &JsValue::from(r.stream_position));
+    if let Some(successor) = &r.successor {
+        set(&object, "successor", &JsValue::from_str(successor));
+    }
+    object.into()
+}
+
+/// `{ closedAt, successor, nextExpectedStreamVersion }` of `closeStream`.
+pub fn close_result(r: &CloseResult) -> JsValue {
+    let object = Object::new();
+    set(&object, "closedAt", &JsValue::from(r.closed_at));
+    set(&object, "successor", &JsValue::from_str(&r.successor));
+    set(&object, "nextExpectedStreamVersion", &JsValue::from(r.next_expected_stream_version));
+    object.into()
+}
+
 /// Any operation's result, as the corresponding method returns it.
 pub fn op_output(output: &OpOutput, mode: Values) -> JsValue {
     match output {
         OpOutput::Append(a) => append_result(a),
         OpOutput::Read(r) => read_result(r, mode),
         OpOutput::Exists { exists } => JsValue::from_bool(*exists),
+        OpOutput::Status(s) => stream_status(s),
+        OpOutput::Archive(a) => archive_result(a),
+        OpOutput::CloseStream(c) => close_result(c),
         OpOutput::Rebuild(r) => rebuild_result(r),
         OpOutput::ReadModel { document } => document.as_ref().map_or(JsValue::NULL, |d| document_to_js(d, mode)),
     }
@@ -148,8 +205,8 @@ pub fn rebuild_result(r: &RebuildResult) -> JsValue {
 
 // ---------------------------------------------------------------- operations as data
 
-/// An operation of a simulated client: `{ op: "append" | "read" | "exists" | "rebuild" |
-/// "readModel", stream, ... }`.
+/// An operation of a simulated client: `{ op: "append" | "read" | "exists" | "status" |
+/// "archive" | "closeStream" | "rebuild" | "readModel", stream, ... }`.
 pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
     let op = string_field(v, "op", "operation").map_err(type_error)?;
     let stream = string_field(v, "stream", "operation").map_err(type_error)?;
@@ -161,12 +218,31 @@ pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
             OpSpec::Append { stream, events, expected: expected_version(&get(v, "expected"))? }
         }
         "read" => {
-            check_options(v, &["op", "stream", "from", "to", "maxCount", "expected"], &what)?;
-            OpSpec::Read { stream, range: read_range(v, &what)?, expected: expected_version(&get(v, "expected"))? }
+            check_options(v, &["op", "stream", "from", "to", "maxCount", "expected", "fromArchive"], &what)?;
+            OpSpec::Read {
+                stream,
+                range: read_range(v, &what)?,
+                expected: expected_version(&get(v, "expected"))?,
+                from_archive: optional_bool(v, "fromArchive", &what)?,
+            }
         }
         "exists" => {
             check_options(v, &["op", "stream"], &what)?;
             OpSpec::Exists { stream }
+        }
+        "status" => {
+            check_options(v, &["op", "stream"], &what)?;
+            OpSpec::Status { stream }
+        }
+        "archive" => {
+            check_options(v, &["op", "stream", "expected"], &what)?;
+            OpSpec::Archive { stream, expected: expected_version(&get(v, "expected"))? }
+        }
+        "closeStream" => {
+            check_options(v, &["op", "stream", "successor", "summary", "expected"], &what)?;
+            let successor = string_field(v, "successor", &what).map_err(type_error)?;
+            let summary = summary_event(&get(v, "summary"), &successor, &format!("{what}: the summary"))?;
+            OpSpec::CloseStream { stream, successor, summary, expected: expected_version(&get(v, "expected"))? }
         }
         "rebuild" => {
             check_options(v, &["op", "stream", "projection"], &what)?;
@@ -178,10 +254,32 @@ pub fn op_spec(v: &JsValue) -> Result<OpSpec, JsValue> {
         }
         other => {
             return Err(type_error(format!(
-                "unknown operation {other:?}: expected append, read, exists, rebuild or readModel"
+                "unknown operation {other:?}: expected append, read, exists, status, archive, closeStream, rebuild \
+                 or readModel"
             )))
         }
     })
+}
+
+/// An event to append as JavaScript: `{ id?, type, data, metadata }`.
+fn new_event_to_js(e: &NewEvent, mode: Values) -> JsValue {
+    let event = Object::new();
+    if let Some(id) = &e.id {
+        set(&event, "id", &JsValue::from_str(id));
+    }
+    set(&event, "type", &JsValue::from_str(&e.event_type));
+    set(&event, "data", &document_to_js(&e.data, mode));
+    set(&event, "metadata", &document_to_js(&e.metadata, mode));
+    event.into()
+}
+
+/// An optional boolean property (absent: `false`).
+fn optional_bool(v: &JsValue, key: &str, what: &str) -> Result<bool, JsValue> {
+    let value = get(v, key);
+    if is_absent(&value) {
+        return Ok(false);
+    }
+    value.as_bool().ok_or_else(|| type_error(format!("{what}: `{key}` must be a boolean")))
 }
 
 /// An operation as JavaScript (the inverse of [`op_spec`]).
@@ -191,23 +289,11 @@ pub fn op_spec_to_js(spec: &OpSpec, mode: Values) -> JsValue {
         OpSpec::Append { stream, events, expected } => {
             set(&object, "op", &JsValue::from_str("append"));
             set(&object, "stream", &JsValue::from_str(stream));
-            let array: Array = events
-                .iter()
-                .map(|e| {
-                    let event = Object::new();
-                    if let Some(id) = &e.id {
-                        set(&event, "id", &JsValue::from_str(id));
-                    }
-                    set(&event, "type", &JsValue::from_str(&e.event_type));
-                    set(&event, "data", &document_to_js(&e.data, mode));
-                    set(&event, "metadata", &document_to_js(&e.metadata, mode));
-                    JsValue::from(event)
-                })
-                .collect();
+            let array: Array = events.iter().map(|e| new_event_to_js(e, mode)).collect();
             set(&object, "events", &array);
             set(&object, "expected", &expected_to_js(*expected));
         }
-        OpSpec::Read { stream, range, expected } => {
+        OpSpec::Read { stream, range, expected, from_archive } => {
             set(&object, "op", &JsValue::from_str("read"));
             set(&object, "stream", &JsValue::from_str(stream));
             if *expected != ExpectedVersion::Any {
@@ -218,10 +304,29 @@ pub fn op_spec_to_js(spec: &OpSpec, mode: Values) -> JsValue {
                     set(&object, key, &JsValue::from(n));
                 }
             }
+            if *from_archive {
+                set(&object, "fromArchive", &JsValue::TRUE);
+            }
         }
         OpSpec::Exists { stream } => {
             set(&object, "op", &JsValue::from_str("exists"));
             set(&object, "stream", &JsValue::from_str(stream));
+        }
+        OpSpec::Status { stream } => {
+            set(&object, "op", &JsValue::from_str("status"));
+            set(&object, "stream", &JsValue::from_str(stream));
+        }
+        OpSpec::Archive { stream, expected } => {
+            set(&object, "op", &JsValue::from_str("archive"));
+            set(&object, "stream", &JsValue::from_str(stream));
+            set(&object, "expected", &expected_to_js(*expected));
+        }
+        OpSpec::CloseStream { stream, successor, summary, expected } => {
+            set(&object, "op", &JsValue::from_str("closeStream"));
+            set(&object, "stream", &JsValue::from_str(stream));
+            set(&object, "successor", &JsValue::from_str(successor));
+            set(&object, "summary", &new_event_to_js(summary, mode));
+            set(&object, "expected", &expected_to_js(*expected));
         }
         OpSpec::Rebuild { stream, projection } => {
             set(&object, "op", &JsValue::from_str("rebuild"));

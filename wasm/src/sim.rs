@@ -26,8 +26,14 @@ const SIM_TYPES: &'static str = r#"
 /** One operation of a simulated client. */
 export type SimOperation =
   | { op: "append"; stream: string; events: NewEvent[]; expected?: ExpectedStreamVersion }
-  | { op: "read"; stream: string; from?: bigint; to?: bigint; maxCount?: bigint }
+  | { op: "read"; stream: string; from?: bigint; to?: bigint; maxCount?: bigint; expected?: ExpectedStreamVersion; fromArchive?: boolean }
   | { op: "exists"; stream: string }
+  /** The stream's status (`streamStatus`'s result). */
+  | { op: "status"; stream: string }
+  /** `archiveStream` (`expected` as its `expectedStreamVersion`). */
+  | { op: "archive"; stream: string; expected?: ExpectedStreamVersion }
+  /** `closeStream` with a summary event (a function cannot be replayed in every schedule). */
+  | { op: "closeStream"; stream: string; successor: string; summary: NewEvent; expected?: ExpectedStreamVersion }
   | { op: "rebuild"; stream: string; projection?: string }
   | { op: "readModel"; stream: string; projection: string };
 
@@ -67,6 +73,10 @@ export interface SimulationOptions {
   defaultStreamType?: string;
   /** The clients' inline projections (as `EventStoreOptions.projections`); the invariants check that every read model is the fold of its events. */
   projections?: ProjectionOption[];
+  /** Where archived streams go (as `EventStoreOptions.archive`). */
+  archive?: { suffix: string } | { database: string };
+  /** Segmented streams (as `EventStoreOptions.segments`). */
+  segments?: { maxBytes: number | bigint };
   /** How BSON values come back in read results. Default `"native"`. */
   values?: "native" | "canonical";
   /**
@@ -154,7 +164,7 @@ export interface Outcome {
   attempts: number;
   /** What the operation returned: the value its `EventStore` method resolves to, or the error it rejects with. */
   result:
-    | { ok: AppendToStreamResult | ReadStreamResult | boolean | RebuildResult | ReadModel | null }
+    | { ok: AppendToStreamResult | ReadStreamResult | boolean | StreamStatus | ArchiveStreamResult | CloseStreamResult | RebuildResult | ReadModel | null }
     | { error: Error & { kind: ErrorKind; details: ErrorDetails } };
 }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bson::DateTime;
 use js_sys::{Function, Object};
 use send_wrapper::SendWrapper;
+use streamdoc_core::layout::ArchiveStorage;
 use streamdoc_core::{Clock, IdGenerator, Layout, Namespace, Resolver, SeededIds, Storage, StoreConfig};
 use wasm_bindgen::prelude::*;
 
@@ -133,13 +134,15 @@ fn random_seed() -> u64 {
 const DEFAULT_LOG_CAPACITY: usize = 1000;
 
 /// The options of `new EventStore(options)`.
-const STORE_OPTIONS: [&str; 14] = [
+const STORE_OPTIONS: [&str; 16] = [
     "database",
     "layout",
     "storage",
     "maxAttempts",
     "defaultStreamType",
     "projections",
+    "archive",
+    "segments",
     "executor",
     "engine",
     "clock",
@@ -151,8 +154,8 @@ const STORE_OPTIONS: [&str; 14] = [
 ];
 
 /// The configuration options, shared by stores and simulations.
-pub(crate) const CONFIG_OPTIONS: [&str; 6] =
-    ["database", "layout", "storage", "maxAttempts", "defaultStreamType", "projections"];
+pub(crate) const CONFIG_OPTIONS: [&str; 8] =
+    ["database", "layout", "storage", "maxAttempts", "defaultStreamType", "projections", "archive", "segments"];
 
 /// Everything an `EventStore` is built from.
 pub(crate) struct StoreOptions {
@@ -229,8 +232,8 @@ fn hooks(v: &JsValue) -> Result<Option<Function>, JsValue> {
 }
 
 /// The configuration part of store or simulation options: `database`, `layout`,
-/// `storage`, `maxAttempts`, `defaultStreamType`, `projections` (the caller checks which
-/// keys the object may have). `values` is how the projections' `evolve` sees values.
+/// `storage`, `maxAttempts`, `defaultStreamType`, `projections`, `archive`, `segments`
+/// (the caller checks which keys the object may have; core validates the combination). `values` is how the projections' `evolve` sees values.
 pub(crate) fn store_config(
     options: &JsValue,
     callbacks: &Rc<Callbacks>,
@@ -269,7 +272,34 @@ pub(crate) fn store_config(
     for projection in crate::projections::projections(&get(options, "projections"), values, callbacks)? {
         config = config.with_projection(projection);
     }
+    if let Some(archive) = archive_storage(&get(options, "archive"))? {
+        config = config.with_archive(archive);
+    }
+    let segments = get(options, "segments");
+    if !is_absent(&segments) {
+        check_options(&segments, &["maxBytes"], "options.segments")?;
+        let max_bytes = get(&segments, "maxBytes");
+        if is_absent(&max_bytes) {
+            return Err(type_error("options.segments.maxBytes is required: the size a segment's events stay under"));
+        }
+        config = config.with_segments(to_u64(&max_bytes, "options.segments.maxBytes")?);
+    }
     Ok(config)
+}
+
+/// `archive: { suffix } | { database }`: where archived streams go (default: the live
+/// collection's name with the suffix `"_archive"`, in its database).
+fn archive_storage(v: &JsValue) -> Result<Option<ArchiveStorage>, JsValue> {
+    if is_absent(v) {
+        return Ok(None);
+    }
+    let what = "options.archive";
+    check_options(v, &["suffix", "database"], what)?;
+    match (optional_string(v, "suffix", what)?, optional_string(v, "database", what)?) {
+        (Some(suffix), None) => Ok(Some(ArchiveStorage::Suffix(suffix))),
+        (None, Some(database)) => Ok(Some(ArchiveStorage::Database(database))),
+        _ => Err(type_error("options.archive must be { suffix } or { database }: give exactly one")),
+    }
 }
 
 /// `storage` as given: streamdoc's own spelling, or `@event-driven-io/emmett-mongodb`'s.

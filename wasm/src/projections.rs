@@ -17,16 +17,19 @@
 //! and nothing is written.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use bson::{Bson, Document};
 use js_sys::{Array, Function};
 use send_wrapper::SendWrapper;
 use streamdoc_core::limits::MAX_VALUE_DEPTH;
+use streamdoc_core::ops::{ReadResult, SummaryFn};
 use streamdoc_core::projection::{EvolveError, InlineProjection, ProjectionQuery, READ_MODEL_METADATA};
 use streamdoc_core::{ConfigError, Error, RecordedEvent, StoreConfig};
 use wasm_bindgen::prelude::*;
 
 use crate::error;
+use crate::executor::describe;
 use crate::js::{check_options, get, is_absent, optional_function, optional_string, optional_u64, type_error};
 use crate::ops;
 use crate::options::Callbacks;
@@ -174,6 +177,45 @@ fn js_evolve(
         };
         state_from_js(&returned)
     }
+}
+
+/// The `projection` of the `ProjectionError` a failed `closeStream` summary function
+/// gives: a name no projection can have (projection names have no `.`).
+pub const SUMMARY_PROJECTION: &str = "closeStream.summary";
+
+/// `closeStream`'s `summary: (readResult) => event` as core's computed summary. The
+/// function is called synchronously with the closed stream as `readStream` returns it
+/// (all its events, in the store's values), before anything is written; when it throws,
+/// returns a Promise or returns something that is not an event, the operation fails
+/// with a `ProjectionError` (projection [`SUMMARY_PROJECTION`]) whose `cause` is what it
+/// threw (or why its value was refused), and nothing is written. Kept in a
+/// `SendWrapper` as the other callbacks are.
+pub(crate) fn js_summary(
+    summary: Function,
+    (stream, successor): (String, String),
+    values: Values,
+    callbacks: Rc<Callbacks>,
+) -> SummaryFn {
+    let callback = SendWrapper::new((summary, stream, successor, callbacks));
+    Arc::new(move |read: &ReadResult| {
+        let (summary, stream, successor, callbacks) = &*callback;
+        callbacks.evolve_threw(None);
+        let failed = |cause: JsValue, message: String| {
+            callbacks.evolve_threw(Some(cause));
+            Error::Projection { stream: stream.clone(), projection: SUMMARY_PROJECTION.into(), message }
+        };
+        let returned = summary
+            .call1(&JsValue::NULL, &ops::read_result(read, values))
+            .map_err(|thrown| failed(thrown.clone(), format!("the summary function threw: {}", describe(&thrown))))?;
+        if is_thenable(&returned) {
+            settle_quietly(&returned);
+            let message = "the summary function returned a Promise: it must be synchronous (compute what it needs \
+                           from the events it is given)";
+            return Err(failed(type_error(message), message.into()));
+        }
+        ops::summary_event(&returned, successor, "the event the summary function returned")
+            .map_err(|refused| failed(refused.clone(), describe(&refused)))
+    })
 }
 
 /// What `evolve` returned, as the new state (`None`: delete the read model).

@@ -7,9 +7,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use js_sys::{Array, Function, Object, Promise};
-use streamdoc_core::ops::{Append, AppendResult, Operation, QueryAnswer, ReadRange, ReadResult};
+use streamdoc_core::ops::{AnyOp, Append, AppendResult, Operation, QueryAnswer, ReadRange, ReadResult, Summary};
 use streamdoc_core::{
-    driver, Clock, Engine, Error, ExpectedVersion, IdGenerator, RecordedEvent, StoreConfig, StoreContext,
+    driver, Clock, Engine, Error, ExpectedVersion, IdGenerator, OpSpec, RecordedEvent, StoreConfig, StoreContext,
 };
 use wasm_bindgen::prelude::*;
 
@@ -59,16 +59,31 @@ fn count(answer: QueryAnswer) -> Result<JsValue, JsValue> {
     answer.into_count().map(|n| JsValue::from_f64(n as f64)).map_err(|e| error::to_js(&e))
 }
 
-/// The options of `readStream`, and of `aggregateStream`'s `read`: the range, Emmett's
+/// The options of `aggregateStream`'s `read`: the range, Emmett's
 /// `expectedStreamVersion` (checked by core's read: a `ConcurrencyConflictError` when
 /// the stream is elsewhere), `schema` and `retry` (its command handler's, which it
 /// spreads into the store's calls).
 const READ_OPTIONS: [&str; 6] = ["from", "to", "maxCount", "expectedStreamVersion", "schema", "retry"];
 
+/// The options of `readStream`: those of a read, and `fromArchive` (read an archived
+/// stream from the archive collection).
+const READ_STREAM_OPTIONS: [&str; 7] =
+    ["from", "to", "maxCount", "expectedStreamVersion", "schema", "retry", "fromArchive"];
+
+/// The options of `archiveStream`.
+const ARCHIVE_OPTIONS: [&str; 1] = ["expectedStreamVersion"];
+
+/// The options of `closeStream`.
+const CLOSE_OPTIONS: [&str; 3] = ["successor", "summary", "expectedStreamVersion"];
+
 /// The range, the expected version and the upcast of `readStream`'s options (or
-/// `aggregateStream`'s `read`).
-fn read_options(options: &JsValue, what: &str) -> Result<(ReadRange, ExpectedVersion, Option<Function>), JsValue> {
-    check_options(options, &READ_OPTIONS, what)?;
+/// `aggregateStream`'s `read`), whose keys may be `allowed`.
+fn read_options(
+    options: &JsValue,
+    allowed: &[&str],
+    what: &str,
+) -> Result<(ReadRange, ExpectedVersion, Option<Function>), JsValue> {
+    check_options(options, allowed, what)?;
     let expected = versions::expected_version(&get(options, "expectedStreamVersion"))?;
     let upcast = match schema_versioning(&get(options, "schema"), &format!("{what}.schema"))? {
         Some(versioning) => optional_function(&versioning, "upcast", &format!("{what}.schema.versioning"))?,
@@ -202,6 +217,18 @@ export interface EventStoreOptions {
    * `{ type: "inline", projection }`.
    */
   projections?: ProjectionOption[];
+  /**
+   * Where `archiveStream` and `closeStream` move archived streams: the live collection's
+   * name plus `suffix` in its database (default `{ suffix: "_archive" }`), or the live
+   * collection's name in another `database`.
+   */
+  archive?: { suffix: string } | { database: string };
+  /**
+   * Store every stream as segments (documents of at most `maxBytes` of events, 1 to
+   * 12 MiB), so a stream is never too large. Not with `layout: "emmett"` or
+   * `projections` (an `InvalidConfigError` with `reason: "unsupported"`).
+   */
+  segments?: { maxBytes: number | bigint };
 }
 
 /**
@@ -358,7 +385,13 @@ export interface AppendToStreamResult {
 }
 
 /** Options of `readStream`: inclusive, 1-based positions. */
-export interface ReadStreamOptions {
+export interface ReadStreamOptions extends ReadOptions {
+  /** Read the stream from the archive collection (a stream `archiveStream` or `closeStream` archived). Default false. */
+  fromArchive?: boolean;
+}
+
+/** Which events a read takes (`readStream`'s options, and `aggregateStream`'s `read`). */
+export interface ReadOptions {
   /** First position to read (default 1; 0 reads as 1). */
   from?: bigint;
   /** Last position to read (default: the end). */
@@ -382,6 +415,68 @@ export interface ReadStreamResult<E extends RecordedEvent = RecordedEvent> {
   events: E[];
 }
 
+/** Where a stream is (`streamStatus`). */
+export type StreamState =
+  /** No document holds the stream. */
+  | "missing"
+  /** The stream takes appends. */
+  | "live"
+  /** An archive has sealed it (no more appends) and has not finished moving it yet. */
+  | "sealed"
+  /** Its events are in the archive collection (`readStream(name, { fromArchive: true })`); the live collection keeps a tombstone. */
+  | "archived";
+
+/** What `streamStatus` reports. */
+export interface StreamStatus {
+  state: StreamState;
+  /** The position of the stream's last event (0n when missing). */
+  streamPosition: bigint;
+  /** The stream that continues this one, when it was closed into one. */
+  successor?: string;
+  /** The stream this one continues, and where it was closed, when `closeStream` started it. */
+  predecessor?: { streamName: string; streamPosition: bigint };
+}
+
+/** Options of `archiveStream`. */
+export interface ArchiveStreamOptions {
+  /** Archive only if the stream is here. Default `NO_CONCURRENCY_CHECK`. */
+  expectedStreamVersion?: ExpectedStreamVersion;
+}
+
+/** The result of `archiveStream`. */
+export interface ArchiveStreamResult {
+  /** The position of the archived stream's last event. */
+  streamPosition: bigint;
+  /** The stream that continues it, when it was closed into one. */
+  successor?: string;
+}
+
+/** Options of `closeStream`. */
+export interface CloseStreamOptions<E extends RecordedEvent = RecordedEvent> {
+  /** The stream that continues the closed one; it must not exist yet. */
+  successor: string;
+  /**
+   * The successor's first event: an event, or a synchronous function of the closed
+   * stream (as `readStream` returns it, with every event) returning one. If the function
+   * throws or returns no event, the call rejects with a `ProjectionError` (projection
+   * `"closeStream.summary"`, `cause`: what it threw) and nothing is written. A summary
+   * without an `id` gets `closed:{stream}@{position}`, so a repeated close finds it.
+   */
+  summary: NewEvent | ((closed: ReadStreamResult<E>) => NewEvent);
+  /** Close only if the stream is here. Default `NO_CONCURRENCY_CHECK` (a racing append makes it read again). */
+  expectedStreamVersion?: ExpectedStreamVersion;
+}
+
+/** The result of `closeStream`. */
+export interface CloseStreamResult {
+  /** The position the closed stream was archived at. */
+  closedAt: bigint;
+  /** The successor stream. */
+  successor: string;
+  /** The successor's position after its summary: the expected version of its next append. */
+  nextExpectedStreamVersion: bigint;
+}
+
 /** Options of `aggregateStream`. */
 export interface AggregateStreamOptions<State, E extends RecordedEvent = RecordedEvent> {
   /** Folds one event into the state. */
@@ -389,7 +484,7 @@ export interface AggregateStreamOptions<State, E extends RecordedEvent = Recorde
   /** The state before the first event. */
   initialState: () => State;
   /** Which events to fold (as `readStream`'s options; default the whole stream), and Emmett's upcasting of each before `evolve`. */
-  read?: ReadStreamOptions;
+  read?: ReadOptions;
 }
 
 /** The result of `aggregateStream`. */
@@ -435,8 +530,23 @@ export class EventStore {
     streamName: string,
     options: AggregateStreamOptions<State, E>,
   ): Promise<AggregateStreamResult<State>>;
-  /** Whether the stream exists. */
+  /** Whether the stream's events are in the live collection (false for a missing or an archived stream: `streamStatus` tells which). */
   streamExists(streamName: string): Promise<boolean>;
+  /** Whether the stream is live, sealed, archived or missing, with its position and the streams it continues or is continued by. */
+  streamStatus(streamName: string): Promise<StreamStatus>;
+  /**
+   * Moves the stream to the archive collection (if it is where `expectedStreamVersion`
+   * says): seal, copy, then a tombstone in the live collection. Later appends reject
+   * with `StreamArchivedError`; `readStream(name, { fromArchive: true })` reads it.
+   * Repeating it (after a crash, or again) finishes the same archive and returns the same result.
+   */
+  archiveStream(streamName: string, options?: ArchiveStreamOptions): Promise<ArchiveStreamResult>;
+  /**
+   * Closes the books: archives the stream and starts `successor` with `summary`, whose
+   * document records `metadata.predecessor`. The answer to a stream nearing the 16 MiB
+   * limit, or to a period that ends.
+   */
+  closeStream<E extends RecordedEvent = RecordedEvent>(streamName: string, options: CloseStreamOptions<E>): Promise<CloseStreamResult>;
   /** The stream's stored read model of `projectionName` (default `"_default"`), with `_metadata`; `null` when there is none. */
   readModel<State extends object = DefaultRecord>(streamName: string, projectionName?: string): Promise<ReadModel<State> | null>;
   /** Recomputes the stream's read models (of `projectionName` only, when given) from its events, at the position it read. */
@@ -683,8 +793,21 @@ impl EventStore {
         let _call = error::enter(&self.inner.guard)?;
         let prepared = (|| {
             let stream = ops::stream_name(&stream)?;
-            let (range, expected, upcast) = read_options(&options, "readStream options")?;
-            Ok((self.inner.ctx.borrow().read_expecting(&stream, range, expected), upcast))
+            let what = "readStream options";
+            let (range, expected, upcast) = read_options(&options, &READ_STREAM_OPTIONS, what)?;
+            let ctx = self.inner.ctx.borrow();
+            let op = match get(&options, "fromArchive") {
+                v if is_absent(&v) || v.as_bool() == Some(false) => ctx.read_expecting(&stream, range, expected),
+                v if v.as_bool() == Some(true) => {
+                    let spec = OpSpec::Read { stream, range, expected, from_archive: true };
+                    ctx.prepare(&spec).map(|op| match op {
+                        AnyOp::Read(read) => read,
+                        _ => unreachable!("a read's OpSpec prepares a read"),
+                    })
+                }
+                _ => return Err(type_error(format!("{what}.fromArchive must be a boolean"))),
+            };
+            Ok((op, upcast))
         })();
         Ok(match prepared {
             Ok((op, None)) => self.run(op, |r, values| Ok(ops::read_result(&r, values))),
@@ -716,7 +839,8 @@ impl EventStore {
             };
             let evolve = function("evolve")?;
             let initial = function("initialState")?;
-            let (range, expected, upcast) = read_options(&get(&options, "read"), "aggregateStream options.read")?;
+            let (range, expected, upcast) =
+                read_options(&get(&options, "read"), &READ_OPTIONS, "aggregateStream options.read")?;
             let initial = initial.call0(&JsValue::NULL);
             if range == ReadRange::default() {
                 let fold = move |state: Result<JsValue, JsValue>, event: &RecordedEvent| {
@@ -761,8 +885,72 @@ impl EventStore {
         Ok(match ops::stream_name(&stream) {
             Ok(stream) => {
                 let op = self.inner.ctx.borrow().exists(&stream);
-                self.run(op, |exists, _| Ok(JsValue::from_bool(exists)))
+                self.run(op, |status, _| Ok(JsValue::from_bool(status.exists())))
             }
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = streamStatus)]
+    pub fn stream_status(&self, stream: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        Ok(match ops::stream_name(&stream) {
+            Ok(stream) => {
+                let op = self.inner.ctx.borrow().exists(&stream);
+                self.run(op, |status, _| Ok(ops::stream_status(&status)))
+            }
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = archiveStream)]
+    pub fn archive_stream(&self, stream: JsValue, options: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        let prepared = (|| {
+            let stream = ops::stream_name(&stream)?;
+            check_options(&options, &ARCHIVE_OPTIONS, "archiveStream options")?;
+            let expected = versions::expected_version(&get(&options, "expectedStreamVersion"))?;
+            Ok(self.inner.ctx.borrow().archive(&stream, expected))
+        })();
+        Ok(match prepared {
+            Ok(op) => self.run(op, |r, _| Ok(ops::archive_result(&r))),
+            Err(e) => rejected(e),
+        })
+    }
+
+    #[wasm_bindgen(js_name = closeStream)]
+    pub fn close_stream(&self, stream: JsValue, options: JsValue) -> Result<Promise, JsValue> {
+        let _call = error::enter(&self.inner.guard)?;
+        let prepared = (|| {
+            let stream = ops::stream_name(&stream)?;
+            let what = "closeStream options";
+            if is_absent(&options) {
+                return Err(type_error("closeStream needs options { successor, summary, expectedStreamVersion? }"));
+            }
+            check_options(&options, &CLOSE_OPTIONS, what)?;
+            let successor = get(&options, "successor")
+                .as_string()
+                .ok_or_else(|| type_error(format!("{what}.successor must be a stream name (a string)")))?;
+            let expected = versions::expected_version(&get(&options, "expectedStreamVersion"))?;
+            let summary = match get(&options, "summary") {
+                f if f.is_function() => Summary::Computed(projections::js_summary(
+                    f.unchecked_into(),
+                    (stream.clone(), successor.clone()),
+                    self.inner.values,
+                    self.inner.callbacks.clone(),
+                )),
+                e if e.is_object() => Summary::Event(ops::summary_event(&e, &successor, &format!("{what}.summary"))?),
+                _ => {
+                    return Err(type_error(format!(
+                        "{what}.summary must be an event {{ type, data?, metadata?, id? }} or a function \
+                         (readResult) => event"
+                    )))
+                }
+            };
+            Ok(self.inner.ctx.borrow().close_stream(&stream, expected, &successor, summary))
+        })();
+        Ok(match prepared {
+            Ok(op) => self.run(op, |r, _| Ok(ops::close_result(&r))),
             Err(e) => rejected(e),
         })
     }

@@ -312,7 +312,12 @@ test("a JavaScript executor runs the same logic; stores can share one engine", a
   assert.equal(update.database, "streamdoc");
   assert.equal(update.collection, "order");
   assert.equal(update.upsert, true);
-  assert.deepEqual(update.filter, { streamName: { $eq: "order:9" }, "metadata.streamPosition": { $numberLong: "0" } });
+  // Sealed (archived) streams take no appends: the filter excludes them.
+  assert.deepEqual(update.filter, {
+    streamName: { $eq: "order:9" },
+    "metadata.streamPosition": { $numberLong: "0" },
+    "metadata.sealedAt": { $exists: false },
+  });
 });
 
 test("an executor that fails is UnavailableError; a retry with the same ids is idempotent", async () => {

@@ -32,6 +32,11 @@ const CLOSE_SHAPE: &str =
 
 fn parse_close(bytes: &[u8]) -> Result<CloseBody, Problem> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| Problem::malformed_json(e.to_string()))?;
+    // serde reads a struct from an array too (`["account:2027", {…}]`): only an object is
+    // the body.
+    if !value.is_object() {
+        return Err(Problem::invalid_body(format!("the body is not a JSON object; {CLOSE_SHAPE}")));
+    }
     serde_json::from_value(value).map_err(|e| Problem::invalid_body(format!("{e}; {CLOSE_SHAPE}")))
 }
 

@@ -619,6 +619,62 @@ fn a_stream_past_16_mib_is_refused_and_unchanged() {
     });
 }
 
+// ---------------------------------------------------------------- archive and close
+
+/// Archiving and closing the books answer alike on the engine and on the live server:
+/// the same results, the same 409 `stream-archived` for a late append, the archive read,
+/// the statuses, and a close into an existing successor refused with nothing archived.
+#[test]
+fn archive_close_and_status_answer_alike_on_each_store() {
+    on_each_store(ApiOptions::default(), |api| {
+        let status = |stream: &str| {
+            let resp = api.get(&format!("/streams/{stream}/status"));
+            assert_eq!(resp.status, 200, "{}: {}", api.store, String::from_utf8_lossy(&resp.body));
+            resp.json()
+        };
+        assert_eq!(api.post("/streams/order:1", &[], &events(&["Placed", "Paid"])).status, 200);
+        let archive = |headers: &[(&str, &str)]| api.send("POST", "/streams/order:1/archive", headers, b"");
+        for headers in [&[("if-match", "\"2\"")][..], &[]] {
+            let archived = archive(headers);
+            assert_eq!((archived.status, archived.json()), (200, json!({ "streamPosition": 2 })), "{}", api.store);
+        }
+        let late = api.post("/streams/order:1", &[("if-match", "\"2\"")], &events(&["Shipped"]));
+        let body = late.problem(409, "stream-archived");
+        assert_eq!((body["position"].clone(), body["successor"].clone()), (json!(2), Value::Null));
+        api.get("/streams/order:1").problem(409, "stream-archived");
+        let read = api.get("/streams/order:1?fromArchive=true").json();
+        let types: Vec<&str> = read["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["Placed", "Paid"], "{}", api.store);
+        assert_eq!(status("order:1"), json!({ "state": "archived", "streamPosition": 2 }));
+
+        let close = |stream: &str, successor: &str| {
+            let body = json!({ "successor": successor, "summary": { "type": "Opened", "data": { "balance": 12 } } });
+            api.post(&format!("/streams/{stream}/close"), &[], &body)
+        };
+        assert_eq!(api.post("/streams/account:1", &[], &events(&["Deposited"])).status, 200);
+        assert_eq!(api.post("/streams/account:3", &[], &events(&["Opened"])).status, 200);
+        let before = api.document("account:1");
+        let refused = close("account:1", "account:3").problem(412, "concurrency-conflict");
+        assert_eq!((refused["stream"].clone(), refused["actual"].clone()), (json!("account:3"), json!(1)));
+        assert_eq!(api.document("account:1"), before, "{}: nothing was sealed", api.store);
+        assert_eq!(status("account:1")["state"], "live");
+
+        let closed = close("account:1", "account:2");
+        assert_eq!(closed.status, 200, "{}: {}", api.store, String::from_utf8_lossy(&closed.body));
+        assert_eq!(closed.json(), json!({ "closedAt": 1, "successor": "account:2", "nextExpectedStreamVersion": 1 }));
+        assert_eq!(status("account:1"), json!({ "state": "archived", "streamPosition": 1, "successor": "account:2" }));
+        assert_eq!(
+            status("account:2"),
+            json!({ "state": "live", "streamPosition": 1,
+                    "predecessor": { "streamName": "account:1", "streamPosition": 1 } })
+        );
+        let next = api.get("/streams/account:2").json();
+        assert_eq!(next["events"][0]["data"], json!({ "balance": 12 }), "{}", api.store);
+        let late = api.post("/streams/account:1", &[], &events(&["Deposited"])).problem(409, "stream-archived");
+        assert_eq!(late["successor"], "account:2");
+    });
+}
+
 // ---------------------------------------------------------------- the rest
 
 #[test]

@@ -120,8 +120,10 @@ function event(e) {
 }
 
 function operation(raw) {
-  const op = plain({ ...raw, events: undefined });
+  const op = plain({ ...raw, events: undefined, summary: undefined });
   if (raw.events) op.events = raw.events.map(event);
+  // closeStream's summary is an event like an append's: data and metadata typed as core's parser types them.
+  if (raw.summary) op.summary = event(raw.summary);
   // A query's filter and sort keep their number literals (typed as core's parser types them).
   if (raw.op === "queryReadModels") op.raw = { filter: raw.filter, sort: raw.sort };
   op.client ??= "main";
@@ -197,6 +199,32 @@ const range = (op) => ({ from: big(op.from), to: big(op.to), maxCount: big(op.ma
 
 const rebuildJson = (r) => ({ streamExists: r.streamExists, streamPosition: Number(r.streamPosition) });
 
+/** `streamStatus`'s result as core's serde form of `StreamStatus` (absent links are absent keys). */
+const statusJson = (r) => ({
+  state: r.state,
+  streamPosition: Number(r.streamPosition),
+  ...(r.successor !== undefined ? { successor: r.successor } : {}),
+  ...(r.predecessor !== undefined
+    ? { predecessor: { streamName: r.predecessor.streamName, streamPosition: Number(r.predecessor.streamPosition) } }
+    : {}),
+});
+
+/** `archiveStream`'s result as core's serde form of `ArchiveResult`. */
+const archiveJson = (r) => ({
+  streamPosition: Number(r.streamPosition),
+  ...(r.successor !== undefined ? { successor: r.successor } : {}),
+});
+
+/** `closeStream`'s result as core's serde form of `CloseResult`. */
+const closeJson = (r) => ({
+  closedAt: Number(r.closedAt),
+  successor: r.successor,
+  nextExpectedStreamVersion: Number(r.nextExpectedStreamVersion),
+});
+
+/** A read's `fromArchive`, only when the scenario sets it. */
+const fromArchive = (op) => (op.fromArchive ? { fromArchive: true } : {});
+
 /** An Int32 in canonical Extended JSON as a number (0 for anything else). */
 const int32 = (v) => (v && typeof v === "object" && "$numberInt" in v ? Number(v.$numberInt) : 0);
 
@@ -255,15 +283,23 @@ function simOperation(op) {
     case "append":
       return { op: "append", stream: op.stream, events: op.events, expected: expectedOf(op) };
     case "read":
-      return { op: "read", stream: op.stream, ...range(op), expected: expectedOf(op) };
+      return { op: "read", stream: op.stream, ...range(op), expected: expectedOf(op), ...fromArchive(op) };
     case "exists":
       return { op: "exists", stream: op.stream };
+    case "status":
+      return { op: "status", stream: op.stream };
+    case "archive":
+      return { op: "archive", stream: op.stream, expected: expectedOf(op) };
+    case "closeStream":
+      return { op: "closeStream", stream: op.stream, successor: op.successor, summary: op.summary, expected: expectedOf(op) };
     case "rebuild":
       return { op: "rebuild", stream: op.stream, ...(op.projection !== undefined ? { projection: op.projection } : {}) };
     case "readModel":
       return { op: "readModel", stream: op.stream, projection: op.projection };
     default:
-      throw new Error(`an ${op.op} cannot race: a race runs as a Simulation, whose clients append, read, check existence, rebuild and read read models`);
+      throw new Error(
+        `an ${op.op} cannot race: a race runs as a Simulation, whose clients append, read, check existence or status, archive, close, rebuild and read read models`,
+      );
   }
 }
 
@@ -278,6 +314,12 @@ function outcomeJson(outcome) {
       return { ok: readJson(value) };
     case "rebuild":
       return { ok: rebuildJson(value) };
+    case "status":
+      return { ok: statusJson(value) };
+    case "archive":
+      return { ok: archiveJson(value) };
+    case "closeStream":
+      return { ok: closeJson(value) };
     default:
       return { ok: value };
   }
@@ -298,10 +340,20 @@ function start(store, op) {
       const expected = expectedOf(op);
       return settle(store.appendToStream(op.stream, op.events, { expectedStreamVersion: expected }), appendJson);
     }
-    case "read":
-      return settle(store.readStream(op.stream, { ...range(op), expectedStreamVersion: expectedOf(op) }), readJson);
+    case "read": {
+      const options = { ...range(op), expectedStreamVersion: expectedOf(op), ...fromArchive(op) };
+      return settle(store.readStream(op.stream, options), readJson);
+    }
     case "exists":
       return settle(store.streamExists(op.stream), (r) => r);
+    case "status":
+      return settle(store.streamStatus(op.stream), statusJson);
+    case "archive":
+      return settle(store.archiveStream(op.stream, { expectedStreamVersion: expectedOf(op) }), archiveJson);
+    case "closeStream": {
+      const options = { successor: op.successor, summary: op.summary, expectedStreamVersion: expectedOf(op) };
+      return settle(store.closeStream(op.stream, options), closeJson);
+    }
     case "aggregate":
       return settle(store.aggregateStream(op.stream, EVOLVE[op.evolve]), (r) => ({
         state: r.state,
@@ -324,6 +376,20 @@ function start(store, op) {
   }
 }
 
+/** The scenario's archive storage (tests/src/scenario.rs `ArchiveSpec`) as the package's option. */
+function archive(config) {
+  const a = config.archive;
+  if (a === undefined) return undefined;
+  switch (a.kind) {
+    case "suffix":
+      return { suffix: a.suffix };
+    case "database":
+      return { database: a.name };
+    default:
+      throw new Error(`unknown archive ${a.kind}`);
+  }
+}
+
 /** The scenario's storage; `tenantDatabase` is the named custom rule, as a resolver function. */
 function storage(config) {
   const s = config.storage ?? { kind: "perStreamType" };
@@ -342,6 +408,20 @@ function storage(config) {
       };
     default:
       throw new Error(`unknown storage ${s.kind}`);
+  }
+}
+
+/**
+ * A client's store. A configuration core refuses (segments with the Emmett layout, ...)
+ * fails every operation of the client with core's error, as the Rust runner reports it
+ * for each of them; the package throws it from the constructor.
+ */
+function store(options) {
+  try {
+    return new EventStore(options);
+  } catch (e) {
+    if (!e || !e.details) throw e;
+    return new Proxy({}, { get: (_, key) => (key === "free" ? () => {} : () => Promise.reject(e)) });
   }
 }
 
@@ -373,10 +453,12 @@ export async function replay(scenario, target) {
     values: "canonical",
     executor,
     projections: projectionsOf(scenario.config),
+    archive: archive(scenario.config),
+    segments: scenario.config.segments === undefined ? undefined : { maxBytes: scenario.config.segments.maxBytes },
   };
   const stores = new Map();
   const client = (name) => {
-    if (!stores.has(name)) stores.set(name, new EventStore(options));
+    if (!stores.has(name)) stores.set(name, store(options));
     return stores.get(name);
   };
   const results = [];

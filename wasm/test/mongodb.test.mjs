@@ -11,6 +11,7 @@ import {
   InvalidQueryError,
   ProjectionError,
   STREAM_DOES_NOT_EXIST,
+  StreamArchivedError,
 } from "streamdoc";
 import { mongoExecutor } from "streamdoc/mongodb";
 import { liveServer } from "./live.mjs";
@@ -73,6 +74,37 @@ test("a racing creation: exactly one store wins, the other gets a typed conflict
   assert.ok(lost[0].reason instanceof ConcurrencyConflictError, String(lost[0].reason));
   assert.equal(lost[0].reason.actual, 1n);
   assert.equal(await server.client.db(db).collection("order").countDocuments({ streamName: "order:1" }), 1);
+});
+
+test("archiving and closing the books through the driver: the documents, the tombstone and the links", { skip }, async () => {
+  const db = database("archive");
+  const store = new EventStore({ database: db, executor: mongoExecutor(server.client), archive: { suffix: "_old" } });
+  await store.appendToStream("shift:1", [{ type: "Sold", data: { amount: 5 } }, { type: "Sold", data: { amount: 7 } }]);
+  const closed = await store.closeStream("shift:1", {
+    successor: "shift:2",
+    summary: ({ events }) => ({ type: "ShiftOpened", data: { carriedOver: events.reduce((n, e) => n + e.data.amount, 0) } }),
+  });
+  assert.deepEqual(closed, { closedAt: 2n, successor: "shift:2", nextExpectedStreamVersion: 1n });
+  const late = await store.appendToStream("shift:1", [{ type: "Sold" }]).catch((e) => e);
+  assert.ok(late instanceof StreamArchivedError, String(late));
+  assert.deepEqual([late.position, late.successor], [2n, "shift:2"]);
+  assert.equal((await store.readStream("shift:1", { fromArchive: true })).events.length, 2);
+  assert.deepEqual(await store.streamStatus("shift:2"), {
+    state: "live",
+    streamPosition: 1n,
+    predecessor: { streamName: "shift:1", streamPosition: 2n },
+  });
+  const tombstone = await server.client.db(db).collection("shift").findOne({ streamName: "shift:1" });
+  assert.equal(tombstone.events, undefined);
+  assert.ok(tombstone.metadata.archivedAt instanceof Date);
+  const copy = await server.client.db(db).collection("shift_old").findOne({ streamName: "shift:1" });
+  assert.equal(copy.events.length, 2);
+  // A plain archive, twice: the same result, the same documents.
+  assert.deepEqual(await store.archiveStream("shift:2", { expectedStreamVersion: 1n }), { streamPosition: 1n });
+  const archived = await server.client.db(db).collection("shift_old").find({}, { sort: { streamName: 1 } }).toArray();
+  assert.deepEqual(await store.archiveStream("shift:2"), { streamPosition: 1n });
+  assert.deepEqual(await server.client.db(db).collection("shift_old").find({}, { sort: { streamName: 1 } }).toArray(), archived);
+  assert.equal(archived.length, 2);
 });
 
 test("the corpus subset the server supports gives core's results and documents", { skip }, async () => {

@@ -354,6 +354,7 @@ pub(crate) fn test() -> Result<(), String> {
         .args(
             [
                 "api.test.mjs",
+                "archive.test.mjs",
                 "boundary.test.mjs",
                 "corpus.test.mjs",
                 "sim.test.mjs",

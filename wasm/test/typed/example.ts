@@ -11,7 +11,11 @@ import {
   ProjectionError,
   InvalidQueryError,
   SubscriptionError,
+  StreamArchivedError,
   type AggregateStreamResult,
+  type ArchiveStreamResult,
+  type CloseStreamResult,
+  type StreamStatus,
   type Batch,
   type SubscribeOptions,
   type Subscription,
@@ -162,7 +166,8 @@ export async function main(): Promise<string> {
   void err;
   const readModels = await projections();
   const subscriptions = await subscribed();
-  return JSON.stringify({ total: order.state.total, paid: order.state.paid, exists, schedules, commands: log.length, readModels, subscriptions });
+  const archived = await archiving();
+  return JSON.stringify({ total: order.state.total, paid: order.state.paid, exists, schedules, commands: log.length, readModels, subscriptions, archived });
 }
 
 /** A subscription: typed batches, stats and the error class; 3 when it ran. */
@@ -190,6 +195,40 @@ async function subscribed(): Promise<number> {
   await sub.stop();
   await sub.done;
   return delivered + positions.length + stats.batches;
+}
+
+type Sale = RecordedEvent<"Sold", { amount: number }>;
+
+/** Archiving and closing the books, typed: 12 (the carried-over total) when it ran. */
+async function archiving(): Promise<number> {
+  const store = new EventStore({ archive: { suffix: "_archive" } });
+  await store.appendToStream("shift:1", [{ type: "Sold", data: { amount: 5 } }, { type: "Sold", data: { amount: 7 } }]);
+  const closed: CloseStreamResult = await store.closeStream<Sale>("shift:1", {
+    successor: "shift:2",
+    expectedStreamVersion: 2n,
+    summary: ({ events }) => ({ type: "ShiftOpened", data: { carriedOver: events.reduce((n, e) => n + e.data.amount, 0) } }),
+  });
+  const status: StreamStatus = await store.streamStatus("shift:2");
+  const from: string | undefined = status.predecessor?.streamName;
+  const late = await store.appendToStream("shift:1", [{ type: "Sold" }]).catch((e: unknown) => e);
+  if (!(late instanceof StreamArchivedError) || late.position !== closed.closedAt || late.successor !== "shift:2") {
+    throw new Error("expected a StreamArchivedError");
+  }
+  const old = await store.readStream<Sale>("shift:1", { fromArchive: true });
+  const archived: ArchiveStreamResult = await store.archiveStream("shift:2", { expectedStreamVersion: closed.nextExpectedStreamVersion });
+  const wrong = () => {
+    // @ts-expect-error: a summary is an event or a function, not a string
+    void store.closeStream("shift:3", { successor: "shift:4", summary: "ShiftOpened" });
+    // @ts-expect-error: the successor is required
+    void store.closeStream("shift:3", { summary: { type: "ShiftOpened" } });
+    // @ts-expect-error: the archive is a suffix or a database
+    new EventStore({ archive: { prefix: "old_" } });
+    // @ts-expect-error: aggregateStream does not read the archive
+    void store.aggregateStream("shift:1", { initialState: () => 0, evolve: (n: number) => n, read: { fromArchive: true } });
+  };
+  void [wrong, from, old, archived];
+  const [opened] = (await store.readStream<RecordedEvent<"ShiftOpened", { carriedOver: number }>>("shift:2", { fromArchive: true })).events;
+  return opened?.data.carriedOver ?? 0;
 }
 
 /** Typed against the driver's MongoClient; not run (no server here). */

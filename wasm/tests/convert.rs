@@ -196,6 +196,8 @@ fn every_error_kind_becomes_its_class_with_its_fields() {
             message: "evolve threw: boom".into(),
         },
         Error::InvalidQuery(QueryError::UnsupportedOperator { operator: "$where".into() }),
+        Error::StreamArchived { stream: "shift:1".into(), position: 2, successor: Some("shift:2".into()) },
+        Error::StreamArchived { stream: "order:1".into(), position: 4, successor: None },
     ];
     for e in &errors {
         let js = error::to_js(e);
@@ -218,6 +220,19 @@ fn every_error_kind_becomes_its_class_with_its_fields() {
     assert_eq!(get(&query, "reason").as_string().as_deref(), Some("unsupportedOperator"));
     assert_eq!(get(&query, "operator").as_string().as_deref(), Some("$where"));
     assert_eq!(get(&query, "errorCode").as_f64(), Some(400.0));
+    let archived = error::to_js(&errors[7]);
+    assert_eq!(get(&archived, "streamName").as_string().as_deref(), Some("shift:1"));
+    assert_eq!(get(&archived, "position"), JsValue::from(2_u64));
+    assert_eq!(get(&archived, "successor").as_string().as_deref(), Some("shift:2"));
+    assert_eq!(get(&archived, "errorCode").as_f64(), Some(403.0));
+    assert!(get(&error::to_js(&errors[8]), "successor").is_null());
+    let unsupported = error::to_js(&Error::InvalidConfig(ConfigError::Unsupported {
+        option: "segments".into(),
+        why: "the Emmett layout keeps one document per stream".into(),
+    }));
+    assert_eq!(get(&unsupported, "reason").as_string().as_deref(), Some("unsupported"));
+    assert_eq!(get(&unsupported, "option").as_string().as_deref(), Some("segments"));
+    assert_eq!(get(&unsupported, "name").as_string().as_deref(), Some("segments"));
     // (`name` is InvalidConfigError's field: the refused name.)
     let config = error::to_js(&Error::InvalidConfig(ConfigError::InvalidProjection {
         name: "p".into(),
@@ -353,4 +368,58 @@ fn deep_cyclic_and_exotic_values_are_refused_with_their_reason() {
     // The path of the refused value is in the message.
     let error = values::to_document(&js("{ a: { b: [1, new Map()] } }"), "data", MAX_VALUE_DEPTH).unwrap_err();
     assert!(error.to_string().contains("at a.b.1"), "{error}");
+}
+
+#[wasm_bindgen_test]
+fn the_archive_operations_round_trip_as_data() {
+    let specs = [
+        r#"{ op: "status", stream: "shift:1" }"#,
+        r#"{ op: "archive", stream: "shift:1", expected: 2n }"#,
+        r#"{ op: "closeStream", stream: "shift:1", successor: "shift:2", summary: { id: "s", type: "Opened", data: { n: 1 }, metadata: {} }, expected: "NO_CONCURRENCY_CHECK" }"#,
+        r#"{ op: "read", stream: "shift:1", from: 2n, fromArchive: true }"#,
+    ];
+    for source in specs {
+        let spec = ops::op_spec(&js(source)).expect(source);
+        let again = ops::op_spec(&ops::op_spec_to_js(&spec, Values::Native)).expect("the inverse reads back");
+        assert_eq!(again, spec, "{source}");
+    }
+    let close = ops::op_spec(&js(specs[2])).expect("closeStream");
+    let streamdoc_core::OpSpec::CloseStream { successor, summary, expected, .. } = close else { panic!("{close:?}") };
+    assert_eq!(
+        (successor.as_str(), summary.event_type.as_str(), expected),
+        ("shift:2", "Opened", ExpectedVersion::Any)
+    );
+    assert_eq!(summary.data, doc! { "n": 1 });
+    let read = ops::op_spec(&js(specs[3])).expect("read");
+    assert!(matches!(read, streamdoc_core::OpSpec::Read { from_archive: true, .. }), "{read:?}");
+    for refused in [
+        r#"{ op: "archive", stream: "shift:1", expectedStreamVersion: 2n }"#,
+        r#"{ op: "closeStream", stream: "shift:1", successor: "shift:2" }"#,
+        r#"{ op: "read", stream: "shift:1", fromArchive: 1 }"#,
+        r#"{ op: "status", stream: "shift:1", successor: "x" }"#,
+    ] {
+        let e = ops::op_spec(&js(refused)).expect_err(refused);
+        assert!(e.is_instance_of::<js_sys::TypeError>(), "{refused}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_archive_results_have_the_packages_shapes() {
+    use streamdoc_core::ops::{ArchiveResult, CloseResult, StreamLink, StreamState, StreamStatus};
+    let status = ops::stream_status(&StreamStatus {
+        state: StreamState::Live,
+        stream_position: 1,
+        successor: None,
+        predecessor: Some(StreamLink { stream_name: "shift:1".into(), stream_position: 2 }),
+    });
+    assert_eq!(get(&status, "state").as_string().as_deref(), Some("live"));
+    assert_eq!(get(&status, "streamPosition"), JsValue::from(1_u64));
+    assert!(!Reflect::has(&status, &JsValue::from_str("successor")).unwrap());
+    assert_eq!(get(&get(&status, "predecessor"), "streamPosition"), JsValue::from(2_u64));
+    let archived = ops::archive_result(&ArchiveResult { stream_position: 3, successor: Some("shift:2".into()) });
+    assert_eq!(get(&archived, "successor").as_string().as_deref(), Some("shift:2"));
+    let closed =
+        ops::close_result(&CloseResult { closed_at: 3, successor: "shift:2".into(), next_expected_stream_version: 1 });
+    assert_eq!(get(&closed, "closedAt"), JsValue::from(3_u64));
+    assert_eq!(get(&closed, "nextExpectedStreamVersion"), JsValue::from(1_u64));
 }

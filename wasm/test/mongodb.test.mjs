@@ -117,7 +117,14 @@ test("the corpus subset the server supports gives core's results and documents",
     // A database of this run for the scenario's, renamed back before comparing.
     const original = scenario.config.database ?? "streamdoc_test";
     const isolated = database(`c${n}`);
-    const renamed = { ...scenario, config: { ...scenario.config, database: isolated } };
+    // An archive database named after the scenario's is renamed with it (and dropped after).
+    let archive = scenario.config.archive;
+    if (archive?.kind === "database") {
+      const name = archive.name.startsWith(original) ? `${isolated}${archive.name.slice(original.length)}` : archive.name;
+      server.dropLater(name);
+      archive = { ...archive, name };
+    }
+    const renamed = { ...scenario, config: { ...scenario.config, database: isolated, ...(archive ? { archive } : {}) } };
     const execute = mongoExecutor(server.client);
     const target = {
       execute,

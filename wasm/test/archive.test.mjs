@@ -367,3 +367,19 @@ test("on a JavaScript executor (the path of streamdoc/mongodb) the same calls gi
   assert.ok(late instanceof StreamArchivedError);
   assert.equal(late.position, 1n);
 });
+
+test("the package README's archiving example runs as written", async () => {
+  const { readFileSync, writeFileSync, rmSync } = await import("node:fs");
+  const { execFileSync } = await import("node:child_process");
+  const readme = readFileSync(new URL("../npm/README.md", import.meta.url), "utf8");
+  const section = readme.slice(readme.indexOf("## Archiving and closing the books"));
+  const example = /```js\n([\s\S]*?)```/.exec(section)[1];
+  const file = new URL("./readme-archive.tmp.mjs", import.meta.url);
+  writeFileSync(file, example);
+  try {
+    const out = execFileSync("node", [file.pathname], { encoding: "utf8" });
+    assert.equal(out, "2n shift:2\n2 shift:1 1n\n");
+  } finally {
+    rmSync(file);
+  }
+});

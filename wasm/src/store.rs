@@ -457,7 +457,8 @@ export interface CloseStreamOptions<E extends RecordedEvent = RecordedEvent> {
   successor: string;
   /**
    * The successor's first event: an event, or a synchronous function of the closed
-   * stream (as `readStream` returns it, with every event) returning one. If the function
+   * stream (as `readStream` returns it, with every event) returning one; it is called
+   * again with the new events when an append lands while the close runs. If the function
    * throws or returns no event, the call rejects with a `ProjectionError` (projection
    * `"closeStream.summary"`, `cause`: what it threw) and nothing is written. A summary
    * without an `id` gets `closed:{stream}@{position}`, so a repeated close finds it.

@@ -175,6 +175,27 @@ test("closeStream with a function: it sees the closed stream's final events, as 
   assert.deepEqual([opened.type, opened.data, opened.metadata.eventId], ["ShiftOpened", { carriedOver: 42 }, "opened-2"]);
 });
 
+test("an append landing while a close runs: the summary function is called again with the new events", async () => {
+  const engine = new Engine();
+  const closer = new EventStore({ idSeed: 1, executor: async (command) => engine.execute(command) });
+  const writer = new EventStore({ idSeed: 2, engine });
+  await writer.appendToStream("shift:1", [sold(5), sold(7)]);
+  const seen = [];
+  const closed = await closer.closeStream("shift:1", {
+    successor: "shift:2",
+    summary: ({ events }) => {
+      seen.push(events.length);
+      // The first time, another writer appends before the close seals the stream.
+      if (seen.length === 1) void writer.appendToStream("shift:1", [sold(30)]);
+      return { type: "ShiftOpened", data: { carriedOver: events.reduce((total, e) => total + e.data.amount, 0) } };
+    },
+  });
+  assert.deepEqual(seen, [2, 3]);
+  assert.equal(closed.closedAt, 3n);
+  assert.deepEqual((await closer.readStream("shift:2")).events[0].data, { carriedOver: 42 });
+  assert.equal((await closer.readStream("shift:1", { fromArchive: true })).events.length, 3);
+});
+
 test("a summary function that throws, returns a Promise or returns no event fails with a ProjectionError and changes nothing", async () => {
   const store = await shift();
   const before = store.documents();

@@ -365,7 +365,8 @@ async fn bad_close_bodies_are_typed_400s_and_change_nothing() {
         ("{\"successor\":\"account:2027\",\"summary\":{\"type\":\"S\"},\"expected\":1}", "unknown field `expected`"),
         ("{\"successor\":\"account:2027\",\"summary\":{\"type\":\"S\",\"extra\":true}}", "unknown field `extra`"),
         ("[]", "not a JSON object"),
-        ("[\"account:2027\",{\"type\":\"S\"}]", "not a JSON object"),
+        ("[\"account:2027\",{\"type\":\"S\"}]", "the body is not a JSON object"),
+        ("{\"successor\":\"account:2027\",\"summary\":[\"S\"]}", "`summary` is not a JSON object"),
     ] {
         let problem = post(body).await.problem(400, "invalid-body");
         let detail = problem["detail"].as_str().unwrap();
@@ -385,7 +386,16 @@ async fn bad_close_bodies_are_typed_400s_and_change_nothing() {
     let body = none_match.problem(400, "invalid-precondition");
     assert!(body["detail"].as_str().unwrap().contains("a close"), "{body}");
 
-    assert_eq!(server.documents(), before, "a refused close changes nothing");
+    // Nor is an append read from arrays where its objects belong.
+    for (body, needle) in [("[[{\"type\":\"A\"}]]", "the body"), ("{\"events\":[[\"A\"]]}", "`events[0]`")] {
+        let resp = server.send("POST /streams/account:2026", &[("content-type", "application/json")], body).await;
+        let problem = resp.problem(400, "invalid-body");
+        assert!(problem["detail"].as_str().unwrap().contains(needle), "{body}: {problem}");
+    }
+    assert_eq!(server.documents(), before, "a refused close or append changes nothing");
+    let fine = "{\"events\":[{\"type\":\"A\"}]}";
+    let fine = server.send("POST /streams/account:9", &[("content-type", "application/json")], fine).await;
+    assert_eq!(fine.status, 200, "{}", fine.text());
     assert_eq!(server.status("account:2026").await["state"], "live");
     assert_eq!(server.status("account:2027").await["state"], "missing");
     server.stop().await;

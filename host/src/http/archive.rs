@@ -16,7 +16,7 @@ use streamdoc_core::{Error, ExpectedVersion};
 
 use super::preconditions;
 use super::problem::Problem;
-use super::routes::{json_body, stream_name, EventBody};
+use super::routes::{json_body, not_an_object, stream_name, EventBody};
 use super::Store;
 
 /// The body of a close.
@@ -32,10 +32,9 @@ const CLOSE_SHAPE: &str =
 
 fn parse_close(bytes: &[u8]) -> Result<CloseBody, Problem> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| Problem::malformed_json(e.to_string()))?;
-    // serde reads a struct from an array too (`["account:2027", {…}]`): only an object is
-    // the body.
-    if !value.is_object() {
-        return Err(Problem::invalid_body(format!("the body is not a JSON object; {CLOSE_SHAPE}")));
+    // serde reads a struct from an array too (`["account:2027", ["S"]]`): only objects.
+    if let Some(what) = not_an_object(&value, &["summary"], &[]) {
+        return Err(Problem::invalid_body(format!("{what} is not a JSON object; {CLOSE_SHAPE}")));
     }
     serde_json::from_value(value).map_err(|e| Problem::invalid_body(format!("{e}; {CLOSE_SHAPE}")))
 }

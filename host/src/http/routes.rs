@@ -89,13 +89,31 @@ pub(super) fn json_body(
     })
 }
 
+/// serde reads a struct from an array too (`[["A"]]` as `{"events": [{"type": "A"}]}`):
+/// `None` when `value` is an object whose `objects` fields are objects (or absent) and
+/// whose `lists` fields are arrays of objects (or not arrays: serde says what they are
+/// not), else what is not an object.
+pub(super) fn not_an_object(value: &Value, objects: &[&str], lists: &[&str]) -> Option<String> {
+    let Value::Object(map) = value else { return Some("the body".into()) };
+    let object = objects.iter().find(|f| map.get(**f).is_some_and(|v| !v.is_object())).map(|f| format!("`{f}`"));
+    object.or_else(|| {
+        lists.iter().find_map(|field| match map.get(*field) {
+            Some(Value::Array(items)) => {
+                items.iter().position(|item| !item.is_object()).map(|i| format!("`{field}[{i}]`"))
+            }
+            _ => None,
+        })
+    })
+}
+
 fn parse_append(bytes: &[u8]) -> Result<Vec<NewEvent>, Problem> {
+    const SHAPE: &str =
+        "expected {\"events\": [{\"type\": string, \"data\"?: object, \"metadata\"?: object, \"id\"?: string}]}";
     let value: Value = serde_json::from_slice(bytes).map_err(|e| Problem::malformed_json(e.to_string()))?;
-    let body: AppendBody = serde_json::from_value(value).map_err(|e| {
-        Problem::invalid_body(format!(
-            "{e}; expected {{\"events\": [{{\"type\": string, \"data\"?: object, \"metadata\"?: object, \"id\"?: string}}]}}"
-        ))
-    })?;
+    if let Some(what) = not_an_object(&value, &[], &["events"]) {
+        return Err(Problem::invalid_body(format!("{what} is not a JSON object; {SHAPE}")));
+    }
+    let body: AppendBody = serde_json::from_value(value).map_err(|e| Problem::invalid_body(format!("{e}; {SHAPE}")))?;
     Ok(body.events.into_iter().map(EventBody::into_event).collect())
 }
 

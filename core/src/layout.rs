@@ -621,6 +621,9 @@ impl StoreConfig {
                 return Err(unsupported("inline projections are not kept in segmented streams"));
             }
         }
+        if let ArchiveStorage::Database(db) = &self.archive {
+            validate_database(db)?;
+        }
         if let ArchiveStorage::Suffix(suffix) = &self.archive {
             if suffix.is_empty() || suffix.contains(['$', '\0']) {
                 return Err(ConfigError::Unsupported {

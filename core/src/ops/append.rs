@@ -9,8 +9,9 @@ use crate::event::{NewEvent, PreparedEvent};
 use crate::expected::ExpectedVersion;
 use crate::ids::IdGenerator;
 use crate::layout::{
-    document_position, position_to_bson, Layout, Seal, CREATED_AT_PATH, PREDECESSOR_PATH, SEALED_AT_PATH,
-    STREAM_ID_PATH, STREAM_POSITION_PATH, STREAM_TYPE_PATH, SUCCESSOR_PATH, UPDATED_AT_PATH,
+    document_position, document_segment, position_to_bson, Layout, Seal, CREATED_AT_PATH, PREDECESSOR_PATH,
+    SEALED_AT_PATH, SEGMENT, SEGMENT_BYTES_PATH, SEGMENT_START_PATH, STREAM_ID_PATH, STREAM_POSITION_PATH,
+    STREAM_TYPE_PATH, SUCCESSOR_PATH, UPDATED_AT_PATH,
 };
 use crate::limits;
 use crate::name::StreamName;
@@ -70,6 +71,27 @@ enum State {
     },
     Verifying {
         base: u64,
+    },
+    /// A segmented stream: reading its last segment, to append at `base` (`None`: at
+    /// whatever position it holds).
+    ReadingHead {
+        base: Option<u64>,
+    },
+    /// Sealing the full last segment `segment`, at `base`.
+    SealingSegment {
+        base: u64,
+        segment: u64,
+    },
+    /// Opening segment `segment` after the sealed one, at `base`.
+    OpeningSegment {
+        base: u64,
+        segment: u64,
+    },
+    /// A segmented stream's segment holding position `base + 1`, read after a conflict
+    /// (`actual`: the stream's position).
+    VerifyingSegment {
+        base: u64,
+        actual: u64,
     },
     Finished,
 }
@@ -141,6 +163,14 @@ pub struct Append {
     written_models: Option<crate::projection::fold::Evolved>,
     /// `metadata.predecessor` of a stream this append creates (closing the books).
     predecessor: Option<Document>,
+    /// For a segmented store, the size a segment's events stay under.
+    segment_bytes: Option<u64>,
+    /// Where the stream goes when archived (`None`: the storage cannot say).
+    archive_ns: Option<Namespace>,
+    /// True once a check after a conflict looked in the archive.
+    checked_archive: bool,
+    /// The BSON bytes of this append's events, as a segment counts them.
+    events_bytes: u64,
     outbox: Outbox<AppendResult>,
 }
 
@@ -176,11 +206,16 @@ impl Append {
             pending_indexes: Vec::new(),
             written_models: None,
             predecessor: None,
+            segment_bytes: config.segment_bytes,
+            archive_ns: None,
+            checked_archive: false,
+            events_bytes: 0,
             outbox: Outbox::Finished,
         };
         match prepared {
             Ok((prepared, ns)) => {
                 op.inline = Inline::for_stream(config, &op.stream);
+                op.archive_ns = config.archive_namespace(&op.stream).ok();
                 op.events = prepared;
                 op.ns = Some(ns);
                 op.start();
@@ -243,7 +278,7 @@ impl Append {
             self.first_attempt();
         } else {
             let projections = self.inline.as_ref().map_or(&[][..], Inline::projections);
-            let mut commands = collection_index_commands(&self.ns(), projections);
+            let mut commands = collection_index_commands(&self.ns(), self.segment_bytes.is_some(), projections);
             commands.reverse();
             self.pending_indexes = commands;
             self.next_index();
@@ -309,6 +344,7 @@ impl Append {
                     projection: Some(self.head_projection()),
                 });
             }
+            None if self.segment_bytes.is_some() => self.read_head(None),
             None => {
                 self.state = State::ReadingPosition;
                 self.outbox.send(Command::FindOne {
@@ -363,10 +399,20 @@ impl Append {
         let mut filter = stream_filter(stream);
         filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
         filter.insert(SEALED_AT_PATH, doc! { "$exists": false });
+        if let Some(limit) = self.segment_bytes {
+            // The segment takes the events if they keep it within its size, and always
+            // when it is empty (so an append bigger than a segment still lands).
+            self.events_bytes = events.iter().map(|e| e.as_document().map_or(0, crate::engine::bson_size) as u64).sum();
+            let room = limit.saturating_sub(self.events_bytes);
+            filter.insert(SEGMENT_BYTES_PATH, doc! { "$lte": position_to_bson(room) });
+        }
         let mut update = doc! {
             "$push": { self.layout.events_field(): { "$each": events } },
             "$set": set,
         };
+        if self.segment_bytes.is_some() {
+            update.insert("$inc", doc! { SEGMENT_BYTES_PATH: position_to_bson(self.events_bytes) });
+        }
         if !unset.is_empty() {
             update.insert("$unset", unset);
         }
@@ -379,6 +425,10 @@ impl Append {
             if let Some(link) = &self.predecessor {
                 on_insert.insert(PREDECESSOR_PATH, link.clone());
             }
+            if self.segment_bytes.is_some() {
+                on_insert.insert(SEGMENT, position_to_bson(0));
+                on_insert.insert(SEGMENT_START_PATH, position_to_bson(0));
+            }
             update.insert("$setOnInsert", on_insert);
         }
         let command = Command::UpdateOne { ns: ns.clone(), filter, update, upsert };
@@ -389,6 +439,13 @@ impl Append {
     /// The write found the stream elsewhere than expected.
     fn on_mismatch(&mut self, base: u64, guessed: bool) {
         self.cache.0.read_models.forget(self.stream.as_str());
+        if self.segment_bytes.is_some() {
+            if guessed {
+                self.cache.0.positions.forget(self.stream.as_str());
+                return self.begin_attempt();
+            }
+            return self.read_head(Some(base));
+        }
         if guessed {
             // The stream moved since this store last saw it: not a lost race, so it
             // does not count as an attempt.
@@ -415,6 +472,11 @@ impl Append {
     /// After a mismatch: a conflict, unless the expected positions hold this append's events.
     fn verify(&mut self, base: u64, doc: Option<Document>) {
         let Some(doc) = doc else {
+            if self.checked_archive {
+                let stream = self.stream.as_str().to_owned();
+                let reason = "archived, but not in the archive collection".into();
+                return self.finish(Err(Error::CorruptDocument { stream, reason }));
+            }
             return self.conflict(None);
         };
         let Some(actual) = document_position(&doc) else {
@@ -435,11 +497,129 @@ impl Append {
         };
         if ours {
             self.finish(Ok(AppendResult { next_expected_stream_version: base + count, created_new_stream: base == 0 }));
+        } else if Seal::of(&doc).archived && !self.checked_archive && self.archive_ns.is_some() {
+            // Archived after this append's first try may have landed: its events are in
+            // the archive copy, if anywhere.
+            self.checked_archive = true;
+            let ns = self.archive_ns.clone().unwrap_or_else(|| self.ns());
+            let fetch = Fetch::new(ns, self.stream.clone(), self.layout, Shape::Slice { skip: base, limit: count });
+            self.state = State::Verifying { base };
+            self.outbox.send(fetch.command());
+            self.verify = Some(fetch);
         } else if Seal::of(&doc).sealed {
             self.archived(actual, &doc);
         } else {
             self.conflict(Some(actual));
         }
+    }
+
+    /// A segmented stream: reads its last segment (to append at `base`, or for `None`
+    /// at its position).
+    fn read_head(&mut self, base: Option<u64>) {
+        if base.is_none() {
+            self.attempts += 1;
+        }
+        self.state = State::ReadingHead { base };
+        self.outbox.send(crate::ops::segments::head_command(self.ns(), &self.stream));
+    }
+
+    /// Counts one more try at the same position; false (and finished with
+    /// [`Error::Contention`]) when there were too many.
+    fn retry_allowed(&mut self) -> bool {
+        self.attempts += 1;
+        if self.attempts > self.max_attempts.saturating_mul(4) {
+            let stream = self.stream.as_str().to_owned();
+            self.finish(Err(Error::Contention { stream, attempts: self.attempts }));
+            return false;
+        }
+        true
+    }
+
+    /// Decides from a segmented stream's last segment: write, verify, or roll over.
+    fn on_head(&mut self, base: Option<u64>, head: Option<Document>) {
+        let Some(head) = head else {
+            return match base {
+                None if self.expected != ExpectedVersion::StreamExists => self.write(0, true, false),
+                _ => self.conflict(None),
+            };
+        };
+        let (Some(position), Some((segment, _, bytes))) = (document_position(&head), document_segment(&head)) else {
+            return self.corrupt();
+        };
+        let seal = Seal::of(&head);
+        if seal.archived {
+            return self.archived(position, &head);
+        }
+        let base = match base {
+            Some(base) if base != position && self.expected.exact_position().is_some() => {
+                // Elsewhere than expected: a conflict, unless it holds this append's events.
+                self.state = State::VerifyingSegment { base, actual: position };
+                let command = crate::ops::segments::holding_command(self.ns(), &self.stream, base + 1);
+                return self.outbox.send(command);
+            }
+            Some(base) if base == position => base,
+            _ if self.attempts >= self.max_attempts && base.is_some() => {
+                let stream = self.stream.as_str().to_owned();
+                return self.finish(Err(Error::Contention { stream, attempts: self.attempts }));
+            }
+            Some(_) => {
+                self.attempts += 1;
+                position
+            }
+            None => position,
+        };
+        let limit = self.segment_bytes.unwrap_or(u64::MAX);
+        let size: u64 = self.event_bytes();
+        if seal.sealed {
+            // Full, and its successor not open yet: open it (any writer may).
+            if self.retry_allowed() {
+                self.open_segment(base, segment + 1);
+            }
+        } else if bytes > 0 && bytes.saturating_add(size) > limit {
+            if self.retry_allowed() {
+                self.seal_segment(base, segment);
+            }
+        } else if self.retry_allowed() {
+            self.write(base, base == 0, false);
+        }
+    }
+
+    /// The BSON bytes of the events as this append stores them.
+    fn event_bytes(&self) -> u64 {
+        self.events
+            .iter()
+            .zip(1..)
+            .map(|(e, position)| {
+                crate::engine::bson_size(&self.layout.event_document(&self.stream, e, position, self.now)) as u64
+            })
+            .sum()
+    }
+
+    fn seal_segment(&mut self, base: u64, segment: u64) {
+        let mut filter = stream_filter(&self.stream);
+        filter.insert(SEGMENT, position_to_bson(segment));
+        filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
+        filter.insert(SEALED_AT_PATH, doc! { "$exists": false });
+        let update = doc! { "$set": { SEALED_AT_PATH: self.now } };
+        self.state = State::SealingSegment { base, segment };
+        self.outbox.send(Command::UpdateOne { ns: self.ns(), filter, update, upsert: false });
+    }
+
+    fn open_segment(&mut self, base: u64, segment: u64) {
+        let mut filter = stream_filter(&self.stream);
+        filter.insert(SEGMENT, position_to_bson(segment));
+        let update = doc! { "$setOnInsert": {
+            self.layout.events_field(): [],
+            STREAM_ID_PATH: self.stream.stream_id(),
+            STREAM_TYPE_PATH: self.stream.stream_type(),
+            STREAM_POSITION_PATH: position_to_bson(base),
+            SEGMENT_START_PATH: position_to_bson(base),
+            SEGMENT_BYTES_PATH: position_to_bson(0),
+            CREATED_AT_PATH: self.now,
+            UPDATED_AT_PATH: self.now,
+        } };
+        self.state = State::OpeningSegment { base, segment };
+        self.outbox.send(Command::UpdateOne { ns: self.ns(), filter, update, upsert: true });
     }
 
     /// The stream is sealed: archived, or on its way there.
@@ -545,6 +725,25 @@ impl Operation for Append {
             (State::Writing { .. }, Reply::ServerError { code, .. }) if codes::is_document_too_large(code) => {
                 self.finish(Err(Error::stream_too_large(self.stream.as_str())));
             }
+            (State::ReadingHead { base }, Reply::FoundMany(mut docs)) => {
+                let head = if docs.is_empty() { None } else { Some(docs.swap_remove(0)) };
+                self.on_head(base, head);
+            }
+            (State::SealingSegment { base, segment }, Reply::Updated { matched: 1, .. }) => {
+                self.open_segment(base, segment + 1)
+            }
+            (State::SealingSegment { base, .. }, Reply::Updated { .. }) => self.read_head(Some(base)),
+            (State::OpeningSegment { base, .. }, Reply::Updated { .. } | Reply::DuplicateKey { .. }) => {
+                self.write(base, false, false)
+            }
+            (State::VerifyingSegment { base, actual }, Reply::Found(doc)) => match doc {
+                Some(doc) => {
+                    let doc =
+                        crate::ops::segments::as_slice_of(doc, self.layout, base, self.events.len() as u64, actual);
+                    self.verify(base, Some(doc));
+                }
+                None => self.conflict(Some(actual)),
+            },
             (State::Verifying { base }, reply) => {
                 let Some(mut fetch) = self.verify.take() else { return };
                 match fetch.on_reply(reply, step) {
@@ -574,6 +773,10 @@ impl Operation for Append {
             State::Writing { guessed: false, .. } => "conditional append",
             State::Writing { guessed: true, .. } => "conditional append at the position last seen",
             State::Verifying { .. } => "checking the stream after a conflict",
+            State::ReadingHead { .. } => "reading the stream's last segment",
+            State::SealingSegment { .. } => "sealing the full segment",
+            State::OpeningSegment { .. } => "opening the next segment",
+            State::VerifyingSegment { .. } => "checking the segment after a conflict",
             State::Finished => "finished",
         }
     }

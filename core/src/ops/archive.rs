@@ -53,7 +53,7 @@ enum State {
 /// 3. [`Command::FindOne`] of the sealed document;
 /// 4. **copy**: [`Command::InsertOne`] of it, same `_id`, into the archive collection
 ///    (a duplicate key means an earlier run copied it: sealed documents never change);
-/// 5. **strip**: [`Command::UpdateOne`] by `_id` that removes the events and read models
+/// 5. **strip**: [`Command::UpdateOne`] by `_id` that empties the events, removes the read models
 ///    and `$set`s `metadata.archivedAt`. The live document stays as a tombstone of a
 ///    few hundred bytes, so the name is never reused by mistake and an append learns in
 ///    one round trip that the stream is archived.
@@ -203,9 +203,11 @@ impl Archive {
     fn strip(&mut self) {
         let id = self.pending_id.take().unwrap_or(Bson::Null);
         let filter = doc! { "_id": id, SEALED_AT_PATH: { "$exists": true } };
+        // The events array is emptied rather than removed: a `$slice` of a missing field
+        // makes mongo-java-server drop the connection (MongoDB answers without it).
         let update = doc! {
-            "$set": { ARCHIVED_AT_PATH: self.now },
-            "$unset": { self.layout.events_field(): "", crate::projection::PROJECTIONS: "" },
+            "$set": { ARCHIVED_AT_PATH: self.now, self.layout.events_field(): [] },
+            "$unset": { crate::projection::PROJECTIONS: "" },
         };
         self.state = State::Stripping { position: self.position };
         self.outbox.send(Command::UpdateOne { ns: self.live.clone(), filter, update, upsert: false });

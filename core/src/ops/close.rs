@@ -23,6 +23,8 @@ use crate::ops::{Append, AppendResult, Operation, ReadResult, Step};
 pub type SummaryFn = Arc<dyn Fn(&ReadResult) -> Result<NewEvent, Error> + Send + Sync>;
 
 /// The first event of the successor stream.
+// Built once per close: boxing the event would only complicate the API.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum Summary {
     /// This event, as given.

@@ -6,7 +6,7 @@ use bson::doc;
 
 use crate::command::{Command, Namespace};
 use crate::det::DetHashSet;
-use crate::layout::{STREAM_NAME, STREAM_NAME_INDEX};
+use crate::layout::{SEGMENT, SEGMENT_INDEX, STREAM_NAME, STREAM_NAME_INDEX};
 
 /// The collections a store has already made sure have their unique index.
 ///
@@ -74,13 +74,27 @@ pub(crate) fn create_index_command(ns: &Namespace) -> Command {
     }
 }
 
+/// The command creating the unique index of a segmented collection, on
+/// `(streamName, segment)`.
+fn create_segment_index_command(ns: &Namespace) -> Command {
+    Command::CreateIndex {
+        ns: ns.clone(),
+        keys: doc! { STREAM_NAME: 1, SEGMENT: 1 },
+        name: SEGMENT_INDEX.to_owned(),
+        unique: true,
+    }
+}
+
 /// What a collection's first use by a store creates, in order: the unique `streamName`
-/// index, then the indexes `projections` declare.
+/// index (`(streamName, segment)` when `segmented`), then the indexes `projections`
+/// declare.
 pub(crate) fn collection_index_commands(
     ns: &Namespace,
+    segmented: bool,
     projections: &[crate::projection::InlineProjection],
 ) -> Vec<Command> {
-    let mut commands = vec![create_index_command(ns)];
+    let first = if segmented { create_segment_index_command(ns) } else { create_index_command(ns) };
+    let mut commands = vec![first];
     commands.extend(crate::projection::fold::index_commands(projections, ns));
     commands
 }

@@ -44,6 +44,7 @@ mod models;
 pub(crate) mod outbox;
 mod read;
 mod rebuild;
+pub(crate) mod segments;
 
 pub use aggregate::{Aggregate, AggregateResult};
 pub use any::{AnyOp, OpOutput, OpSpec};
@@ -57,6 +58,7 @@ pub use index::IndexRegistry;
 pub use models::{QueryAnswer, QueryModels, ReadModelOp};
 pub use read::{Read, ReadRange, ReadResult};
 pub use rebuild::{Rebuild, RebuildAll, RebuildAllResult, RebuildResult, REBUILD_PAGE};
+pub use segments::join_segments;
 
 use crate::command::{Command, Reply};
 use crate::error::Error;

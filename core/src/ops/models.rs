@@ -153,7 +153,7 @@ impl QueryModels {
         };
         if !self.cache.indexes.contains(&ns) {
             let projections: Vec<_> = config.projections_for(&self.query.stream_type).cloned().collect();
-            let mut commands = collection_index_commands(&ns, &projections);
+            let mut commands = collection_index_commands(&ns, false, &projections);
             commands.reverse();
             self.pending_indexes = commands;
         }

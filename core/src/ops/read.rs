@@ -117,6 +117,8 @@ pub struct Read {
     /// True when reading the archive collection instead of the live one.
     from_archive: bool,
     fetch: Option<Fetch>,
+    /// For a segmented store, the read across segments (instead of `fetch`).
+    segments: Option<crate::ops::segments::SegmentRead>,
     outbox: Outbox<ReadResult>,
 }
 
@@ -140,8 +142,20 @@ impl Read {
             expected,
             from_archive,
             fetch: None,
+            segments: None,
             outbox: Outbox::Finished,
         };
+        if config.segmented() && !from_archive {
+            match range.positions().and_then(|positions| Ok((positions, config.namespace(&stream)?))) {
+                Ok((positions, ns)) => {
+                    let mut read = crate::ops::segments::SegmentRead::new(ns, stream, config.layout, positions);
+                    op.outbox.send(read.start());
+                    op.segments = Some(read);
+                }
+                Err(e) => op.outbox.finish(Err(e)),
+            }
+            return op;
+        }
         let ns = |stream: &StreamName| match from_archive {
             true => config.archive_namespace(stream),
             false => config.namespace(stream),
@@ -171,9 +185,32 @@ impl Operation for Read {
         if !self.outbox.accept_reply() {
             return;
         }
+        if let Some(read) = self.segments.as_mut() {
+            match read.on_reply(reply, "reading the stream's segments") {
+                crate::ops::segments::SegmentStep::Send(cmd) => self.outbox.send(cmd),
+                crate::ops::segments::SegmentStep::Done(Ok(doc)) => self.on_document(doc),
+                crate::ops::segments::SegmentStep::Done(Err(e)) => self.outbox.finish(Err(e)),
+            }
+            return;
+        }
         let Some(fetch) = self.fetch.as_mut() else { return };
         match fetch.on_reply(reply, "reading the stream") {
-            Fetched::Document(doc) => {
+            Fetched::Document(doc) => self.on_document(doc),
+            Fetched::Retry(cmd) => self.outbox.send(cmd),
+            Fetched::Failed(e) => self.outbox.finish(Err(e)),
+        }
+    }
+
+    fn describe_step(&self) -> &'static str {
+        "reading the stream"
+    }
+}
+
+impl Read {
+    /// The stream document as read (already cut to the range).
+    fn on_document(&mut self, doc: Option<Document>) {
+        {
+            {
                 let seal = doc.as_ref().map(crate::layout::Seal::of).unwrap_or_default();
                 if seal.archived && !self.from_archive {
                     let position = doc.as_ref().and_then(document_position).unwrap_or(0);
@@ -194,12 +231,6 @@ impl Operation for Read {
                 });
                 self.outbox.finish(result);
             }
-            Fetched::Retry(cmd) => self.outbox.send(cmd),
-            Fetched::Failed(e) => self.outbox.finish(Err(e)),
         }
-    }
-
-    fn describe_step(&self) -> &'static str {
-        "reading the stream"
     }
 }

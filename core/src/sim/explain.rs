@@ -105,6 +105,12 @@ pub fn explain<E: StoredDocuments>(sim: &Simulation<E>, violation: &Violation) -
         Violation::ReadModelDiverged { stream, projection, reason } => {
             format!("the read model {projection} of {stream} disagrees with its events: {reason}")
         }
+        Violation::ArchiveIncomplete { stream, position, copies } => {
+            format!("{stream} was archived at position {position}, but {copies} complete copies of it exist")
+        }
+        Violation::SegmentsDoNotTile { stream, segments } => {
+            format!("the {segments} segments of {stream} leave a gap, overlap, or skip a number")
+        }
         Violation::PhantomRead { stream, event_id, position } => {
             format!(
                 "a read of {stream} returned {} at position {position}, which the stream does not hold there",

@@ -12,6 +12,11 @@
 //! 7. Every failure is a typed, expected outcome ([`crate::Error::is_expected_outcome`]).
 //! 8. Every read model of the configuration's inline projections is the fold of its
 //!    stream's events from scratch, at the projection's schema version.
+//! 9. An archived stream is complete in the archive: its tombstone's position is the
+//!    position of exactly one full copy (while an archive runs, the live sealed document
+//!    and its archive copy are the same document).
+//! 10. The segments of a segmented stream tile its positions: numbered 0, 1, ..., each
+//!     starting where the one before ends.
 
 use std::collections::BTreeMap;
 
@@ -53,11 +58,17 @@ pub enum Violation {
     /// A read model disagrees with the events of its stream.
     #[error("the read model {projection} of {stream} is not the fold of its events: {reason}")]
     ReadModelDiverged { stream: String, projection: String, reason: String },
+    /// An archived stream's tombstone has no complete copy at its position.
+    #[error("{stream} is archived at position {position}, but {copies} complete copies hold it")]
+    ArchiveIncomplete { stream: String, position: u64, copies: usize },
+    /// A segmented stream's segments leave a gap, overlap, or skip a number.
+    #[error("the {segments} segments of {stream} do not tile its positions")]
+    SegmentsDoNotTile { stream: String, segments: usize },
 }
 
 impl Violation {
     /// Every kind, in the order of the invariants above.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 11] = [
         "duplicateDocuments",
         "malformed",
         "positionsNotContiguous",
@@ -67,6 +78,8 @@ impl Violation {
         "phantomRead",
         "unexpectedFailure",
         "readModelDiverged",
+        "archiveIncomplete",
+        "segmentsDoNotTile",
     ];
 
     /// The kind, as in its serde form (`duplicateDocuments`, ...).
@@ -81,6 +94,8 @@ impl Violation {
             Violation::PhantomRead { .. } => "phantomRead",
             Violation::UnexpectedFailure { .. } => "unexpectedFailure",
             Violation::ReadModelDiverged { .. } => "readModelDiverged",
+            Violation::ArchiveIncomplete { .. } => "archiveIncomplete",
+            Violation::SegmentsDoNotTile { .. } => "segmentsDoNotTile",
         }
     }
 
@@ -96,8 +111,33 @@ impl Violation {
             "phantomRead" => "every event read is in the stream where it was read",
             "unexpectedFailure" => "every failure is a typed, expected outcome",
             "readModelDiverged" => "every read model is the fold of its stream's events",
+            "archiveIncomplete" => "an archived stream is complete in the archive",
+            "segmentsDoNotTile" => "the segments of a stream tile its positions",
             _ => "unknown invariant",
         }
+    }
+}
+
+/// The one document that holds `stream`'s events, from every document naming it: its
+/// segments joined, the archive copy of an archived stream, or its only document.
+fn the_stream(stream: &str, layout: crate::Layout, mut docs: Vec<bson::Document>) -> Result<bson::Document, Violation> {
+    use crate::layout::{document_position, Seal, SEGMENT};
+    if docs.iter().any(|d| d.contains_key(SEGMENT)) {
+        let segments = docs.len();
+        return crate::ops::join_segments(layout, docs)
+            .ok_or(Violation::SegmentsDoNotTile { stream: stream.to_owned(), segments });
+    }
+    let (tombstones, mut full): (Vec<_>, Vec<_>) = docs.drain(..).partition(|d| Seal::of(d).archived);
+    full.dedup();
+    match (tombstones.as_slice(), full.len()) {
+        ([], 1) => Ok(full.remove(0)),
+        ([tombstone], 1) if document_position(tombstone) == document_position(&full[0]) => Ok(full.remove(0)),
+        ([tombstone], copies) => Err(Violation::ArchiveIncomplete {
+            stream: stream.to_owned(),
+            position: document_position(tombstone).unwrap_or(0),
+            copies,
+        }),
+        (t, n) => Err(Violation::DuplicateDocuments { stream: stream.to_owned(), count: t.len() + n }),
     }
 }
 
@@ -123,9 +163,18 @@ pub fn check_state(config: &StoreConfig, documents: Vec<bson::Document>, outcome
     let mut stored: BTreeMap<String, BTreeMap<u64, String>> = BTreeMap::new();
     for (stream, docs) in streams {
         let stream = &stream;
-        if docs.len() > 1 {
-            violations.push(Violation::DuplicateDocuments { stream: stream.clone(), count: docs.len() });
-        }
+        let first = docs.first().cloned();
+        let docs = match the_stream(stream, layout, docs) {
+            Ok(doc) => vec![doc],
+            Err(violation @ Violation::DuplicateDocuments { .. }) => {
+                violations.push(violation);
+                first.into_iter().collect()
+            }
+            Err(violation) => {
+                violations.push(violation);
+                continue;
+            }
+        };
         if let Some(doc) = docs.first() {
             for (projection, reason) in crate::projection::fold::diverged(config, stream, doc) {
                 violations.push(Violation::ReadModelDiverged { stream: stream.clone(), projection, reason });

@@ -467,10 +467,11 @@ impl<E> Simulation<E> {
     }
 
     /// Starts the operation of `failed` again after a lost reply, with the same event
-    /// ids; false when it is not an append or cannot be prepared.
+    /// ids; false when it is not an append (or an archive, or closing the books: both
+    /// resume where the lost reply left them) or cannot be prepared.
     fn retry(&mut self, client: usize, failed: &InFlight) -> bool {
         let spec = &self.clients[client].script[failed.op_index];
-        if !matches!(spec, OpSpec::Append { .. }) {
+        if !matches!(spec, OpSpec::Append { .. } | OpSpec::Archive { .. } | OpSpec::CloseStream { .. }) {
             return false;
         }
         let spec = self.options.design.retry_spec(spec, &failed.event_ids);

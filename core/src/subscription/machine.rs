@@ -196,6 +196,10 @@ impl Subscription {
     pub fn new(store: &StoreContext, config: SubscriptionConfig) -> Result<Self, Error> {
         config.validate()?;
         let store_config = store.config();
+        if store_config.segmented() {
+            let why = "subscriptions to segmented streams are not supported yet".to_owned();
+            return Err(SubscriptionError::InvalidConfig { why }.into());
+        }
         let (ns, type_filter) = match (&store_config.storage, &config.stream_type) {
             (Storage::Custom(_), _) => return Err(SubscriptionError::CustomStorage.into()),
             (Storage::SingleCollection { .. }, stream_type) => {

@@ -278,8 +278,8 @@ fn op_spec(op: &ScenarioOp) -> Result<OpSpec, String> {
             OpSpec::ReadModel { stream: stream.clone(), projection: projection.clone() }
         }
         ScenarioOp::RebuildAll { .. } | ScenarioOp::QueryReadModels { .. } => {
-            return Err("only appends, reads, existence checks, rebuilds of one stream and read model reads can \
-                        race"
+            return Err("only appends, reads, existence and status checks, archives, closes, rebuilds of one \
+                        stream and read model reads can race"
                 .into())
         }
         ScenarioOp::Aggregate { .. } => {

@@ -7,6 +7,7 @@ mod differential;
 mod emmett;
 mod executor;
 mod health;
+mod long_streams;
 mod parity;
 mod proxy;
 mod round_trips;

@@ -148,7 +148,13 @@ impl Read {
         if config.segmented() && !from_archive {
             match range.positions().and_then(|positions| Ok((positions, config.namespace(&stream)?))) {
                 Ok((positions, ns)) => {
-                    let mut read = crate::ops::segments::SegmentRead::new(ns, stream, config.layout, positions);
+                    let mut read = crate::ops::segments::SegmentRead::new(
+                        ns,
+                        stream,
+                        config.layout,
+                        positions,
+                        config.segment_bytes.unwrap_or(1),
+                    );
                     op.outbox.send(read.start());
                     op.segments = Some(read);
                 }

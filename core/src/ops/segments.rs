@@ -20,6 +20,11 @@ use crate::name::StreamName;
 use crate::ops::fetch::stream_filter;
 use crate::ops::read::ReadResult;
 
+/// The bytes of segments one `find` of a read asks for: what keeps a reply well under the
+/// wire's message limit on every server (MongoDB cuts batches at 16 MiB itself; some
+/// servers answer with one message of any size, which the driver refuses past 48 MB).
+const PAGE_BYTES: u64 = 12 * 1024 * 1024;
+
 /// How often a read retries when the segments it got do not tile (a roll-over ran
 /// between the server's reads of two segments) before it reports the stream corrupt.
 const MAX_READ_ATTEMPTS: u32 = 8;
@@ -95,22 +100,42 @@ pub(crate) struct SegmentRead {
     layout: Layout,
     /// `None`: no events, only the position.
     range: Option<(u64, u64)>,
+    /// Segments per `find`.
+    page: u64,
     attempts: u32,
+    /// The segments of the range read so far (pages before the last).
+    collected: Vec<Document>,
     /// The segments of the range, kept while the head is read.
     found: Option<Vec<Document>>,
 }
 
 impl SegmentRead {
-    pub(crate) fn new(ns: Namespace, stream: StreamName, layout: Layout, range: Option<(u64, u64)>) -> Self {
-        Self { ns, stream, layout, range, attempts: 0, found: None }
+    pub(crate) fn new(
+        ns: Namespace,
+        stream: StreamName,
+        layout: Layout,
+        range: Option<(u64, u64)>,
+        segment_bytes: u64,
+    ) -> Self {
+        let page = (PAGE_BYTES / segment_bytes.max(1)).max(1);
+        Self { ns, stream, layout, range, page, attempts: 0, collected: Vec::new(), found: None }
     }
 
     /// The first command.
     pub(crate) fn start(&mut self) -> Command {
         self.attempts += 1;
         self.found = None;
+        self.collected.clear();
+        self.page_command()
+    }
+
+    /// The `find` of the next page of segments: those after the ones collected.
+    fn page_command(&self) -> Command {
         let Some((first, last)) = self.range else { return head_command(self.ns.clone(), &self.stream) };
         let mut filter = stream_filter(&self.stream);
+        if let Some(k) = self.collected.last().and_then(document_segment).map(|(k, _, _)| k) {
+            filter.insert(SEGMENT, doc! { "$gt": position_to_bson(k) });
+        }
         if first > 1 {
             filter.insert(STREAM_POSITION_PATH, doc! { "$gte": position_to_bson(first) });
         }
@@ -123,7 +148,7 @@ impl SegmentRead {
             projection: None,
             sort: Some(doc! { SEGMENT: 1 }),
             skip: 0,
-            limit: 0,
+            limit: self.page,
         }
     }
 
@@ -140,6 +165,13 @@ impl SegmentRead {
                 SegmentStep::Done(Ok(head.map(|head| self.assemble(found.unwrap_or_default(), &head))))
             }
             (_, Some(_)) => {
+                let full_page = docs.len() as u64 >= self.page;
+                let mut docs = docs;
+                if !self.collected.is_empty() {
+                    let mut all = std::mem::take(&mut self.collected);
+                    all.append(&mut docs);
+                    docs = all;
+                }
                 if !tiles(&docs) {
                     if self.attempts >= MAX_READ_ATTEMPTS {
                         let reason = "its segments do not tile its positions".to_owned();
@@ -147,6 +179,12 @@ impl SegmentRead {
                         return SegmentStep::Done(Err(Error::CorruptDocument { stream, reason }));
                     }
                     return SegmentStep::Send(self.start());
+                }
+                let open = docs.last().is_some_and(|last| !Seal::of(last).sealed);
+                if full_page && !open {
+                    // More segments may follow.
+                    self.collected = docs;
+                    return SegmentStep::Send(self.page_command());
                 }
                 match docs.last() {
                     Some(last) if !Seal::of(last).sealed => {
@@ -193,7 +231,7 @@ pub fn join_segments(layout: Layout, mut segments: Vec<Document>) -> Option<Docu
         return None;
     }
     let head = segments.last()?.clone();
-    let read = SegmentRead::new(Namespace::new("", ""), StreamName::parse("_:_").ok()?, layout, Some((1, u64::MAX)));
+    let read = SegmentRead::new(Namespace::new("", ""), StreamName::parse("_:_").ok()?, layout, Some((1, u64::MAX)), 1);
     Some(read.assemble(segments, &head))
 }
 

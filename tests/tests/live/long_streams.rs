@@ -46,8 +46,16 @@ fn a_stream_grown_past_the_document_limit_in_segments_reads_back_whole_and_in_or
     let tail = live.block_on(store.read_stream("blob:1", last_ten)).expect("a ranged read");
     assert_eq!(tail.events.len(), 10);
     assert_eq!(tail.events[0].metadata.stream_position, count as u64 - 9);
-    let segments = live.dump(scratch.name()).expect("a dump");
-    let segments = segments.get(&Namespace::new(scratch.name(), "blob").to_string()).map_or(0, Vec::len);
+    let count_segments = streamdoc_core::Command::Count {
+        ns: Namespace::new(scratch.name(), "blob"),
+        filter: doc! {},
+        skip: 0,
+        limit: 0,
+    };
+    let segments = match live.block_on(live.executor().execute(&count_segments)) {
+        Ok(streamdoc_core::Reply::Counted { count }) => count as usize,
+        other => panic!("counting the segments: {other:?}"),
+    };
     assert!(segments * DEFAULT_SEGMENT_BYTES as usize >= mib * 1024 * 1024, "{segments} segments");
     streamdoc_tests::report!(
         "segmented stream on {}: {mib} MiB in {count} appends of 64 KiB over {segments} segments; appends {:.1} s \

@@ -38,7 +38,8 @@ test("stepping the racing first append forwards, backwards, and forking it", { s
   await expectCounter(page, "step 2/5");
   assert.match(
     await page.textContent("#step-command"),
-    /\.updateOne\(\{ streamName: \{ \$eq: "order:1" \}, "metadata\.streamPosition": Long\("0"\) \}/,
+    // The filter also excludes a sealed (archived) stream.
+    /\.updateOne\(\{ streamName: \{ \$eq: "order:1" \}, "metadata\.streamPosition": Long\("0"\), "metadata\.sealedAt": \{ \$exists: false \} \}/,
   );
   assert.match(
     await page.textContent("#step-reply"),

@@ -6,6 +6,7 @@ import { outcomeInWords, type RaceRun, scriptInWords } from "./race";
 import { SCENARIOS } from "./scenarios";
 import { PACKAGE_VERSION, type Session } from "./session";
 import type { OpOutcome, PageStore } from "./store";
+import { opInBrief } from "./words";
 
 interface Context {
   session: Session;
@@ -62,7 +63,10 @@ export function exportMarkdown(ctx: Context): string {
   if (s.ops.length > 0) {
     lines.push("### Operations", "");
     s.ops.forEach((op, i) => {
-      const what = op.op === "append" ? `append \`${op.type}\` to \`${op.stream}\`` : `read \`${op.stream}\``;
+      // Stream names (and types) as code: "append `OrderPlaced` to `order:1`".
+      const what = opInBrief(op)
+        .replace(/^(append )(\S+)/, "$1`$2`")
+        .replace(/\S*:\S+/g, "`$&`");
       lines.push(`${i + 1}. ${what} → ${ctx.outcomes[i]?.text ?? "(not run)"}`);
     });
     lines.push("");

@@ -5,6 +5,7 @@
 // on the package's Engine.
 import { PACKAGE_VERSION, type Session, type StoreOp } from "./session";
 import type { LoggedCommand } from "./store";
+import { opInBrief } from "./words";
 
 export interface ScriptCommand {
   /** What sent it, e.g. `#2 append order:42`. */
@@ -49,7 +50,7 @@ function oneLine(text: string): string {
 
 export function origin(op: StoreOp | undefined, index: number): string {
   if (!op) return `#${index + 1}`;
-  return op.op === "append" ? `#${index + 1} append ${op.type} to ${op.stream}` : `#${index + 1} read ${op.stream}`;
+  return `#${index + 1} ${opInBrief(op)}`;
 }
 
 export function scriptCommands(s: Session, commands: LoggedCommand[]): ScriptCommand[] {

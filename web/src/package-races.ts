@@ -39,6 +39,12 @@ export function raceStateOf(id: string, design = "streamdoc"): RaceState | null 
     name: c.name,
     ops: c.ops.map((op): RaceOp => {
       stream = op.stream;
+      if (op.op === "status") return { op: "status" };
+      if (op.op === "archive") return { op: "archive", expected: expectedOf(op.expected) };
+      if (op.op === "closeStream") {
+        return { op: "closeStream", expected: expectedOf(op.expected), successor: op.successor, type: op.summary.type };
+      }
+      if (op.op === "read" && op.fromArchive) return { op: "read", fromArchive: true };
       if (op.op !== "append") return { op: "read" };
       const ids = op.events.map((e) => e.id).filter((x): x is string => typeof x === "string");
       const type = op.events[0]?.type ?? "Event";

@@ -19,7 +19,7 @@ import {
 import { features } from "./features";
 import type { RaceClient, RaceOp, RaceState } from "./session";
 import { expectedVersion } from "./store";
-import { errorInWords, expectedInWords } from "./words";
+import { errorInWords, expectedInWords, statusInWords } from "./words";
 
 /** A trace entry, with `lost` once the package reports lost replies. */
 export type Entry = TraceEntry & { lost?: boolean };
@@ -52,7 +52,20 @@ export interface RaceRun {
 /** The package's operation for a scripted one (a retry is two appends with the same id without lost replies). */
 function simOps(race: RaceState, client: RaceClient): SimOperation[] {
   return client.ops.flatMap((op: RaceOp, i): SimOperation[] => {
-    if (op.op === "read") return [{ op: "read", stream: race.stream }];
+    if (op.op === "read") {
+      return [
+        op.fromArchive ? { op: "read", stream: race.stream, fromArchive: true } : { op: "read", stream: race.stream },
+      ];
+    }
+    if (op.op === "status") return [{ op: "status", stream: race.stream }];
+    if (op.op === "archive") {
+      return [{ op: "archive", stream: race.stream, expected: expectedVersion(op.expected) }];
+    }
+    if (op.op === "closeStream") {
+      const summary = { type: op.type, data: { by: client.name, closes: race.stream } };
+      const expected = expectedVersion(op.expected);
+      return [{ op: "closeStream", stream: race.stream, successor: op.successor, summary, expected }];
+    }
     const event = { type: op.type, data: { by: client.name } };
     const expected = expectedVersion(op.expected);
     if (op.op === "append") {
@@ -137,7 +150,13 @@ export function runRace(race: RaceState): RaceRun {
 
 /** A client's script in words. */
 export function scriptInWords(op: RaceOp): string {
-  if (op.op === "read") return "read the stream";
+  if (op.op === "read") return op.fromArchive ? "read the stream from the archive" : "read the stream";
+  if (op.op === "status") return "ask for the stream's status";
+  const checked = op.expected === "any" ? "with no check" : `expecting ${expectedInWords(op.expected)}`;
+  if (op.op === "archive") return `archive the stream ${checked}`;
+  if (op.op === "closeStream") {
+    return `close the books ${checked}: archive the stream, start ${op.successor} with a ${op.type} summary`;
+  }
   const at =
     op.expected === "any"
       ? "with no check (reads the position, then appends)"
@@ -160,6 +179,14 @@ function resultInWords(outcome: Outcome): string {
   // A read of a read model (which the race lab's clients do not run).
   if (ok === null) return "read: no read model";
   if ("_metadata" in ok) return `read the read model (version ${ok._metadata.streamPosition})`;
+  if ("closedAt" in ok) {
+    return `closed the books at version ${ok.closedAt}: ${ok.successor} starts with the summary, at version ${ok.nextExpectedStreamVersion}`;
+  }
+  if ("state" in ok) return statusInWords(ok);
+  if (!("streamExists" in ok) && "streamPosition" in ok) {
+    const next = ok.successor ? `, continued by ${ok.successor}` : "";
+    return `archived the stream at version ${ok.streamPosition}${next}`;
+  }
   if ("nextExpectedStreamVersion" in ok) {
     return `${ok.createdNewStream ? "created the stream: " : ""}appended, the stream is at version ${ok.nextExpectedStreamVersion}`;
   }
@@ -167,6 +194,12 @@ function resultInWords(outcome: Outcome): string {
     return ok.streamExists ? `rebuilt the read models at version ${ok.streamPosition}` : "rebuild: no stream yet";
   }
   const events = ok.events.length === 1 ? "1 event" : `${ok.events.length} events`;
+  const archive = outcome.op.op === "read" && outcome.op.fromArchive === true;
+  if (archive) {
+    return ok.streamExists
+      ? `read ${events} from the archive (version ${ok.currentStreamVersion})`
+      : "read the archive: the stream is not there (not archived)";
+  }
   return ok.streamExists ? `read ${events} (version ${ok.currentStreamVersion})` : "read: no stream yet";
 }
 

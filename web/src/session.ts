@@ -39,9 +39,34 @@ export interface ReadOp {
   from?: number;
   to?: number;
   maxCount?: number;
+  /** Reads the archived stream (`readStream`'s `fromArchive`). */
+  fromArchive?: boolean;
 }
 
-export type StoreOp = AppendOp | ReadOp;
+/** `archiveStream` on the page's store. */
+export interface ArchiveOp {
+  op: "archive";
+  stream: string;
+  expected: Expected;
+}
+
+/** `closeStream` on the page's store: `summary` is the successor's first event, as a JSON text `{ type, data }`. */
+export interface CloseOp {
+  op: "closeStream";
+  stream: string;
+  successor: string;
+  summary: string;
+  expected: Expected;
+}
+
+/** `streamStatus` on the page's store. */
+export interface StatusOp {
+  op: "status";
+  stream: string;
+}
+
+/** What a session replays on the page's store (archive, close and status came later; older sessions have none). */
+export type StoreOp = AppendOp | ReadOp | ArchiveOp | CloseOp | StatusOp;
 
 /**
  * The page's inline projection: the JS source of one projection options object (as the
@@ -62,13 +87,34 @@ export interface StoreConfig {
   storage: "perStreamType" | "single" | "custom";
   custom: string;
   projection?: ProjectionConfig;
+  /** Streams stored as segments of at most `maxBytes` (the package's `segments`); sessions saved before it have none. */
+  segments?: SegmentsConfig;
 }
 
-/** One operation of a racing client. */
+/** The segment size the page offers first: the largest core takes (12 MiB). */
+export const DEFAULT_SEGMENT_BYTES = 12 * 1024 * 1024;
+
+/** The package's `segments` option, and whether the store has it (the size is kept while it is off). */
+export interface SegmentsConfig {
+  enabled: boolean;
+  maxBytes: number;
+}
+
+/**
+ * One operation of a racing client, on the race's stream. `archive`, `closeStream` and
+ * `status` (and `read` with `fromArchive`) came later: older sessions have none, and
+ * read as they did.
+ */
 export type RaceOp =
   | { op: "append"; expected: Expected; type: string; ids?: string[] }
-  | { op: "read" }
-  | { op: "retry"; expected: Expected; type: string };
+  | { op: "read"; fromArchive?: boolean }
+  | { op: "retry"; expected: Expected; type: string }
+  /** `archiveStream` (`expected`: its expected version; `"any"` archives wherever the stream is). */
+  | { op: "archive"; expected: Expected }
+  /** `closeStream` into `successor`, which starts with a summary event of type `type`. */
+  | { op: "closeStream"; expected: Expected; successor: string; type: string }
+  /** `streamStatus`. */
+  | { op: "status" };
 
 export interface RaceClient {
   name: string;
@@ -251,13 +297,28 @@ function isConfig(v: unknown): v is StoreConfig {
     (v.storage === "perStreamType" || v.storage === "single" || v.storage === "custom") &&
     isString(v.custom) &&
     (v.projection === undefined ||
-      (isRecord(v.projection) && typeof v.projection.enabled === "boolean" && isString(v.projection.source)))
+      (isRecord(v.projection) && typeof v.projection.enabled === "boolean" && isString(v.projection.source))) &&
+    (v.segments === undefined ||
+      (isRecord(v.segments) &&
+        typeof v.segments.enabled === "boolean" &&
+        Number.isInteger(v.segments.maxBytes) &&
+        (v.segments.maxBytes as number) > 0))
   );
 }
 
 function isOp(v: unknown): v is StoreOp {
   if (!isRecord(v) || !isString(v.stream)) return false;
-  if (v.op === "read") return isCount(v.from) && isCount(v.to) && isCount(v.maxCount);
+  if (v.op === "read") {
+    return (
+      isCount(v.from) &&
+      isCount(v.to) &&
+      isCount(v.maxCount) &&
+      (v.fromArchive === undefined || typeof v.fromArchive === "boolean")
+    );
+  }
+  if (v.op === "status") return true;
+  if (v.op === "archive") return isExpected(v.expected);
+  if (v.op === "closeStream") return isString(v.successor) && isString(v.summary) && isExpected(v.expected);
   return (
     v.op === "append" &&
     isString(v.type) &&
@@ -271,7 +332,10 @@ function isOp(v: unknown): v is StoreOp {
 
 function isRaceOp(v: unknown): v is RaceOp {
   if (!isRecord(v)) return false;
-  if (v.op === "read") return true;
+  if (v.op === "read") return v.fromArchive === undefined || typeof v.fromArchive === "boolean";
+  if (v.op === "status") return true;
+  if (v.op === "archive") return isExpected(v.expected);
+  if (v.op === "closeStream") return isExpected(v.expected) && isString(v.successor) && isString(v.type);
   if (v.op !== "append" && v.op !== "retry") return false;
   return (
     isExpected(v.expected) &&

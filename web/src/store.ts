@@ -8,6 +8,7 @@ import {
   type EventStoreOptions,
   type Executor,
   type ExpectedStreamVersion,
+  type NewEvent,
   NO_CONCURRENCY_CHECK,
   type ProjectionOption,
   type RecordedEvent,
@@ -16,8 +17,19 @@ import {
   type StorageOption,
   type StoredDocuments,
 } from "streamdoc";
-import type { AppendOp, Expected, ProjectionConfig, ReadOp, Session, StoreConfig, StoreOp } from "./session";
-import { errorInWords } from "./words";
+import type {
+  AppendOp,
+  ArchiveOp,
+  CloseOp,
+  Expected,
+  ProjectionConfig,
+  ReadOp,
+  Session,
+  StatusOp,
+  StoreConfig,
+  StoreOp,
+} from "./session";
+import { errorInWords, statusInWords } from "./words";
 
 /** One command the store sent: the operation (index in the session) and the step that sent it. */
 export interface LoggedCommand {
@@ -192,6 +204,7 @@ export class PageStore {
         // One second a call from the session's start: a replay gives the same documents.
         clock: () => session.epoch + 1000 * tick++,
         ...(this.projection ? { projections: [this.projection.option] } : {}),
+        ...(session.config.segments?.enabled ? { segments: { maxBytes: session.config.segments.maxBytes } } : {}),
       };
       this.store = new EventStore(options);
     } catch (e) {
@@ -204,7 +217,18 @@ export class PageStore {
   /** Runs one operation (the session's `index`-th), logging its commands. */
   async run(op: StoreOp, index: number): Promise<OpOutcome> {
     try {
-      return op.op === "append" ? await this.append(op, index) : await this.read(op, index);
+      switch (op.op) {
+        case "append":
+          return await this.append(op, index);
+        case "read":
+          return await this.read(op, index);
+        case "archive":
+          return await this.archive(op, index);
+        case "closeStream":
+          return await this.close(op, index);
+        default:
+          return await this.status(op, index);
+      }
     } catch (e) {
       return { ok: false, text: errorInWords(e) };
     }
@@ -251,18 +275,54 @@ export class PageStore {
       ...(op.from !== undefined ? { from: BigInt(op.from) } : {}),
       ...(op.to !== undefined ? { to: BigInt(op.to) } : {}),
       ...(op.maxCount !== undefined ? { maxCount: BigInt(op.maxCount) } : {}),
+      ...(op.fromArchive ? { fromArchive: true } : {}),
     };
     const result = await this.logged(index, () => this.store.readStream(op.stream, range));
     const read = { version: result.currentStreamVersion, exists: result.streamExists, events: result.events };
     if (!result.streamExists) {
-      return { ok: true, text: `${op.stream} does not exist yet (version 0): no events.`, read };
+      const text = op.fromArchive
+        ? `${op.stream} is not in the archive: no events.`
+        : `${op.stream} does not exist yet (version 0): no events.`;
+      return { ok: true, text, read };
     }
     const count = result.events.length === 1 ? "1 event" : `${result.events.length} events`;
+    const where = op.fromArchive ? " from the archive" : "";
     return {
       ok: true,
-      text: `read ${count} of ${op.stream}, which is at version ${result.currentStreamVersion}.`,
+      text: `read ${count} of ${op.stream}${where}, which is at version ${result.currentStreamVersion}.`,
       read,
     };
+  }
+
+  private async archive(op: ArchiveOp, index: number): Promise<OpOutcome> {
+    const result = await this.logged(index, () =>
+      this.store.archiveStream(op.stream, { expectedStreamVersion: expectedVersion(op.expected) }),
+    );
+    const next = result.successor ? `, continued by ${result.successor}` : "";
+    return {
+      ok: true,
+      text: `archived ${op.stream} at version ${result.streamPosition}${next}: its events are in the archive collection, a tombstone stays.`,
+    };
+  }
+
+  private async close(op: CloseOp, index: number): Promise<OpOutcome> {
+    const summary = parseJson(op.summary, "summary") as unknown as NewEvent;
+    const result = await this.logged(index, () =>
+      this.store.closeStream(op.stream, {
+        successor: op.successor,
+        summary,
+        expectedStreamVersion: expectedVersion(op.expected),
+      }),
+    );
+    return {
+      ok: true,
+      text: `closed the books of ${op.stream} at version ${result.closedAt}: it is archived, and ${result.successor} starts with the summary (version ${result.nextExpectedStreamVersion}).`,
+    };
+  }
+
+  private async status(op: StatusOp, index: number): Promise<OpOutcome> {
+    const status = await this.logged(index, () => this.store.streamStatus(op.stream));
+    return { ok: true, text: `${op.stream}: ${statusInWords(status).replace(/^status: /, "")}.` };
   }
 
   documents(): StoredDocuments {

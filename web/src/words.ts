@@ -1,5 +1,7 @@
 // Errors and results in plain words, built from the fields the package gives (`kind` and
 // `details` of its errors): "conflict: you expected 1, the stream is at 2". Never a stack.
+import type { StreamStatus } from "streamdoc";
+import type { StoreOp } from "./session";
 
 /** An error as the package reports it. */
 interface Reported {
@@ -68,6 +70,10 @@ export function errorInWords(error: unknown): string {
       return `the append would grow the document of ${d.stream} past MongoDB's limit of ${bytes(Number(d.limitBytes))} (16 MiB). Nothing was written.`;
     case "InvalidRange":
       return `the read range ends (to ${d.to}) before it starts (from ${d.from}).`;
+    case "StreamArchived": {
+      const next = typeof d.successor === "string" ? `, continued by ${d.successor}` : "";
+      return `${d.stream} is archived (at version ${d.position}${next}): it takes no more appends. Nothing was written.`;
+    }
     case "Contention":
       return `gave up on ${d.stream} after ${d.attempts} attempts each lost the race for the position.`;
     case "Projection":
@@ -77,6 +83,9 @@ export function errorInWords(error: unknown): string {
       if (d.reason === "invalidProjection") {
         return `the projection ${JSON.stringify(d.name)} is refused: ${String(d.why).replace(/\.$/, "")}.`;
       }
+      if (d.reason === "unsupported") {
+        return `the store's configuration is refused (${d.option}): ${message.replace(/^invalid configuration: /, "").replace(/\.$/, "")}.`;
+      }
       return `the storage configuration cannot place this stream: ${message.replace(/^invalid configuration: /, "")}.`;
     case "Unavailable":
       return `no reply from the server: ${message.replace(/^server unavailable: /, "")}. A write may or may not have happened: retry with the same event ids.`;
@@ -85,5 +94,38 @@ export function errorInWords(error: unknown): string {
     default:
       if (e.name === "TypeError") return `refused: ${message}`;
       return message;
+  }
+}
+
+/** A stream's status (`streamStatus`) in words. */
+export function statusInWords(status: StreamStatus): string {
+  const next = status.successor ? `, continued by ${status.successor}` : "";
+  const previous = status.predecessor
+    ? `, continuing ${status.predecessor.streamName} (closed at version ${status.predecessor.streamPosition})`
+    : "";
+  switch (status.state) {
+    case "missing":
+      return "status: the stream does not exist";
+    case "live":
+      return `status: live at version ${status.streamPosition}${previous}`;
+    case "sealed":
+      return `status: sealed at version ${status.streamPosition} (an archive is under way: no more appends)${next}`;
+    default:
+      return `status: archived at version ${status.streamPosition}${next}${previous}`;
+  }
+}
+/** A store operation in a few words, for the command log's origins and the export: "append OrderPlaced to order:1". */
+export function opInBrief(op: StoreOp): string {
+  switch (op.op) {
+    case "append":
+      return `append ${op.type} to ${op.stream}`;
+    case "read":
+      return op.fromArchive ? `read ${op.stream} from the archive` : `read ${op.stream}`;
+    case "archive":
+      return `archive ${op.stream}`;
+    case "closeStream":
+      return `close ${op.stream} into ${op.successor}`;
+    default:
+      return `status of ${op.stream}`;
   }
 }

@@ -21,6 +21,10 @@ const draft = {
   from: signal(""),
   to: signal(""),
   maxCount: signal(""),
+  fromArchive: signal(false),
+  successor: signal("order:43"),
+  summary: signal('{\n  "type": "BooksOpened",\n  "data": { "carriedOver": 42 }\n}'),
+  closeAt: signal(""),
 };
 
 const streamName = () => `${draft.streamType.value}:${draft.streamId.value}`;
@@ -57,7 +61,32 @@ export async function readFromForm(): Promise<void> {
   if (from !== undefined) op.from = from;
   if (to !== undefined) op.to = to;
   if (maxCount !== undefined) op.maxCount = maxCount;
+  if (draft.fromArchive.value) op.fromArchive = true;
   await runOp(op);
+}
+
+/** The archive's and the close's expected version: an empty field is no check. */
+function closeAt(): Expected {
+  const at = count(draft.closeAt.value);
+  return at === undefined ? "any" : at;
+}
+
+export async function archiveFromForm(): Promise<void> {
+  await runOp({ op: "archive", stream: streamName(), expected: closeAt() });
+}
+
+export async function closeFromForm(): Promise<void> {
+  await runOp({
+    op: "closeStream",
+    stream: streamName(),
+    successor: draft.successor.value,
+    summary: draft.summary.value,
+    expected: closeAt(),
+  });
+}
+
+export async function statusFromForm(): Promise<void> {
+  await runOp({ op: "status", stream: streamName() });
 }
 
 function Field({
@@ -199,6 +228,15 @@ function ReadForm() {
         <Field label="from" value={draft.from} id="read-from" width="6rem" />
         <Field label="to" value={draft.to} id="read-to" width="6rem" />
         <Field label="max count" value={draft.maxCount} id="read-max" width="6rem" />
+        <label class="choice" title="read a stream archiveStream or closeStream moved to the archive collection">
+          <input
+            type="checkbox"
+            id="read-archive"
+            checked={draft.fromArchive.value}
+            onChange={(e) => (draft.fromArchive.value = e.currentTarget.checked)}
+          />
+          from the archive
+        </label>
         <button type="submit" id="read" disabled={busy.value}>
           Read {streamName()}
         </button>
@@ -208,17 +246,67 @@ function ReadForm() {
   );
 }
 
+/** Archive, close the books, status: the stream's life after its last append. */
+function LifecycleForm() {
+  return (
+    <FormCard title="Archive or close the books" id="lifecycle-title" action={closeFromForm}>
+      <div class="row">
+        <Field label="at version (empty: no check)" value={draft.closeAt} id="close-at" width="12rem" />
+        <Field label="successor" value={draft.successor} id="close-successor" width="10rem" />
+      </div>
+      <div>
+        <span class="label">summary: the successor's first event (JSON)</span>
+        <Editor
+          label="summary"
+          value={draft.summary.value}
+          onChange={(t) => (draft.summary.value = t)}
+          onSubmit={closeFromForm}
+        />
+      </div>
+      <div class="actions">
+        <button type="submit" id="close-stream" disabled={busy.value}>
+          Close {streamName()} into {draft.successor.value}
+        </button>
+        <button type="button" id="archive-stream" disabled={busy.value} onClick={() => void archiveFromForm()}>
+          Archive {streamName()}
+        </button>
+        <button
+          type="button"
+          id="stream-status"
+          class="quiet"
+          disabled={busy.value}
+          onClick={() => void statusFromForm()}
+        >
+          Status
+        </button>
+      </div>
+      <p class="hint">
+        Archiving seals the stream, copies it to the archive collection and leaves a tombstone; closing the books also
+        starts the successor with the summary.
+      </p>
+    </FormCard>
+  );
+}
+
 function opInWords(op: StoreOp): string {
   if (op.op === "read") {
     const range = [op.from && `from ${op.from}`, op.to && `to ${op.to}`, op.maxCount && `at most ${op.maxCount}`]
       .filter(Boolean)
       .join(", ");
-    return `read ${op.stream}${range ? ` (${range})` : ""}`;
+    return `read ${op.stream}${op.fromArchive ? " from the archive" : ""}${range ? ` (${range})` : ""}`;
+  }
+  if (op.op === "status") return `the status of ${op.stream}`;
+  if (op.op === "archive" || op.op === "closeStream") {
+    const check = op.expected === "any" ? "with no check" : `expecting ${checkInWords(op.expected)}`;
+    if (op.op === "archive") return `archive ${op.stream}, ${check}`;
+    return `close the books of ${op.stream} into ${op.successor}, ${check}`;
   }
   const times = op.repeat && op.repeat > 1 ? ` ×${op.repeat}` : "";
   const expected = typeof op.expected === "number" ? `version ${op.expected}` : expectedInWords(op.expected);
   return `append ${op.type}${times} to ${op.stream}, expecting ${expected}`;
 }
+
+const checkInWords = (e: Expected) => (typeof e === "number" ? `version ${e}` : expectedInWords(e));
 
 export function EventsTable({ events }: { events: RecordedEvent[] }) {
   if (events.length === 0) return null;
@@ -277,6 +365,7 @@ export function Operate() {
       <div class="forms">
         <AppendForm />
         <ReadForm />
+        <LifecycleForm />
       </div>
       <section class="card results" aria-labelledby="results-title">
         <div class="heading">

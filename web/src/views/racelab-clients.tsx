@@ -14,25 +14,57 @@ const KINDS = [
   ["any", "read-then-append (no check)"],
   ["retry", "append, retried after a lost reply"],
   ["read", "read the stream"],
+  ["archive", "archive the stream"],
+  ["closeStream", "close the books into a successor"],
+  ["status", "the stream's status"],
+  ["readArchive", "read the stream from the archive"],
 ] as const;
 type Kind = (typeof KINDS)[number][0];
 
 function kindOf(op: RaceOp): Kind {
-  if (op.op === "read") return "read";
-  if (op.op === "retry") return "retry";
-  return op.expected === "any" ? "any" : "append";
+  if (op.op === "read") return op.fromArchive ? "readArchive" : "read";
+  if (op.op === "append") return op.expected === "any" ? "any" : "append";
+  return op.op;
 }
 
-function opOfKind(kind: Kind, previous: RaceOp, client: string): RaceOp {
-  const type = "type" in previous ? previous.type : `${client.toUpperCase()}Wrote`;
+/** The successor a close starts: the race's stream id with `-next`. */
+export const successorOf = (stream: string) => `${stream}-next`;
+
+function opOfKind(kind: Kind, previous: RaceOp, client: string, stream: string): RaceOp {
+  const type = previous.op === "append" || previous.op === "retry" ? previous.type : `${client.toUpperCase()}Wrote`;
   const expected: Expected = "expected" in previous && previous.expected !== "any" ? previous.expected : "noStream";
-  if (kind === "read") return { op: "read" };
-  if (kind === "any") return { op: "append", expected: "any", type };
-  if (kind === "retry") return { op: "retry", expected, type };
-  return { op: "append", expected, type };
+  switch (kind) {
+    case "read":
+      return { op: "read" };
+    case "readArchive":
+      return { op: "read", fromArchive: true };
+    case "status":
+      return { op: "status" };
+    case "archive":
+      return { op: "archive", expected: "any" };
+    case "closeStream":
+      return { op: "closeStream", expected: "any", successor: successorOf(stream), type: "BooksOpened" };
+    case "any":
+      return { op: "append", expected: "any", type };
+    case "retry":
+      return { op: "retry", expected, type };
+    default:
+      return { op: "append", expected, type };
+  }
 }
 
-function ExpectedPicker({ value, onChange, id }: { value: Expected; onChange: (e: Expected) => void; id: string }) {
+function ExpectedPicker({
+  value,
+  onChange,
+  id,
+  unchecked = false,
+}: {
+  value: Expected;
+  onChange: (e: Expected) => void;
+  id: string;
+  /** Offers "no check" too (an archive's or a close's default). */
+  unchecked?: boolean;
+}) {
   const kind = typeof value === "number" ? "exact" : value;
   return (
     <span class="expected-picker">
@@ -45,6 +77,7 @@ function ExpectedPicker({ value, onChange, id }: { value: Expected; onChange: (e
           onChange(v === "exact" ? 1 : (v as Expected));
         }}
       >
+        {unchecked && <option value="any">no check</option>}
         <option value="noStream">no stream</option>
         <option value="exists">exists</option>
         <option value="exact">exact</option>
@@ -76,7 +109,11 @@ function ClientEditor({ race, index }: { race: RaceState; index: number }) {
             aria-label={`${client.name}: operation ${i + 1}`}
             value={kindOf(op)}
             onChange={(e) =>
-              setOps(client.ops.map((o, k) => (k === i ? opOfKind(e.currentTarget.value as Kind, o, client.name) : o)))
+              setOps(
+                client.ops.map((o, k) =>
+                  k === i ? opOfKind(e.currentTarget.value as Kind, o, client.name, race.stream) : o,
+                ),
+              )
             }
           >
             {KINDS.map(([k, text]) => (
@@ -85,6 +122,14 @@ function ClientEditor({ race, index }: { race: RaceState; index: number }) {
               </option>
             ))}
           </select>
+          {(op.op === "archive" || op.op === "closeStream") && (
+            <ExpectedPicker
+              id={`expected-${client.name}-${i}`}
+              unchecked
+              value={op.expected}
+              onChange={(expected) => setOps(client.ops.map((o, k) => (k === i ? { ...op, expected } : o)))}
+            />
+          )}
           {(op.op === "retry" || (op.op === "append" && op.expected !== "any")) && (
             <ExpectedPicker
               id={`expected-${client.name}-${i}`}

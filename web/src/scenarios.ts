@@ -1,7 +1,15 @@
 // The gallery: sessions to start from, each a few operations or a race with a schedule.
 import { packageRace, raceStateOf } from "./package-races";
 import { scheduleFor } from "./schedules";
-import { type AppendOp, defaultRace, emptySession, type RaceState, type Session, type ViewId } from "./session";
+import {
+  type AppendOp,
+  DEFAULT_SEGMENT_BYTES,
+  defaultRace,
+  emptySession,
+  type RaceState,
+  type Session,
+  type ViewId,
+} from "./session";
 
 export interface Scenario {
   id: string;
@@ -115,6 +123,71 @@ export const SCENARIOS: Scenario[] = [
         { ...append("blob:1", "ChunkStored", { part: "one too many" }, "any"), pad: 1_000_000 },
       ],
     }),
+  },
+  {
+    id: "wall-segments",
+    title: "The 16 MiB wall, in segments",
+    blurb:
+      "The same seventeen appends on a store with segments of at most 12 MiB: the append that would take the first segment past it seals that segment and opens segment 1 (two conditional commands in the log), and the append the wall refused lands there. Two documents, one stream.",
+    view: "documents",
+    build: (base) => ({
+      ...base,
+      config: { ...base.config, segments: { enabled: true, maxBytes: DEFAULT_SEGMENT_BYTES } },
+      ops: [
+        { ...append("blob:1", "ChunkStored", { part: "one of many" }, "any"), pad: 1_000_000, repeat: 16 },
+        { ...append("blob:1", "ChunkStored", { part: "one too many" }, "any"), pad: 1_000_000 },
+      ],
+    }),
+  },
+  {
+    id: "close-the-books",
+    title: "Closing the books",
+    blurb:
+      "A cashier's shift sells twice, then is closed into the next shift, which starts with a summary. The closed shift is sealed and archived (a tombstone stays), refuses a late sale, and is read back from the archive.",
+    view: "operate",
+    build: (base) => ({
+      ...base,
+      ops: [
+        append("shift:1", "Sold", { amount: 5 }, "noStream"),
+        append("shift:1", "Sold", { amount: 7 }, 1),
+        {
+          op: "closeStream",
+          stream: "shift:1",
+          successor: "shift:2",
+          summary: JSON.stringify({ type: "ShiftOpened", data: { carriedOver: 12 } }, null, 2),
+          expected: 2,
+        },
+        append("shift:1", "Sold", { amount: 1 }, "any"),
+        { op: "status", stream: "shift:1" },
+        { op: "status", stream: "shift:2" },
+        { op: "read", stream: "shift:1", fromArchive: true },
+      ],
+    }),
+  },
+  {
+    id: "archive-race",
+    title: "An archive racing an append",
+    blurb:
+      "a creates the stream and appends again at version 1; b archives it with no check in between. Whichever command lands first decides: here the archive seals the stream at version 1 and a's second append is refused as archived (move a first to see the archive take both events).",
+    view: "race",
+    build: (base) =>
+      race(
+        base,
+        {
+          stream: "order:5",
+          clients: [
+            {
+              name: "a",
+              ops: [
+                { op: "append", expected: "noStream", type: "OrderPlaced" },
+                { op: "append", expected: 1, type: "OrderPaid" },
+              ],
+            },
+            { name: "b", ops: [{ op: "archive", expected: "any" }, { op: "status" }] },
+          ],
+        },
+        [0, 1, 0, 1],
+      ),
   },
   {
     id: "emmett",

@@ -9,7 +9,7 @@ import type { ExtendedJsonDocument, StoredDocuments } from "streamdoc";
 import { MAX_DOCUMENT_BYTES, type SizeReport, sizeReport } from "../bson-size";
 import { copyText } from "../clipboard";
 import { pretty, toRelaxed } from "../ejson";
-import { DEFAULT_PROJECTION, type StoreConfig } from "../session";
+import { DEFAULT_PROJECTION, DEFAULT_SEGMENT_BYTES, type StoreConfig } from "../session";
 import { busy, configError, session, setConfig, store, storeVersion } from "../state";
 import { Editor } from "./editor";
 import { HostPanel } from "./host-panel";
@@ -89,6 +89,7 @@ function Configuration() {
         </div>
       )}
       <ProjectionConfig />
+      <SegmentsConfig />
       <p class="hint">
         {session.value.ops.length} operations of this session, replayed on a store with the{" "}
         {config.layout === "emmett" ? "Emmett" : "streamdoc"} layout and{" "}
@@ -97,7 +98,11 @@ function Configuration() {
           : config.storage === "single"
             ? "one collection"
             : "custom storage"}
-        {config.projection?.enabled ? " and an inline projection" : ""}.
+        {config.projection?.enabled ? " and an inline projection" : ""}
+        {config.segments?.enabled
+          ? `, streams in segments of at most ${config.segments.maxBytes.toLocaleString("en")} bytes`
+          : ""}
+        .
       </p>
       {configError.value && (
         <p class="error" role="alert">
@@ -105,6 +110,48 @@ function Configuration() {
         </p>
       )}
     </section>
+  );
+}
+
+/** Segments: a switch, and the largest segment (the package's `segments: { maxBytes }`). */
+function SegmentsConfig() {
+  const config = session.value.config;
+  const maxBytes = config.segments?.maxBytes ?? DEFAULT_SEGMENT_BYTES;
+  const on = config.segments?.enabled === true;
+  const apply = (enabled: boolean, bytes: number) =>
+    void setConfig({ ...config, segments: { enabled, maxBytes: bytes } });
+  return (
+    <div class="segments-config">
+      <label
+        class="switch"
+        title="the package's segments option: a stream in several documents { streamName, segment: k }"
+      >
+        <input
+          type="checkbox"
+          id="segments-toggle"
+          checked={on}
+          disabled={busy.value}
+          onChange={(e) => apply(e.currentTarget.checked, maxBytes)}
+        />
+        <span>segments: a stream in several documents, the next opened when one is full</span>
+      </label>
+      {on && (
+        <label class="field">
+          <span>largest segment (bytes)</span>
+          <input
+            id="segment-bytes"
+            type="number"
+            min="1"
+            value={maxBytes}
+            disabled={busy.value}
+            onChange={(e) => {
+              const bytes = Number.parseInt(e.currentTarget.value, 10);
+              if (Number.isInteger(bytes) && bytes > 0) apply(true, bytes);
+            }}
+          />
+        </label>
+      )}
+    </div>
   );
 }
 
@@ -225,6 +272,13 @@ function ReadModelsNote({ models }: { models: { name: string; position: string }
   );
 }
 
+/** The segment a document is of (`segment: k`, in a segmented store), or `null`. */
+function segmentOf(doc: ExtendedJsonDocument): string | null {
+  if (doc.segment === undefined) return null;
+  const k = toRelaxed(doc.segment);
+  return typeof k === "number" ? String(k) : JSON.stringify(k);
+}
+
 const READ_MODELS_LABEL = "read models · written by the same updateOne as the events";
 
 function StoredDocument({ doc }: { doc: ExtendedJsonDocument }) {
@@ -232,10 +286,14 @@ function StoredDocument({ doc }: { doc: ExtendedJsonDocument }) {
   const shown = canonical.value ? doc : toRelaxed(doc);
   const name = typeof doc.streamName === "string" ? doc.streamName : JSON.stringify(doc._id);
   const models = readModels(doc);
+  const segment = segmentOf(doc);
   return (
-    <article class="document" data-stream={name}>
+    <article class="document" data-stream={name} data-segment={segment ?? undefined}>
       <header>
-        <h4>{name}</h4>
+        <h4>
+          {name}
+          {segment !== null && <span class="tag segment-tag">segment {segment}</span>}
+        </h4>
         <button
           type="button"
           class="quiet small"

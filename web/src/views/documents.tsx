@@ -136,7 +136,7 @@ function SegmentsConfig() {
         <span>segments: a stream in several documents, the next opened when one is full</span>
       </label>
       {on && (
-        <label class="field">
+        <label class="field" style={{ width: "14rem" }}>
           <span>largest segment (bytes)</span>
           <input
             id="segment-bytes"
@@ -292,7 +292,12 @@ function StoredDocument({ doc }: { doc: ExtendedJsonDocument }) {
       <header>
         <h4>
           {name}
-          {segment !== null && <span class="tag segment-tag">segment {segment}</span>}
+          {segment !== null && (
+            <>
+              {" "}
+              <span class="tag segment-tag">segment {segment}</span>
+            </>
+          )}
         </h4>
         <button
           type="button"

@@ -77,6 +77,11 @@ try {
   await openScenario(page, "wall");
   await shot(page, "playground-wall");
 
+  // The same appends in segments: the first segment sealed at 12 MiB, the rest in segment 1.
+  await openScenario(page, "wall-segments");
+  await page.waitForSelector('article.document[data-segment="1"]', { timeout: 60_000 });
+  await shot(page, "playground-segments");
+
   await showView(page, "gallery");
   await shot(page, "playground-gallery");
   assertNoProblems(page);

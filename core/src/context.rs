@@ -131,13 +131,9 @@ impl StoreContext {
             OpSpec::Exists { stream } => AnyOp::Exists(self.exists(stream)?),
             OpSpec::Status { stream } => AnyOp::Status(self.exists(stream)?),
             OpSpec::Archive { stream, expected } => AnyOp::Archive(self.archive_with(stream, *expected, clock)?),
-            OpSpec::CloseStream { stream, successor, summary, expected } => AnyOp::CloseStream(self.close_with(
-                stream,
-                *expected,
-                successor,
-                Summary::Event(summary.clone()),
-                clock,
-            )?),
+            OpSpec::CloseStream { stream, successor, summary, expected } => AnyOp::CloseStream(Box::new(
+                self.close_with(stream, *expected, successor, Summary::Event(summary.clone()), clock)?,
+            )),
             OpSpec::Rebuild { stream, projection } => AnyOp::Rebuild(self.rebuild(stream, projection.as_deref())?),
             OpSpec::ReadModel { stream, projection } => AnyOp::ReadModel(self.read_model(stream, projection)?),
         })

@@ -131,8 +131,8 @@ pub enum AnyOp {
     Status(Exists),
     /// An archive.
     Archive(Archive),
-    /// Closing the books.
-    CloseStream(CloseStream),
+    /// Closing the books (boxed: it holds an archive and an append).
+    CloseStream(Box<CloseStream>),
     /// A rebuild of read models.
     Rebuild(Rebuild),
     /// A read of a read model.

@@ -7,7 +7,7 @@ use bson::doc;
 use streamdoc_core::layout::DEFAULT_SEGMENT_BYTES;
 use streamdoc_core::ops::StreamState;
 use streamdoc_core::{Error, ExpectedVersion, Namespace, NewEvent, ReadRange, StoreConfig};
-use streamdoc_host::EventStore;
+use streamdoc_host::{AsyncExecutor, EventStore};
 use streamdoc_tests::live;
 
 /// 64 KiB of data per event.
@@ -53,7 +53,7 @@ fn a_stream_grown_past_the_document_limit_in_segments_reads_back_whole_and_in_or
         limit: 0,
     };
     let segments = match live.block_on(live.executor().execute(&count_segments)) {
-        Ok(streamdoc_core::Reply::Counted { count }) => count as usize,
+        Ok(streamdoc_core::Reply::Counted(count)) => count as usize,
         other => panic!("counting the segments: {other:?}"),
     };
     assert!(segments * DEFAULT_SEGMENT_BYTES as usize >= mib * 1024 * 1024, "{segments} segments");

@@ -217,27 +217,34 @@ fn append_spec(stream: &str, id: &str, expected: ExpectedVersion) -> OpSpec {
     OpSpec::Append { stream: stream.to_owned(), events: vec![event(id)], expected }
 }
 
+/// Every interleaving of `clients` (each its own store, retrying twice after a lost
+/// reply) with at most one lost reply, after `setup` ran alone.
+fn explore_after(config: StoreConfig, setup: OpSpec, clients: Vec<ClientScript>) -> streamdoc_core::sim::Exploration {
+    let mut sim = Simulation::new(config.clone(), vec![script("setup", vec![setup])]).unwrap();
+    sim.run_to_end();
+    let clients = clients
+        .into_iter()
+        .zip(1..)
+        .map(|(c, seed)| {
+            (StoreContext::new(config.clone(), SteppingClock::new(0, 1), SeededIds::new(seed)).unwrap(), c)
+        })
+        .collect();
+    let options = streamdoc_core::sim::SimOptions { retries: 2, ..Default::default() };
+    let sim = Simulation::from_contexts_with(sim.executor().clone(), clients, options);
+    let mut explorer = Explorer::new(&sim, ExploreOptions { limit: 3_000_000, faults: 1 });
+    explorer.run(u64::MAX);
+    explorer.into_report()
+}
+
 #[test]
 fn archive_against_appends_in_every_interleaving_with_lost_replies() {
-    let config = StoreConfig::new("app");
-    let setup = script("setup", vec![append_spec("order:1", "a", ExpectedVersion::NoStream)]);
-    let mut sim = Simulation::new(config.clone(), vec![setup]).unwrap();
-    sim.run_to_end();
-    let engine = sim.executor().clone();
-    let ctx = |seed| StoreContext::new(config.clone(), SteppingClock::new(0, 1), SeededIds::new(seed)).unwrap();
     let clients = vec![
-        (
-            ctx(1),
-            script("archiver", vec![OpSpec::Archive { stream: "order:1".into(), expected: ExpectedVersion::Any }]),
-        ),
-        (ctx(2), script("writer", vec![append_spec("order:1", "b", ExpectedVersion::Exact(1))])),
-        (ctx(3), script("other", vec![append_spec("order:1", "c", ExpectedVersion::Exact(2))])),
+        script("archiver", vec![OpSpec::Archive { stream: "order:1".into(), expected: ExpectedVersion::Any }]),
+        script("writer", vec![append_spec("order:1", "b", ExpectedVersion::Exact(1))]),
+        script("other", vec![append_spec("order:1", "c", ExpectedVersion::Exact(2))]),
     ];
-    let options = streamdoc_core::sim::SimOptions { retries: 2, ..Default::default() };
-    let sim = Simulation::from_contexts_with(engine, clients, options);
-    let mut explorer = Explorer::new(&sim, ExploreOptions { limit: 2_000_000, faults: 1 });
-    explorer.run(u64::MAX);
-    let report = explorer.into_report();
+    let report =
+        explore_after(StoreConfig::new("app"), append_spec("order:1", "a", ExpectedVersion::NoStream), clients);
     assert!(!report.truncated);
     assert!(report.violations.is_empty(), "{:?}", report.violations.first());
     assert!(report.schedules > 1_000, "{} schedules", report.schedules);
@@ -265,23 +272,13 @@ fn segmented(bytes: u64) -> StoreConfig {
 fn roll_over_against_appends_in_every_interleaving_with_lost_replies() {
     // Each event is ~90 bytes: a segment of 150 bytes holds one, so every append
     // rolls over while the other races it.
-    let config = segmented(150);
-    let setup = script("setup", vec![append_spec("log:1", "a", ExpectedVersion::NoStream)]);
-    let mut sim = Simulation::new(config.clone(), vec![setup]).unwrap();
-    sim.run_to_end();
-    let engine = sim.executor().clone();
-    let ctx = |seed| StoreContext::new(config.clone(), SteppingClock::new(0, 1), SeededIds::new(seed)).unwrap();
     let clients = vec![
-        (ctx(1), script("x", vec![append_spec("log:1", "b", ExpectedVersion::Exact(1))])),
+        script("x", vec![append_spec("log:1", "b", ExpectedVersion::Exact(1))]),
         // Exact positions: an `any` append is not idempotent after a lost reply (the
         // designs suite shows it), a known position is.
-        (ctx(2), script("y", vec![append_spec("log:1", "c", ExpectedVersion::Exact(1))])),
+        script("y", vec![append_spec("log:1", "c", ExpectedVersion::Exact(1))]),
     ];
-    let options = streamdoc_core::sim::SimOptions { retries: 2, ..Default::default() };
-    let sim = Simulation::from_contexts_with(engine, clients, options);
-    let mut explorer = Explorer::new(&sim, ExploreOptions { limit: 3_000_000, faults: 1 });
-    explorer.run(u64::MAX);
-    let report = explorer.into_report();
+    let report = explore_after(segmented(150), append_spec("log:1", "a", ExpectedVersion::NoStream), clients);
     assert!(!report.truncated);
     assert!(report.violations.is_empty(), "{:?}", report.violations.first());
     assert!(report.schedules > 1_000, "{} schedules", report.schedules);

@@ -368,6 +368,8 @@ impl Append {
     }
 
     fn write(&mut self, base: u64, upsert: bool, guessed: bool) {
+        // For a segmented store: the segment's size, and what these events add to it.
+        let segment = self.segment_bytes.map(|limit| (limit, self.event_bytes()));
         let (stream, Some(ns)) = (&self.stream, &self.ns) else { return };
         let count = self.events.len() as u64;
         let events: Vec<Bson> = self
@@ -399,19 +401,18 @@ impl Append {
         let mut filter = stream_filter(stream);
         filter.insert(STREAM_POSITION_PATH, position_to_bson(base));
         filter.insert(SEALED_AT_PATH, doc! { "$exists": false });
-        if let Some(limit) = self.segment_bytes {
+        if let Some((limit, bytes)) = segment {
             // The segment takes the events if they keep it within its size, and always
             // when it is empty (so an append bigger than a segment still lands).
-            self.events_bytes = events.iter().map(|e| e.as_document().map_or(0, crate::engine::bson_size) as u64).sum();
-            let room = limit.saturating_sub(self.events_bytes);
+            let room = limit.saturating_sub(bytes);
             filter.insert(SEGMENT_BYTES_PATH, doc! { "$lte": position_to_bson(room) });
         }
         let mut update = doc! {
             "$push": { self.layout.events_field(): { "$each": events } },
             "$set": set,
         };
-        if self.segment_bytes.is_some() {
-            update.insert("$inc", doc! { SEGMENT_BYTES_PATH: position_to_bson(self.events_bytes) });
+        if let Some((_, bytes)) = segment {
+            update.insert("$inc", doc! { SEGMENT_BYTES_PATH: position_to_bson(bytes) });
         }
         if !unset.is_empty() {
             update.insert("$unset", unset);
@@ -569,7 +570,7 @@ impl Append {
             None => position,
         };
         let limit = self.segment_bytes.unwrap_or(u64::MAX);
-        let size: u64 = self.event_bytes();
+        let size = self.event_bytes();
         if seal.sealed {
             // Full, and its successor not open yet: open it (any writer may).
             if self.retry_allowed() {
@@ -584,15 +585,19 @@ impl Append {
         }
     }
 
-    /// The BSON bytes of the events as this append stores them.
-    fn event_bytes(&self) -> u64 {
-        self.events
-            .iter()
-            .zip(1..)
-            .map(|(e, position)| {
-                crate::engine::bson_size(&self.layout.event_document(&self.stream, e, position, self.now)) as u64
-            })
-            .sum()
+    /// The BSON bytes of the events as this append stores them (the same at any
+    /// position: positions are Int64), computed once.
+    fn event_bytes(&mut self) -> u64 {
+        if self.events_bytes == 0 {
+            let (layout, stream, now) = (self.layout, &self.stream, self.now);
+            self.events_bytes = self
+                .events
+                .iter()
+                .zip(1..)
+                .map(|(e, p)| crate::engine::bson_size(&layout.event_document(stream, e, p, now)) as u64)
+                .sum();
+        }
+        self.events_bytes
     }
 
     fn seal_segment(&mut self, base: u64, segment: u64) {

@@ -34,7 +34,7 @@ enum State {
     CreatingIndex,
     Sealing,
     Reading,
-    Copying,
+    Copying { position: u64 },
     Stripping { position: u64 },
     Finished,
 }
@@ -87,9 +87,8 @@ pub struct Archive {
     max_attempts: u32,
     attempts: u32,
     state: State,
-    /// The `_id` of the sealed document being copied, and its position.
+    /// The `_id` of the sealed document being copied.
     pending_id: Option<Bson>,
-    position: u64,
     outbox: Outbox<ArchiveResult>,
 }
 
@@ -128,7 +127,6 @@ impl Archive {
             attempts: 0,
             state: State::Finished,
             pending_id: None,
-            position: 0,
             outbox: Outbox::Finished,
         };
         match result {
@@ -193,14 +191,12 @@ impl Archive {
         if seal.archived {
             return self.finish(Ok(ArchiveResult { stream_position: position, successor: seal.successor }));
         }
-        self.state = State::Copying;
-        let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
+        self.state = State::Copying { position };
+        self.pending_id = Some(doc.get("_id").cloned().unwrap_or(Bson::Null));
         self.outbox.send(Command::InsertOne { ns: self.archive.clone(), document: doc });
-        self.pending_id = Some(id);
-        self.position = position;
     }
 
-    fn strip(&mut self) {
+    fn strip(&mut self, position: u64) {
         let id = self.pending_id.take().unwrap_or(Bson::Null);
         let filter = doc! { "_id": id, SEALED_AT_PATH: { "$exists": true } };
         // The events array is emptied rather than removed: a `$slice` of a missing field
@@ -209,7 +205,7 @@ impl Archive {
             "$set": { ARCHIVED_AT_PATH: self.now, self.layout.events_field(): [] },
             "$unset": { crate::projection::PROJECTIONS: "" },
         };
-        self.state = State::Stripping { position: self.position };
+        self.state = State::Stripping { position };
         self.outbox.send(Command::UpdateOne { ns: self.live.clone(), filter, update, upsert: false });
     }
 
@@ -246,8 +242,8 @@ impl Operation for Archive {
                 });
             }
             (State::Reading, Reply::Found(doc)) => self.on_document(doc),
-            (State::Copying, Reply::Inserted { .. } | Reply::DuplicateKey { .. }) => self.strip(),
-            (State::Copying, Reply::ServerError { code, .. }) if codes::is_document_too_large(code) => {
+            (State::Copying { position }, Reply::Inserted { .. } | Reply::DuplicateKey { .. }) => self.strip(position),
+            (State::Copying { .. }, Reply::ServerError { code, .. }) if codes::is_document_too_large(code) => {
                 self.finish(Err(Error::stream_too_large(self.stream.as_str())));
             }
             (State::Stripping { position }, Reply::Updated { .. }) => {
@@ -267,7 +263,7 @@ impl Operation for Archive {
             State::CreatingIndex => "creating the archive's unique streamName index",
             State::Sealing => "sealing the stream",
             State::Reading => "reading the sealed stream",
-            State::Copying => "copying the stream to the archive",
+            State::Copying { .. } => "copying the stream to the archive",
             State::Stripping { .. } => "leaving a tombstone in the live collection",
             State::Finished => "finished",
         }

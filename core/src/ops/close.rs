@@ -118,8 +118,10 @@ pub struct CloseStream {
     summary: Summary,
     now: DateTime,
     attempts: u32,
-    /// The position read, and the successor's append, once computed.
-    closing: Option<(u64, Append)>,
+    /// The position the stream is closed at, once read.
+    closed_at: u64,
+    /// The successor's append, once its summary is computed, until it runs.
+    successor_append: Option<Append>,
     state: State,
     outbox: Outbox<CloseResult>,
 }
@@ -160,7 +162,8 @@ impl CloseStream {
             summary,
             now,
             attempts: 0,
-            closing: None,
+            closed_at: 0,
+            successor_append: None,
             state: State::Finished,
             outbox: Outbox::Finished,
         };
@@ -243,7 +246,8 @@ impl CloseStream {
         if let Some(e) = append.invalid() {
             return Err(e);
         }
-        self.closing = Some((position, append));
+        self.closed_at = position;
+        self.successor_append = Some(append);
         Ok(())
     }
 
@@ -265,9 +269,8 @@ impl CloseStream {
         match &mut self.state {
             State::Archiving(archive) => match archive.next() {
                 Step::Send(cmd) => self.outbox.send(cmd),
-                Step::Done(Ok(ArchiveResult { .. })) => match self.closing.take() {
-                    Some((position, append)) => {
-                        self.closing = Some((position, append.clone()));
+                Step::Done(Ok(ArchiveResult { .. })) => match self.successor_append.take() {
+                    Some(append) => {
                         self.state = State::Appending(append);
                         self.poll();
                     }
@@ -277,7 +280,7 @@ impl CloseStream {
                     if self.expected.exact_position().is_none() && self.attempts < self.config.max_attempts =>
                 {
                     // An append landed between the read and the seal: start over.
-                    self.closing = None;
+                    self.successor_append = None;
                     self.read();
                 }
                 Step::Done(Err(e)) => self.finish(Err(e)),
@@ -285,7 +288,7 @@ impl CloseStream {
             State::Appending(append) => match append.next() {
                 Step::Send(cmd) => self.outbox.send(cmd),
                 Step::Done(result) => {
-                    let closed_at = self.closing.as_ref().map_or(0, |(p, _)| *p);
+                    let closed_at = self.closed_at;
                     let successor = self.successor.as_str().to_owned();
                     let result = result.map(|r: AppendResult| CloseResult {
                         closed_at,
@@ -340,8 +343,7 @@ impl Operation for CloseStream {
                 self.finish(Err(Error::CorruptDocument { stream, reason }));
             }
             (State::CheckingSuccessor, Reply::Found(None)) => {
-                let position = self.closing.as_ref().map_or(0, |(p, _)| *p);
-                self.archive_at(position);
+                self.archive_at(self.closed_at);
             }
             (State::CheckingSuccessor, Reply::Found(Some(doc))) => {
                 let successor = self.successor.clone();

@@ -153,14 +153,13 @@ impl ServeArgs {
         if let Some(bytes) = self.segment_bytes {
             config = config.with_segments(bytes as u64);
         }
-        config.validate().map_err(|e| format!("invalid store configuration: {e}"))?;
-        if let ArchiveStorage::Database(db) = &config.archive {
-            // Core places the archive in it at the first archive; say so at startup.
-            let probe = config.clone().with_archive(ArchiveStorage::default());
-            StoreConfig { database: db.clone(), ..probe }
-                .validate()
-                .map_err(|e| format!("invalid --archive-database: {e}"))?;
-        }
+        config.validate().map_err(|e| match (&e, &config.archive) {
+            // Core checks the archive's database too; name the flag that gave it.
+            (streamdoc_core::ConfigError::InvalidDatabase { name, .. }, ArchiveStorage::Database(db)) if name == db => {
+                format!("invalid --archive-database: {e}")
+            }
+            _ => format!("invalid store configuration: {e}"),
+        })?;
         Ok(config)
     }
 }

@@ -18,10 +18,12 @@
 
 use std::path::Path;
 
+pub mod derived;
 pub mod live;
 pub mod plot;
 pub mod report;
 pub mod stats;
+pub mod wall;
 
 /// Why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]

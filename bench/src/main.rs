@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use streamdoc_bench::live::{self, LiveArgs};
 use streamdoc_bench::report::{self, Fragments};
-use streamdoc_bench::BenchError;
+use streamdoc_bench::{derived, BenchError};
 
 #[derive(Debug, Parser)]
 #[command(name = "streamdoc-bench", about = "streamdoc's benchmarks: each writes a section of docs/benchmarks.md")]
@@ -51,20 +51,31 @@ fn main() -> ExitCode {
 /// The order of the sections in the report; any other section follows, by name.
 const ORDER: &[&str] = &["host", "node", "reads", "growth", "concurrency", "engine", "wasm", "http"];
 
-fn assemble(fragments: &Fragments, out: &std::path::Path, preamble: Option<&std::path::Path>) -> Result<(), BenchError> {
-    let read = |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| BenchError::Report(format!("{}: {e}", p.display())));
+fn assemble(
+    fragments: &Fragments,
+    out: &std::path::Path,
+    preamble: Option<&std::path::Path>,
+) -> Result<(), BenchError> {
+    let svg_dir = out.parent().map(|p| p.join("bench")).unwrap_or_else(|| PathBuf::from("bench"));
+    derived::growth(fragments, &svg_dir, "bench/growth.svg")?;
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| BenchError::Report(format!("{}: {e}", p.display())))
+    };
     let mut sections: Vec<(usize, String, String)> = Vec::new();
-    let entries = std::fs::read_dir(fragments.dir()).map_err(|e| BenchError::Report(format!("{}: {e}", fragments.dir().display())))?;
+    let entries = std::fs::read_dir(fragments.dir())
+        .map_err(|e| BenchError::Report(format!("{}: {e}", fragments.dir().display())))?;
     for entry in entries.flatten() {
         let path = entry.path();
         let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
         if path.extension().is_some_and(|e| e == "md") {
-            let rank = ORDER.iter().position(|o| name == *o || name.starts_with(&format!("{o}-"))).unwrap_or(ORDER.len());
+            let rank =
+                ORDER.iter().position(|o| name == *o || name.starts_with(&format!("{o}-"))).unwrap_or(ORDER.len());
             sections.push((rank, name, read(&path)?));
         }
     }
     sections.sort();
-    let targets = fragments.targets()?;
+    let mut targets = fragments.targets()?;
+    targets.extend(derived::versus_emmett(fragments)?);
     let mut doc = String::new();
     if let Some(p) = preamble {
         doc.push_str(&read(p)?);

@@ -57,11 +57,8 @@ impl Fragments {
     pub fn target(&self, target: Target) -> Result<(), BenchError> {
         let path = self.dir.join("targets.jsonl");
         let line = serde_json::to_string(&target).map_err(|e| BenchError::Report(e.to_string()))?;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| BenchError::io(&path, e))?;
+        let mut f =
+            std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| BenchError::io(&path, e))?;
         writeln!(f, "{line}").map_err(|e| BenchError::io(&path, e))?;
         println!("{}", show(&target));
         Ok(())

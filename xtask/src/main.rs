@@ -14,6 +14,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod apt;
+mod bench;
 mod chromium;
 mod ferretdb;
 mod log_tail;
@@ -22,13 +23,14 @@ mod play;
 mod test;
 mod wasm;
 mod web;
+mod wrk;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
         Some("play") => play::run(&args[1..]),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => bench::run_command(&args[1..]),
         Some("wasm") => wasm::run_command(&args[1..]),
         Some("web") => web::run_command(&args[1..]),
         Some("chromium") => chromium::run_command(&args[1..]),
@@ -37,7 +39,7 @@ fn main() -> ExitCode {
             eprintln!("usage: cargo xtask <test | play | bench | wasm | web | chromium> [args]");
             eprintln!("  test   run every check and suite (what CI runs)");
             eprintln!("  play   build what is missing and serve the playground and API");
-            eprintln!("  bench  run the benchmarks and print their ratios");
+            eprintln!("  bench  every benchmark on every server; docs/benchmarks.md (`bench --tiny`: each once, tiny)");
             eprintln!(
                 "  wasm   build the npm package into wasm/pkg (`wasm test`: its suites; `wasm bench`: its figures)"
             );
@@ -84,12 +86,6 @@ fn live(args: &[String]) -> Result<(), String> {
         "mongo-java" => mongo_java::with_server(run),
         other => Err(format!("unknown server {other:?}: ferretdb or mongo-java")),
     }
-}
-
-fn bench(extra: &[String]) -> Result<(), String> {
-    let mut args = vec!["bench", "--package", "streamdoc-core", "--bench", "appends"];
-    args.extend(extra.iter().map(String::as_str));
-    cargo(&args)
 }
 
 /// The workspace root.

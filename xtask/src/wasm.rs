@@ -58,7 +58,7 @@ fn keep_names() -> bool {
     std::env::var_os("STREAMDOC_WASM_NAMES").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
 }
 
@@ -281,7 +281,7 @@ fn cargo_home() -> PathBuf {
 }
 
 /// `npm ci` in `wasm/test` when its `node_modules` is missing or older than the lockfile.
-fn npm_dependencies() -> Result<(), String> {
+pub(crate) fn npm_dependencies() -> Result<(), String> {
     let dir = test_dir();
     let stamp = dir.join("node_modules/.package-lock.json");
     let lock = dir.join("package-lock.json");
@@ -295,7 +295,7 @@ fn npm_dependencies() -> Result<(), String> {
 /// Puts the built package in `wasm/test/node_modules/streamdoc` (a copy, not a link, so
 /// that its `mongodb` import resolves from there): the suites import it by name, through
 /// its `exports`.
-fn install_package() -> Result<(), String> {
+pub(crate) fn install_package() -> Result<(), String> {
     let dest = test_dir().join("node_modules/streamdoc");
     if dest.exists() {
         fs::remove_dir_all(&dest).map_err(|e| format!("cannot clear {}: {e}", dest.display()))?;

@@ -2,7 +2,7 @@
 //!
 //! - `cargo xtask test`: every check and suite (what CI runs).
 //! - `cargo xtask play`: build what the playground needs and serve it.
-//! - `cargo xtask bench`: the benchmarks, printing their ratios.
+//! - `cargo xtask bench`: every benchmark on every server, and docs/benchmarks.md (`--tiny`: each once).
 //! - `cargo xtask wasm`: the npm package (`wasm test`, `wasm bench`: its suites and figures).
 //! - `cargo xtask web`: the playground page into `web/dist` (`web test`: its browser tests;
 //!   `web screenshots`: docs/playground*.png).
